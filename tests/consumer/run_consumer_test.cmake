@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: MIT
+# cmake -P script: install mobilenet from BUILD_DIR (find_package mode), then configure, build
+# and run the consumer project in WORK_DIR. Any failing step fails the test.
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "step failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+  message(STATUS "${out}")
+endfunction()
+
+file(REMOVE_RECURSE "${WORK_DIR}")
+set(prefix "${WORK_DIR}/prefix")
+set(args -DMODE=${MODE} -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_BUILD_TYPE=Release)
+if(MODE STREQUAL "find_package")
+  run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
+  if(NOT EXISTS "${prefix}/include/mobilenet/mobilenet.hpp")
+    message(FATAL_ERROR "install did not place include/mobilenet/mobilenet.hpp under ${prefix}")
+  endif()
+  list(APPEND args -DCMAKE_PREFIX_PATH=${prefix})
+else()
+  list(APPEND args -DMOBILENET_SOURCE_DIR=${SOURCE_DIR})
+endif()
+run(${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/consumer" -B "${WORK_DIR}/build" ${args})
+run(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
+run("${WORK_DIR}/build/consumer")
