@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Builds mobilenet with -Wall -Wextra -Werror and runs every test:
+#   1. g++, Release
+#   2. g++, AddressSanitizer + UndefinedBehaviorSanitizer
+#   3. clang++, Release (when clang is installed)
+#   4. a short libFuzzer run of each loader (when clang's fuzzer runtime is installed)
+# Environment: JOBS (default: number of cores), FUZZ_SECONDS (default 30; 0 skips fuzzing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh --optional clang libclang-rt-14-dev
+jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
+fuzz_seconds="${FUZZ_SECONDS:-30}"
+
+suite() {  # suite NAME CTEST_ARGS CMAKE_ARGS...
+  local name="$1" ctest_args="$2"
+  shift 2
+  echo "=== $name ==="
+  cmake -S . -B "build/$name" -DMOBILENET_WARNINGS_AS_ERRORS=ON "$@" >/dev/null
+  cmake --build "build/$name" -j "$jobs"
+  local log="build/$name/ctest.log"
+  # shellcheck disable=SC2086
+  (cd "build/$name" && ctest --output-on-failure -j "$jobs" $ctest_args) | tee "$log"
+  local ran
+  ran=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+  total_passed=$((total_passed + ${ran:-0}))
+}
+total_passed=0
+
+suite gcc-release "" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++
+
+sanitize="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+# Packaging tests build a separate project without sanitizers: once (above) is enough.
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  suite gcc-asan-ubsan "-LE packaging" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ \
+  "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g" "-DCMAKE_CXX_FLAGS=$sanitize" "-DCMAKE_EXE_LINKER_FLAGS=$sanitize"
+
+if command -v clang++ >/dev/null 2>&1; then
+  suite clang-release "-LE packaging" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
+    -DMOBILENET_BUILD_FUZZERS=ON
+  if [[ "$fuzz_seconds" != 0 ]]; then
+    for fuzzer in build/clang-release/fuzz/fuzz_*; do
+      [[ -x "$fuzzer" ]] || continue
+      name="$(basename "$fuzzer")"
+      corpus="build/clang-release/fuzz/corpus_$name"
+      mkdir -p "$corpus"
+      echo "=== $name for ${fuzz_seconds}s ==="
+      # Seeds: the committed golden files (valid inputs whose headers the fuzzer mutates).
+      "$fuzzer" -max_total_time="$fuzz_seconds" -max_len=4096 -print_final_stats=1 "$corpus" \
+        tests/golden/data > "build/clang-release/fuzz/$name.log" 2>&1 ||
+        { tail -n 40 "build/clang-release/fuzz/$name.log"; exit 1; }
+      grep -E "^(#[0-9]+.*DONE|Done|stat::number_of_executed_units)" "build/clang-release/fuzz/$name.log" || true
+    done
+  fi
+else
+  echo "=== clang++ not found: clang build and fuzzing skipped ==="
+fi
+echo "=== all test suites passed ==="
+echo "tests: $total_passed passed, 0 failed"
