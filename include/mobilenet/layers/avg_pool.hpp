@@ -42,11 +42,7 @@ class AvgPool : public Layer<AvgPool<T>, T> {
   Shape output_shape(const Shape& in) const {
     check_shape(in, this->label() + ": input");
     if (is_global()) return Shape(in.n, 1, 1, in.c);
-    const Window2D win = window(in);
-    if (win.rows.out <= 0 || win.cols.out <= 0)
-      throw ShapeError(detail::concat(this->label(), ": input ", in.str(), " is smaller than its ",
-                                      options_.kernel, "x", options_.kernel, " window"));
-    return Shape(in.n, win.rows.out, win.cols.out, in.c);
+    return this->windowed_output_shape(in, window(in), options_.padding, in.c);
   }
 
   // Pooling only adds; the paper's accounting counts no multiply-adds for it.

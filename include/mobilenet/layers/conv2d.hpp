@@ -53,12 +53,7 @@ class Conv2D : public Layer<Conv2D<T>, T> {
 
   Shape output_shape(const Shape& in) const {
     this->require_channels(in, options_.in_channels);
-    const Window2D win = window(in);
-    if (win.rows.out <= 0 || win.cols.out <= 0)
-      throw ShapeError(detail::concat(this->label(), ": input ", in.str(), " is smaller than its ",
-                                      options_.kernel, "x", options_.kernel, " window with ",
-                                      options_.padding.str(), " padding"));
-    return Shape(in.n, win.rows.out, win.cols.out, options_.out_channels);
+    return this->windowed_output_shape(in, window(in), options_.padding, options_.out_channels);
   }
 
   Index multiply_adds(const Shape& in) const {

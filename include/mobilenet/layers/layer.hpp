@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "mobilenet/core/error.hpp"
+#include "mobilenet/core/padding.hpp"
 #include "mobilenet/core/shape.hpp"
 #include "mobilenet/core/tensor.hpp"
 
@@ -132,6 +133,17 @@ class Layer {
   }
   Parameter<T>& param(std::size_t index) { return parameters_[index]; }
   const Parameter<T>& param(std::size_t index) const { return parameters_[index]; }
+
+  // Output of a k x k window sliding over `in` (convolutions and pooling): N x H' x W' x
+  // out_channels. Throws ShapeError naming the layer if the window does not fit.
+  Shape windowed_output_shape(const Shape& in, const Window2D& win, const Padding& padding,
+                              Index out_channels) const {
+    if (win.rows.out <= 0 || win.cols.out <= 0)
+      throw ShapeError(detail::concat(label(), ": input ", in.str(), " is smaller than its ",
+                                      win.kernel, "x", win.kernel, " window with ", padding.str(),
+                                      " padding"));
+    return Shape(in.n, win.rows.out, win.cols.out, out_channels);
+  }
 
   // Throws ShapeError unless `in` is a valid NHWC shape with `channels` channels.
   void require_channels(const Shape& in, Index channels) const {
