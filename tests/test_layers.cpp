@@ -202,6 +202,28 @@ TYPED_TEST(LayerTest, BatchNormEpsilonEntersUnderTheRoot) {
   EXPECT_NEAR(bn(x).data()[0], 1.0 / std::sqrt(0.501), 1e-7);
 }
 
+// More channels than BatchNorm's stack group of 64: every channel gets its own affine map.
+TYPED_TEST(LayerTest, BatchNormManyChannelsMatchesTheFormula) {
+  using T = TypeParam;
+  const Index channels = 150;
+  BatchNorm<T> bn("bn", {channels, 1e-3});
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> dist(0.1, 2.0);
+  for (auto& p : bn.parameters())
+    for (Index c = 0; c < channels; ++c) p.values()[c] = static_cast<T>(dist(rng));
+  Tensor<T> x(Shape(2, 3, 1, channels));
+  x.set_random();
+  const Tensor<T> y = bn(x);
+  for (Index n = 0; n < 2; ++n)
+    for (Index h = 0; h < 3; ++h)
+      for (Index c = 0; c < channels; ++c) {
+        const double expected = bn.gamma().values()[c] * (x(n, h, 0, c) - bn.moving_mean().values()[c]) /
+                                    std::sqrt(double(bn.moving_variance().values()[c]) + 1e-3) +
+                                bn.beta().values()[c];
+        ASSERT_NEAR(y(n, h, 0, c), expected, 1e-5) << "channel " << c;
+      }
+}
+
 TYPED_TEST(LayerTest, ReLUAndReLU6Clamp) {
   using T = TypeParam;
   Tensor<T> x(Shape(1, 1, 1, 5), std::vector<T>{-1, 0, 3, 6, 7.5});

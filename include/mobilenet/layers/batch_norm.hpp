@@ -4,7 +4,10 @@
 // which is a per-channel affine map y = scale * x + shift. That is what runs, and what a
 // following or preceding linear layer can absorb (folding).
 
+#include <algorithm>
 #include <cmath>
+#include <tuple>
+#include <utility>
 #include <string>
 
 #include "mobilenet/kernels/activation.hpp"
@@ -64,23 +67,23 @@ class BatchNorm : public Layer<BatchNorm<T>, T> {
     }
   }
 
-  // The affine form. Computed in double so a float model folds without extra rounding.
+  // The affine form y = scale * x + shift of channel c, computed in double so that a float
+  // model folds without extra rounding.
+  std::pair<T, T> affine(Index c) const {
+    const double scale = static_cast<double>(gamma().values()[c]) /
+                         std::sqrt(static_cast<double>(moving_variance().values()[c]) + options_.epsilon);
+    const double shift = static_cast<double>(beta().values()[c]) -
+                         static_cast<double>(moving_mean().values()[c]) * scale;
+    return {static_cast<T>(scale), static_cast<T>(shift)};
+  }
   Vector scale() const {
     Vector s(options_.channels);
-    for (Index c = 0; c < options_.channels; ++c)
-      s[c] = static_cast<T>(static_cast<double>(gamma().values()[c]) /
-                            std::sqrt(static_cast<double>(moving_variance().values()[c]) +
-                                      options_.epsilon));
+    for (Index c = 0; c < options_.channels; ++c) s[c] = affine(c).first;
     return s;
   }
   Vector shift() const {
     Vector t(options_.channels);
-    for (Index c = 0; c < options_.channels; ++c) {
-      const double s = static_cast<double>(gamma().values()[c]) /
-                       std::sqrt(static_cast<double>(moving_variance().values()[c]) + options_.epsilon);
-      t[c] = static_cast<T>(static_cast<double>(beta().values()[c]) -
-                            static_cast<double>(moving_mean().values()[c]) * s);
-    }
+    for (Index c = 0; c < options_.channels; ++c) t[c] = affine(c).second;
     return t;
   }
 
@@ -98,8 +101,17 @@ class BatchNorm : public Layer<BatchNorm<T>, T> {
 
   void forward_unchecked(TensorView<const T> in, TensorView<T> out) const {
     if (out.data() != in.data()) std::copy(in.data(), in.data() + in.size(), out.data());
-    const Vector s = scale(), t = shift();
-    kernels::channel_affine_inplace(out.data(), in.shape().rows(), options_.channels, s.data(), t.data());
+    // Channels in stack-sized groups, so a forward pass allocates nothing and always sees the
+    // current parameters.
+    constexpr Index kGroup = 64;
+    T scale[kGroup], shift[kGroup];
+    const Index channels = options_.channels, rows = in.shape().rows();
+    for (Index first = 0; first < channels; first += kGroup) {
+      const Index count = std::min(kGroup, channels - first);
+      for (Index i = 0; i < count; ++i) std::tie(scale[i], shift[i]) = affine(first + i);
+      for (Index r = 0; r < rows; ++r)
+        kernels::channel_affine_inplace(out.data() + r * channels + first, 1, count, scale, shift);
+    }
   }
 
  private:
