@@ -377,19 +377,26 @@ class JsonParser {
     return value;
   }
 
-  JsonValue parse_object(int depth) {
+  // Checks the nesting depth and consumes the opening bracket of an object or array. Returns
+  // the empty container and sets `empty` when the closing bracket follows at once.
+  JsonValue open_container(int depth, JsonValue::Kind kind, char close, bool& empty) {
     if (depth > kMaxJsonDepth)
       fail(pos_, detail::concat("nesting deeper than ", kMaxJsonDepth, " levels"));
-    JsonValue object;
-    object.kind = JsonValue::Kind::Object;
-    object.offset = file_offset_ + pos_;
-    ++pos_;  // '{'
-    std::set<std::string> seen;
+    JsonValue container;
+    container.kind = kind;
+    container.offset = file_offset_ + pos_;
+    ++pos_;  // '{' or '['
     skip_whitespace();
-    if (!at_end() && text_[pos_] == '}') {
-      ++pos_;
-      return object;
-    }
+    empty = !at_end() && text_[pos_] == static_cast<std::uint8_t>(close);
+    if (empty) ++pos_;
+    return container;
+  }
+
+  JsonValue parse_object(int depth) {
+    bool empty = false;
+    JsonValue object = open_container(depth, JsonValue::Kind::Object, '}', empty);
+    if (empty) return object;
+    std::set<std::string> seen;
     for (;;) {
       skip_whitespace();
       if (at_end() || text_[pos_] != '"') {
@@ -416,17 +423,9 @@ class JsonParser {
   }
 
   JsonValue parse_array(int depth) {
-    if (depth > kMaxJsonDepth)
-      fail(pos_, detail::concat("nesting deeper than ", kMaxJsonDepth, " levels"));
-    JsonValue array;
-    array.kind = JsonValue::Kind::Array;
-    array.offset = file_offset_ + pos_;
-    ++pos_;  // '['
-    skip_whitespace();
-    if (!at_end() && text_[pos_] == ']') {
-      ++pos_;
-      return array;
-    }
+    bool empty = false;
+    JsonValue array = open_container(depth, JsonValue::Kind::Array, ']', empty);
+    if (empty) return array;
     for (;;) {
       skip_whitespace();
       array.items.push_back(parse_value(depth + 1));
