@@ -92,7 +92,7 @@ int register_all() {
   for (const GemmShape& s : pointwise_shapes()) {
     const std::string shape = s.name + "/M:" + std::to_string(s.m) + "/K:" + std::to_string(s.k) +
                               "/N:" + std::to_string(s.n);
-    for (kernels::Isa isa : {kernels::Isa::AVX512, kernels::Isa::AVX2, kernels::Isa::NEON, kernels::Isa::Generic})
+    for (kernels::Isa isa : {kernels::Isa::Avx512, kernels::Isa::Avx2, kernels::Isa::Neon, kernels::Isa::Generic})
       if (kernels::isa_supported(isa))
         benchmark::RegisterBenchmark(("Gemm/ours_" + std::string(kernels::isa_name(isa)) + "/" + shape).c_str(),
                                      bench_packed, s, isa);

@@ -26,7 +26,7 @@ std::vector<float> random_values(Index count, unsigned seed) {
 
 std::vector<Isa> supported_isas() {
   std::vector<Isa> isas;
-  for (Isa isa : {Isa::Generic, Isa::AVX2, Isa::AVX512, Isa::NEON})
+  for (Isa isa : {Isa::Generic, Isa::Avx2, Isa::Avx512, Isa::Neon})
     if (isa_supported(isa)) isas.push_back(isa);
   return isas;
 }

@@ -128,13 +128,13 @@ inline const GemmKernelTable& gemm_kernels(Isa isa) {
       make_gemm_table<Avx512Kernel>(std::make_integer_sequence<int, kGemmAvx512Rows>());
   static const GemmKernelTable avx2 =
       make_gemm_table<Avx2Kernel>(std::make_integer_sequence<int, kGemmAvx2Rows>());
-  if (isa == Isa::AVX512) return avx512;
-  if (isa == Isa::AVX2) return avx2;
+  if (isa == Isa::Avx512) return avx512;
+  if (isa == Isa::Avx2) return avx2;
 #endif
 #if defined(MOBILENET_GEMM_NEON)
   static const GemmKernelTable neon =
       make_gemm_table<NeonKernel>(std::make_integer_sequence<int, kGemmNeonRows>());
-  if (isa == Isa::NEON) return neon;
+  if (isa == Isa::Neon) return neon;
 #endif
   return generic;
 }

@@ -20,14 +20,14 @@
 namespace mobilenet {
 namespace kernels {
 
-enum class Isa { Generic, AVX2, AVX512, NEON };
+enum class Isa { Generic, Avx2, Avx512, Neon };
 
 inline const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::Generic: return "generic";
-    case Isa::AVX2: return "avx2";
-    case Isa::AVX512: return "avx512";
-    case Isa::NEON: return "neon";
+    case Isa::Avx2: return "avx2";
+    case Isa::Avx512: return "avx512";
+    case Isa::Neon: return "neon";
   }
   return "?";
 }
@@ -37,11 +37,11 @@ inline bool isa_supported(Isa isa) {
   switch (isa) {
     case Isa::Generic: return true;
 #if defined(MOBILENET_GEMM_HAS_X86_KERNELS)
-    case Isa::AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    case Isa::AVX512: return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+    case Isa::Avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case Isa::Avx512: return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
 #endif
 #if defined(MOBILENET_GEMM_NEON)
-    case Isa::NEON: return true;
+    case Isa::Neon: return true;
 #endif
     default: return false;
   }
@@ -50,7 +50,7 @@ inline bool isa_supported(Isa isa) {
 // The widest instruction set this machine runs, found once.
 inline Isa best_isa() {
   static const Isa best = [] {
-    for (Isa isa : {Isa::AVX512, Isa::AVX2, Isa::NEON})
+    for (Isa isa : {Isa::Avx512, Isa::Avx2, Isa::Neon})
       if (isa_supported(isa)) return isa;
     return Isa::Generic;
   }();
