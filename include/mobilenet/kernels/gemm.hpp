@@ -36,6 +36,10 @@ inline constexpr Index kGemmBlockDepth = 256;
 inline constexpr Index kGemmBlockPanels = 16;
 
 // B (K x N, row-major) and its bias, packed for the micro-kernels. Built once per layer.
+// Layout: K is cut into equal blocks of at most kGemmBlockDepth rows; block by block, each
+// panel's rows of that block are contiguous (depth x 32 floats). So the slice of B one pass of
+// the driver streams is one contiguous range. (Panels stored whole, K x 32 each, put the
+// slices of one pass 128 KB apart at K = 1024: all in the same L2 sets, which thrashed.)
 class PackedGemmWeights {
  public:
   PackedGemmWeights() = default;
@@ -44,29 +48,37 @@ class PackedGemmWeights {
       : k_(k), n_(n), panels_((n + kGemmPanelWidth - 1) / kGemmPanelWidth) {
     if (k < 1 || n < 1)
       throw ShapeError(detail::concat("GEMM weights must be at least 1 x 1, got ", k, " x ", n));
+    const Index blocks = (k + kGemmBlockDepth - 1) / kGemmBlockDepth;
+    block_depth_ = (k + blocks - 1) / blocks;
     data_.assign(static_cast<std::size_t>(panels_ * k * kGemmPanelWidth), 0.0f);
     bias_.assign(static_cast<std::size_t>(panels_ * kGemmPanelWidth), 0.0f);
-    for (Index p = 0; p < panels_; ++p) {
-      const Index first = p * kGemmPanelWidth, width = std::min(kGemmPanelWidth, n - first);
-      float* panel = data_.data() + p * k * kGemmPanelWidth;
-      for (Index kk = 0; kk < k; ++kk)
-        std::copy(weights + kk * n + first, weights + kk * n + first + width,
-                  panel + kk * kGemmPanelWidth);
-    }
+    for (Index k0 = 0; k0 < k; k0 += block_depth_)
+      for (Index p = 0; p < panels_; ++p) {
+        const Index first = p * kGemmPanelWidth, width = std::min(kGemmPanelWidth, n - first);
+        float* out = data_.data() + (slice(k0, p) - data_.data());
+        for (Index kk = k0; kk < std::min(k, k0 + block_depth_); ++kk)
+          std::copy(weights + kk * n + first, weights + kk * n + first + width,
+                    out + (kk - k0) * kGemmPanelWidth);
+      }
     if (bias) std::copy(bias, bias + n, bias_.begin());
   }
 
   Index k() const { return k_; }
   Index n() const { return n_; }
   Index panels() const { return panels_; }
-  // Panel p: k() rows of kGemmPanelWidth floats.
-  const float* panel(Index p) const { return data_.data() + p * k_ * kGemmPanelWidth; }
+  // Rows of K per block (the last block may have fewer).
+  Index block_depth() const { return block_depth_; }
+  // Rows [k0, k0 + depth of that block) of panel p, 32 floats a row; k0 is a block start.
+  const float* slice(Index k0, Index p) const {
+    const Index depth = std::min(block_depth_, k_ - k0);
+    return data_.data() + (k0 * panels_ + p * depth) * kGemmPanelWidth;
+  }
   // N values, zero-padded to a whole number of panels.
   const float* bias() const { return bias_.data(); }
   Index bytes() const { return Index((data_.size() + bias_.size()) * sizeof(float)); }
 
  private:
-  Index k_ = 0, n_ = 0, panels_ = 0;
+  Index k_ = 0, n_ = 0, panels_ = 0, block_depth_ = 0;
   std::vector<float> data_, bias_;
 };
 
@@ -139,6 +151,14 @@ inline const GemmKernelTable& gemm_kernels(Isa isa) {
   return generic;
 }
 
+// Height of the next row tile when `remaining` rows are left for tiles of at most `tallest`
+// rows: the tiles are made as equal as possible (49 rows run as 13+12+12+12, not
+// 14+14+14+7, since a short tile wastes most of the micro-kernel's FMAs).
+inline Index balanced_tile_rows(Index remaining, Index tallest) {
+  const Index tiles = (remaining + tallest - 1) / tallest;
+  return (remaining + tiles - 1) / tiles;
+}
+
 }  // namespace detail
 
 // a: M x K, row i at a + i * lda (lda >= K)
@@ -150,9 +170,7 @@ inline void gemm_packed(const float* a, Index lda, const PackedGemmWeights& w, f
   assert(range.panel_begin >= 0 && range.panel_end <= w.panels());
   const detail::GemmKernelTable& kernels = detail::gemm_kernels(isa);
   const Index depth = w.k(), W = kGemmPanelWidth;
-  // Equal blocks of k, each at most kGemmBlockDepth deep.
-  const Index k_blocks = (depth + kGemmBlockDepth - 1) / kGemmBlockDepth;
-  const Index kc_max = (depth + k_blocks - 1) / k_blocks;
+  const Index kc_max = w.block_depth();
   GemmTileEpilogue e;
   set_clamp(e, activation);
   for (Index pb = range.panel_begin; pb < range.panel_end; pb += kGemmBlockPanels) {
@@ -161,15 +179,16 @@ inline void gemm_packed(const float* a, Index lda, const PackedGemmWeights& w, f
       const Index kc = std::min(kc_max, depth - k0);
       e.accumulate = k0 > 0;
       e.activate = k0 + kc == depth;
-      for (Index m = range.row_begin; m < range.row_end; m += kernels.rows) {
-        const Index rows = std::min(kernels.rows, range.row_end - m);
+      Index rows = 0;
+      for (Index m = range.row_begin; m < range.row_end; m += rows) {
+        rows = detail::balanced_tile_rows(range.row_end - m, kernels.rows);
         const float* a_tile = a + m * lda + k0;
         float* c_tile = c + m * ldc;
         for (Index p = pb; p < pe; ++p) {
           const Index columns = std::min(W, w.n() - p * W);
           e.bias = w.bias() + p * W;
           const GemmMicroKernel kernel = columns > 16 ? kernels.wide[rows] : kernels.narrow[rows];
-          kernel(kc, a_tile, lda, w.panel(p) + k0 * W, c_tile + p * W, ldc, columns, e);
+          kernel(kc, a_tile, lda, w.slice(k0, p), c_tile + p * W, ldc, columns, e);
         }
       }
     }
