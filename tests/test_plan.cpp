@@ -55,8 +55,16 @@ MobileNetV1Config make_config(double alpha, Index resolution, Padding padding, A
   return c;
 }
 
+MobileNetV1Config backbone_only(double alpha, Index resolution) {
+  MobileNetV1Config c = make_config(alpha, resolution, Padding::same(), Activation::ReLU6, false,
+                                    Head::None, 0, false);
+  return c;
+}
+
 std::vector<PlanCase> plan_cases() {
   return {
+      {"a05_r64_tflite_folded", MobileNetV1Config::tflite(0.5, 64)},
+      {"a025_r80_backbone_features", backbone_only(0.25, 80)},
       {"a025_r64_same_relu6", make_config(0.25, 64, Padding::same(), Activation::ReLU6, false, Head::Conv1x1, 0, false)},
       {"a05_r97_symmetric_relu_bias", make_config(0.5, 97, Padding::symmetric(1), Activation::ReLU, true, Head::Conv1x1, 0, false)},
       {"a075_r128_same_softmax", make_config(0.75, 128, Padding::same(), Activation::ReLU6, false, Head::Conv1x1, 0, true)},

@@ -22,11 +22,11 @@
 #include "mobilenet/core/error.hpp"
 #include "mobilenet/core/shape.hpp"
 #include "mobilenet/kernels/activation.hpp"
+#include "mobilenet/kernels/cpu_features.hpp"
 #include "mobilenet/kernels/gemm/avx2.hpp"
 #include "mobilenet/kernels/gemm/avx512.hpp"
 #include "mobilenet/kernels/gemm/common.hpp"
 #include "mobilenet/kernels/gemm/generic.hpp"
-#include "mobilenet/kernels/gemm/isa.hpp"
 #include "mobilenet/kernels/gemm/neon.hpp"
 
 namespace mobilenet {
@@ -47,7 +47,7 @@ class PackedGemmWeights {
   PackedGemmWeights(const float* weights, const float* bias, Index k, Index n)
       : k_(k), n_(n), panels_((n + kGemmPanelWidth - 1) / kGemmPanelWidth) {
     if (k < 1 || n < 1)
-      throw ShapeError(detail::concat("GEMM weights must be at least 1 x 1, got ", k, " x ", n));
+      throw ShapeError(mobilenet::detail::concat("GEMM weights must be at least 1 x 1, got ", k, " x ", n));
     const Index blocks = (k + kGemmBlockDepth - 1) / kGemmBlockDepth;
     block_depth_ = (k + blocks - 1) / blocks;
     data_.assign(static_cast<std::size_t>(panels_ * k * kGemmPanelWidth), 0.0f);
@@ -112,7 +112,7 @@ struct GenericKernel {
   static constexpr GemmMicroKernel wide = &gemm_tile_generic<Rows>;
   static constexpr GemmMicroKernel narrow = wide;
 };
-#if defined(MOBILENET_GEMM_HAS_X86_KERNELS)
+#if MOBILENET_X86_DISPATCH
 template <int Rows>
 struct Avx512Kernel {
   static constexpr GemmMicroKernel wide = &gemm_tile_avx512<Rows, 2>;
@@ -124,7 +124,7 @@ struct Avx2Kernel {
   static constexpr GemmMicroKernel narrow = wide;
 };
 #endif
-#if defined(MOBILENET_GEMM_NEON)
+#if MOBILENET_NEON
 template <int Rows>
 struct NeonKernel {
   static constexpr GemmMicroKernel wide = &gemm_tile_in_halves<&gemm_half_tile_neon<Rows>>;
@@ -135,7 +135,7 @@ struct NeonKernel {
 inline const GemmKernelTable& gemm_kernels(Isa isa) {
   static const GemmKernelTable generic =
       make_gemm_table<GenericKernel>(std::make_integer_sequence<int, kGemmGenericRows>());
-#if defined(MOBILENET_GEMM_HAS_X86_KERNELS)
+#if MOBILENET_X86_DISPATCH
   static const GemmKernelTable avx512 =
       make_gemm_table<Avx512Kernel>(std::make_integer_sequence<int, kGemmAvx512Rows>());
   static const GemmKernelTable avx2 =
@@ -143,7 +143,7 @@ inline const GemmKernelTable& gemm_kernels(Isa isa) {
   if (isa == Isa::Avx512) return avx512;
   if (isa == Isa::Avx2) return avx2;
 #endif
-#if defined(MOBILENET_GEMM_NEON)
+#if MOBILENET_NEON
   static const GemmKernelTable neon =
       make_gemm_table<NeonKernel>(std::make_integer_sequence<int, kGemmNeonRows>());
   if (isa == Isa::Neon) return neon;

@@ -6,7 +6,7 @@
 //   plan.run(images, probabilities);               // allocates nothing
 //   mobilenet::Tensor<float> p = plan.predict(images);
 //
-// At build time BatchNorm is folded into the convolutions, every GEMM's weights are packed
+// At build time BatchNorm is folded into the convolutions (model/fold.hpp), every GEMM's weights are packed
 // for the micro-kernels, and all activations get their place in one arena. What runs is a
 // flat list of steps: the stem (im2col + GEMM), thirteen fused DSConv blocks, the pool, the
 // classifier (a GEMM with M = batch) and the softmax.
@@ -39,6 +39,7 @@
 #include "mobilenet/kernels/gemm.hpp"
 #include "mobilenet/kernels/pooling_reference.hpp"
 #include "mobilenet/model/detail/depthwise3x3_rows.hpp"
+#include "mobilenet/model/fold.hpp"
 #include "mobilenet/model/mobilenet_v1.hpp"
 #include "mobilenet/runtime/thread_pool.hpp"
 
@@ -52,34 +53,10 @@ struct PlanOptions {
 
 namespace plan_detail {
 
-// The BatchNorm after a convolution, or nullptr when the model has none there (a BN-folded
-// model holds an empty std::optional).
-inline const BatchNorm<float>* batch_norm_of(const BatchNorm<float>& bn) { return &bn; }
-inline const BatchNorm<float>* batch_norm_of(const std::optional<BatchNorm<float>>& bn) {
-  return bn ? &*bn : nullptr;
-}
-
-// A convolution's weights (any layout with output channels last) and bias with the following
-// BatchNorm folded in: w'[..., c] = w[..., c] * scale[c], b'[c] = b[c] * scale[c] + shift[c].
-struct FoldedWeights {
-  std::vector<float> weights, bias;
-};
-inline FoldedWeights fold(const float* weights, Index count, const float* bias, Index channels,
-                          const BatchNorm<float>* bn) {
-  FoldedWeights f{std::vector<float>(weights, weights + count), std::vector<float>(channels, 0.0f)};
-  if (bias) std::copy(bias, bias + channels, f.bias.begin());
-  if (!bn) return f;
-  for (Index c = 0; c < channels; ++c) {
-    const auto [scale, shift] = bn->affine(c);
-    for (Index i = c; i < count; i += channels) f.weights[i] *= scale;
-    f.bias[c] = f.bias[c] * scale + shift;
-  }
-  return f;
-}
+// A folded model's convolution weights (output channels last) and bias, as floats.
 template <typename Conv>
-FoldedWeights fold_layer(const Conv& conv, const BatchNorm<float>* bn, Index channels) {
-  return fold(conv.weight().data(), conv.weight().count(), conv.has_bias() ? conv.bias().data() : nullptr,
-              channels, bn);
+const float* bias_of(const Conv& conv) {
+  return conv.has_bias() ? conv.bias().data() : nullptr;
 }
 
 // [begin, end) of part `index` when `total` items are shared by `parts`.
@@ -198,8 +175,10 @@ class Plan {
     return std::max<Index>(1, kBandBytes / Index(sizeof(float)) / row_floats);
   }
 
-  void build(const MobileNetV1<float>& model) {
-    using plan_detail::batch_norm_of;
+  void build(const MobileNetV1<float>& unfolded) {
+    // BatchNorm folded into every convolution (a copy; a folded model stays as it is).
+    const MobileNetV1<float> model = fold_batch_norm(unfolded);
+    using plan_detail::bias_of;
     const Activation act = model.config().activation;
     Index largest = 0, scratch = 0;
 
@@ -210,13 +189,10 @@ class Plan {
     stem.out = model.stem.output_shape(input_);
     const Window2D sw = model.stem.window(input_);
     stem.stride = sw.stride, stem.pad_top = sw.rows.pad_before, stem.pad_left = sw.cols.pad_before;
-    {
-      const auto f = plan_detail::fold_layer(model.stem, batch_norm_of(model.stem_bn), stem.out.c);
-      const Index k = 9 * input_.c;
-      stem.gemm = kernels::PackedGemmWeights(f.weights.data(), f.bias.data(), k, stem.out.c);
-      stem.band_rows = std::min(stem.out.h, band_rows_for(stem.out.w * k));
-      scratch = std::max(scratch, stem.band_rows * stem.out.w * k);
-    }
+    const Index stem_k = 9 * input_.c;
+    stem.gemm = kernels::PackedGemmWeights(model.stem.weight().data(), bias_of(model.stem), stem_k, stem.out.c);
+    stem.band_rows = std::min(stem.out.h, band_rows_for(stem.out.w * stem_k));
+    scratch = std::max(scratch, stem.band_rows * stem.out.w * stem_k);
     stem.gemm_activation = act;
     stem.to = Buffer::Ping;
     largest = std::max(largest, stem.out.size());
@@ -233,11 +209,12 @@ class Plan {
       const Window2D w = block.depthwise.window(x);
       s.stride = w.stride, s.pad_top = w.rows.pad_before, s.pad_left = w.cols.pad_before;
       s.activation = act;
-      auto dw = plan_detail::fold_layer(block.depthwise, batch_norm_of(block.depthwise_bn), x.c);
-      s.depthwise_weights = std::move(dw.weights);
-      s.depthwise_bias = std::move(dw.bias);
-      const auto pw = plan_detail::fold_layer(block.pointwise, batch_norm_of(block.pointwise_bn), s.out.c);
-      s.gemm = kernels::PackedGemmWeights(pw.weights.data(), pw.bias.data(), x.c, s.out.c);
+      const auto& dw = block.depthwise.weight().values();
+      s.depthwise_weights.assign(dw.data(), dw.data() + dw.size());
+      s.depthwise_bias.assign(static_cast<std::size_t>(x.c), 0.0f);
+      if (const float* bias = bias_of(block.depthwise)) std::copy(bias, bias + x.c, s.depthwise_bias.begin());
+      s.gemm = kernels::PackedGemmWeights(block.pointwise.weight().data(), bias_of(block.pointwise), x.c,
+                                          s.out.c);
       s.gemm_activation = act;
       s.split_panels = pool_.threads() > 1 && options_.batch * mid.h * mid.w < kSplitPanelsBelowPixels &&
                        s.gemm.panels() >= pool_.threads();
@@ -250,7 +227,7 @@ class Plan {
       steps_.push_back(std::move(s));
     }
 
-    const bool has_classifier = model.dense_head() || model.conv_head();
+    const bool has_classifier = model.has_classifier();
     Step pool;
     pool.kind = Kind::Pool;
     pool.in = x;
@@ -269,13 +246,9 @@ class Plan {
       head.from = Buffer::Pooled;
       const Index k = pooled.h * pooled.w * pooled.c;
       if (const Dense<float>* dense = model.dense_head())
-        head.gemm = kernels::PackedGemmWeights(dense->weight().data(),
-                                               dense->has_bias() ? dense->bias().data() : nullptr, k,
-                                               output_.c);
+        head.gemm = kernels::PackedGemmWeights(dense->weight().data(), bias_of(*dense), k, output_.c);
       else
-        head.gemm = kernels::PackedGemmWeights(model.conv_head()->weight().data(),
-                                               model.conv_head()->has_bias() ? model.conv_head()->bias().data()
-                                                                             : nullptr,
+        head.gemm = kernels::PackedGemmWeights(model.conv_head()->weight().data(), bias_of(*model.conv_head()),
                                                k, output_.c);
       head.split_panels = true;
       steps_.push_back(std::move(head));

@@ -6,10 +6,11 @@
 
 #include <algorithm>
 
+#include "mobilenet/kernels/cpu_features.hpp"
 #include "mobilenet/kernels/gemm/common.hpp"
-#include "mobilenet/kernels/gemm/isa.hpp"
 
-#if defined(MOBILENET_GEMM_HAS_X86_KERNELS)
+#if MOBILENET_X86_DISPATCH
+#include <immintrin.h>
 
 namespace mobilenet {
 namespace kernels {
@@ -18,7 +19,7 @@ inline constexpr Index kGemmAvx2Rows = 6;
 
 // Rows x 16 tile at panel column offset 0 of `b`; columns <= 16.
 template <int Rows>
-MOBILENET_GEMM_TARGET_AVX2 void gemm_half_tile_avx2(Index kc, const float* a, Index lda,
+MOBILENET_TARGET_AVX2 void gemm_half_tile_avx2(Index kc, const float* a, Index lda,
                                                     const float* b, float* c, Index ldc,
                                                     Index columns, const float* bias,
                                                     const GemmTileEpilogue& e) {
@@ -67,4 +68,4 @@ MOBILENET_GEMM_TARGET_AVX2 void gemm_half_tile_avx2(Index kc, const float* a, In
 }  // namespace kernels
 }  // namespace mobilenet
 
-#endif  // MOBILENET_GEMM_HAS_X86_KERNELS
+#endif  // MOBILENET_X86_DISPATCH

@@ -6,10 +6,11 @@
 // Per step of k: 2 loads of the packed weight row, then per row one broadcast of the
 // activation and 2 FMAs.
 
+#include "mobilenet/kernels/cpu_features.hpp"
 #include "mobilenet/kernels/gemm/common.hpp"
-#include "mobilenet/kernels/gemm/isa.hpp"
 
-#if defined(MOBILENET_GEMM_HAS_X86_KERNELS)
+#if MOBILENET_X86_DISPATCH
+#include <immintrin.h>
 
 namespace mobilenet {
 namespace kernels {
@@ -18,7 +19,7 @@ inline constexpr Index kGemmAvx512Rows = 14;
 
 // Rows x (16 * Vectors) tile, columns <= 16 * Vectors; see GemmMicroKernel.
 template <int Rows, int Vectors>
-MOBILENET_GEMM_TARGET_AVX512 void gemm_tile_avx512(Index kc, const float* a, Index lda,
+MOBILENET_TARGET_AVX512 void gemm_tile_avx512(Index kc, const float* a, Index lda,
                                                    const float* b, float* c, Index ldc,
                                                    Index columns, const GemmTileEpilogue& e) {
   static_assert(Rows >= 1 && Rows <= 14 && (Vectors == 1 || Vectors == 2), "tile too large");
@@ -73,4 +74,4 @@ MOBILENET_GEMM_TARGET_AVX512 void gemm_tile_avx512(Index kc, const float* a, Ind
 }  // namespace kernels
 }  // namespace mobilenet
 
-#endif  // MOBILENET_GEMM_HAS_X86_KERNELS
+#endif  // MOBILENET_X86_DISPATCH

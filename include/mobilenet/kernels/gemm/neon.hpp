@@ -5,10 +5,10 @@
 
 #include <algorithm>
 
+#include "mobilenet/kernels/cpu_features.hpp"
 #include "mobilenet/kernels/gemm/common.hpp"
-#include "mobilenet/kernels/gemm/isa.hpp"
 
-#if defined(MOBILENET_GEMM_NEON)
+#if MOBILENET_NEON
 #include <arm_neon.h>
 
 namespace mobilenet {
@@ -55,4 +55,4 @@ void gemm_half_tile_neon(Index kc, const float* a, Index lda, const float* b, fl
 }  // namespace kernels
 }  // namespace mobilenet
 
-#endif  // MOBILENET_GEMM_NEON
+#endif  // MOBILENET_NEON
