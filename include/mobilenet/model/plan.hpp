@@ -127,6 +127,36 @@ class Plan {
     pool_.run(job);
   }
 
+  // What each step is, for profiling and benchmarks (bench/bench_layers.cpp). Counts are for
+  // a batch of `batch` images; bytes are the activations read and written plus the weights.
+  struct StepInfo {
+    std::string name;
+    Index multiply_adds = 0;
+    Index bytes = 0;
+  };
+  std::vector<StepInfo> step_info(Index batch = 1) const {
+    std::vector<StepInfo> info;
+    for (const Step& s : steps_) {
+      StepInfo i{s.name, 0, Index(sizeof(float)) * batch * (s.in.size() + s.out.size())};
+      i.bytes += s.gemm.bytes() + Index(sizeof(float) * (s.depthwise_weights.size() + s.depthwise_bias.size()));
+      if (s.kind == Kind::Stem || s.kind == Kind::DSConv || s.kind == Kind::Classifier)
+        i.multiply_adds = batch * s.out.pixels() * s.gemm.k() * s.gemm.n();
+      if (s.kind == Kind::DSConv) i.multiply_adds += batch * s.out.pixels() * s.in.c * 9;
+      info.push_back(i);
+    }
+    return info;
+  }
+  // Runs step `index` alone, on all threads, over the tensors of the last run() (which must
+  // have happened): for timing one layer in place.
+  void run_step(std::size_t index) {
+    if (index >= steps_.size() || !input_data_)
+      throw ConfigError(detail::concat(name_, ": run_step(", index, ") needs a step index below ",
+                                       steps_.size(), " and a run() before it"));
+    std::lock_guard<std::mutex> lock(run_mutex_);
+    auto job = [this, index](int thread) { execute(steps_[index], thread); };
+    pool_.run(job);
+  }
+
   // Same, allocating the output.
   Tensor<float> predict(const Tensor<float>& images) {
     Tensor<float> out(output_shape(images.shape().n));
@@ -140,6 +170,7 @@ class Plan {
   enum class Kind { Stem, DSConv, Pool, Classifier, Softmax };
 
   struct Step {
+    std::string name;
     Kind kind = Kind::Stem;
     Buffer from = Buffer::Input, to = Buffer::Output;
     Shape in, out;  // one image
@@ -185,6 +216,7 @@ class Plan {
     // Stem: 3x3 convolution as im2col rows of K = 9 * C_in times the HWIO weights (K x C_out).
     Step stem;
     stem.kind = Kind::Stem;
+    stem.name = "stem";
     stem.in = input_;
     stem.out = model.stem.output_shape(input_);
     const Window2D sw = model.stem.window(input_);
@@ -203,6 +235,7 @@ class Plan {
     for (const auto& block : model.blocks) {
       Step s;
       s.kind = Kind::DSConv;
+      s.name = block.name();
       s.in = x;
       const Shape mid = block.depthwise_output_shape(x);
       s.out = block.output_shape(x);
@@ -230,6 +263,7 @@ class Plan {
     const bool has_classifier = model.has_classifier();
     Step pool;
     pool.kind = Kind::Pool;
+    pool.name = "pool";
     pool.in = x;
     pool.out = model.pool.output_shape(x);
     pool.from = at;
@@ -241,6 +275,7 @@ class Plan {
     if (has_classifier) {
       Step head;
       head.kind = Kind::Classifier;
+      head.name = "classifier";
       head.in = pooled;
       head.out = output_;
       head.from = Buffer::Pooled;
@@ -255,6 +290,7 @@ class Plan {
       if (model.config().softmax) {
         Step softmax;
         softmax.kind = Kind::Softmax;
+        softmax.name = "softmax";
         softmax.in = softmax.out = output_;
         softmax.from = softmax.to = Buffer::Output;
         steps_.push_back(std::move(softmax));
