@@ -36,9 +36,9 @@
 #include "mobilenet/core/padding.hpp"
 #include "mobilenet/core/tensor.hpp"
 #include "mobilenet/kernels/activation.hpp"
+#include "mobilenet/kernels/depthwise3x3.hpp"
 #include "mobilenet/kernels/gemm.hpp"
 #include "mobilenet/kernels/pooling_reference.hpp"
-#include "mobilenet/model/detail/depthwise3x3_rows.hpp"
 #include "mobilenet/model/fold.hpp"
 #include "mobilenet/model/mobilenet_v1.hpp"
 #include "mobilenet/runtime/thread_pool.hpp"
@@ -401,7 +401,7 @@ class Plan {
     if (p0 == p1) return;
     float* band_out = scratch(thread);
     for_each_band(r0, r1, s.out.h, s.band_rows, [&](Index image, Index first, Index end) {
-      plan_detail::Depthwise3x3Params p{};
+      kernels::Depthwise3x3Params p{};
       p.input = buffer(s.from) + image * s.in.h * s.in.w * s.in.c;
       p.in_h = s.in.h, p.in_w = s.in.w, p.channels = s.in.c;
       p.weights = s.depthwise_weights.data(), p.bias = s.depthwise_bias.data();
@@ -409,7 +409,7 @@ class Plan {
       p.stride = s.stride, p.pad_top = s.pad_top, p.pad_left = s.pad_left;
       p.activation = s.activation;
       p.row_begin = first, p.row_end = end;
-      plan_detail::depthwise3x3(p);
+      kernels::depthwise3x3(p, options_.isa);
       const Index pixels = (end - first) * s.out.w;
       float* out = buffer(s.to) + ((image * s.out.h + first) * s.out.w) * s.out.c;
       kernels::gemm_packed(band_out, s.in.c, s.gemm, out, s.out.c, s.gemm_activation,
