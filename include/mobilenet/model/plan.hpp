@@ -371,20 +371,27 @@ class Plan {
     for_each_band(r0, r1, s.out.h, s.band_rows, [&](Index image, Index first, Index end) {
       const float* in = buffer(s.from) + image * s.in.h * s.in.w * cin;
       // im2col: one row of K = 3 x 3 x C_in values per output pixel, zeros where the window
-      // overhangs the image.
+      // overhangs the image. A window row inside the image is 3 x C_in contiguous floats.
       float* row = cols;
+      const Index span = 3 * cin;
       for (Index oy = first; oy < end; ++oy)
-        for (Index ox = 0; ox < s.out.w; ++ox)
-          for (Index ky = 0; ky < 3; ++ky) {
+        for (Index ox = 0; ox < s.out.w; ++ox) {
+          const Index x0 = ox * s.stride - s.pad_left;
+          for (Index ky = 0; ky < 3; ++ky, row += span) {
             const Index iy = oy * s.stride - s.pad_top + ky;
-            for (Index kx = 0; kx < 3; ++kx, row += cin) {
-              const Index ix = ox * s.stride - s.pad_left + kx;
-              if (iy < 0 || iy >= s.in.h || ix < 0 || ix >= s.in.w)
-                std::fill(row, row + cin, 0.0f);
-              else
-                std::copy(in + (iy * s.in.w + ix) * cin, in + (iy * s.in.w + ix + 1) * cin, row);
+            if (iy < 0 || iy >= s.in.h) {
+              for (Index i = 0; i < span; ++i) row[i] = 0.0f;
+            } else if (x0 >= 0 && x0 + 3 <= s.in.w) {
+              const float* src = in + (iy * s.in.w + x0) * cin;
+              for (Index i = 0; i < span; ++i) row[i] = src[i];
+            } else {
+              for (Index i = 0; i < span; ++i) {
+                const Index ix = x0 + i / cin;
+                row[i] = ix >= 0 && ix < s.in.w ? in[(iy * s.in.w + ix) * cin + i % cin] : 0.0f;
+              }
             }
           }
+        }
       float* out = buffer(s.to) + ((image * s.out.h + first) * s.out.w) * s.out.c;
       kernels::gemm_packed(cols, (end - first) * s.out.w, k, s.gemm, out, s.out.c, s.gemm_activation,
                            options_.isa);
