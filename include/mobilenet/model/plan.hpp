@@ -23,9 +23,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -53,7 +51,7 @@ struct PlanOptions {
 
 namespace plan_detail {
 
-// A folded model's convolution weights (output channels last) and bias, as floats.
+// A layer's bias, or nullptr when it has none (PackedGemmWeights then uses zeros).
 template <typename Conv>
 const float* bias_of(const Conv& conv) {
   return conv.has_bias() ? conv.bias().data() : nullptr;
