@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: MIT
+// Ours beside XNNPACK in one binary, on MobileNetV1 with the same random weights (BatchNorm
+// folded, ReLU6, TF SAME padding, 1x1-conv head with softmax), so their ratio comes from one
+// run on one machine state. Benchmarks are registered in pairs (XNNPACK, then ours) for each
+// alpha / resolution / threads / batch, and a table of ratios is printed at the end.
+//
+//   bench_peers [--peers_quick] [google benchmark flags]
+//     --peers_quick   only alpha 1.0 / 224 (skips 0.5/160 and 0.25/128)
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "peer_check.hpp"
+
+namespace {
+
+using mobilenet::Index;
+using mobilenet::MobileNetV1;
+using mobilenet::MobileNetV1Config;
+namespace peers = mobilenet::peers;
+
+constexpr unsigned kWeightSeed = 42, kImageSeed = 7;
+
+struct Variant {
+  double alpha;
+  Index resolution;
+  const char* alpha_text;
+};
+
+// One model per variant, shared by every benchmark of that variant.
+struct Models {
+  std::map<std::string, std::unique_ptr<MobileNetV1<float>>> by_name;
+  const MobileNetV1<float>& get(const Variant& v) {
+    auto& slot = by_name[std::string(v.alpha_text) + "/" + std::to_string(v.resolution)];
+    if (!slot) {
+      slot = std::make_unique<MobileNetV1<float>>(MobileNetV1Config::tf_slim(v.alpha, v.resolution));
+      slot->randomize(kWeightSeed);
+    }
+    return *slot;
+  }
+};
+Models models;
+
+std::string name_of(const char* engine, const Variant& v, int threads, Index batch) {
+  return std::string("Peers/") + engine + "/alpha:" + v.alpha_text + "/res:" +
+         std::to_string(v.resolution) + "/threads:" + std::to_string(threads) +
+         "/batch:" + std::to_string(batch);
+}
+
+// Times `engine.run()`; images/s counts every image of the batch.
+template <typename Engine>
+void time_engine(benchmark::State& state, Engine& engine, Index batch) {
+  engine.run();  // warm-up: first-touch of buffers and weights stays out of the timing
+  for (auto _ : state) {
+    engine.run();
+    benchmark::DoNotOptimize(engine.output());
+    benchmark::ClobberMemory();
+  }
+  state.counters["images/s"] =
+      benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void register_pair(const Variant& v, int threads, Index batch) {
+  benchmark::RegisterBenchmark(name_of("xnnpack", v, threads, batch).c_str(),
+                               [=](benchmark::State& state) {
+                                 peers::XnnpackMobileNet engine(
+                                     peers::fold_for_peers(models.get(v)), batch, threads);
+                                 peers::fill_images(engine.input(),
+                                                    models.get(v).input_shape(batch).size(), kImageSeed);
+                                 time_engine(state, engine, batch);
+                               })
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark(name_of("mobilenet", v, threads, batch).c_str(),
+                               [=](benchmark::State& state) {
+                                 peers::OursMobileNet engine(models.get(v), batch, threads);
+                                 peers::fill_images(engine.input(),
+                                                    models.get(v).input_shape(batch).size(), kImageSeed);
+                                 time_engine(state, engine, batch);
+                               })
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+}
+
+// The console output, plus a final table of ours / XNNPACK. With repetitions the ratio is of
+// the medians; without, of the single runs.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& given) override {
+    // Every benchmark here measures wall-clock time (the engines run threads of their own);
+    // dropping the "/real_time" suffix keeps the names as documented.
+    std::vector<Run> runs = given;
+    for (Run& run : runs) run.run_name.time_type.clear();
+    for (const Run& run : runs) {
+      if (run.error_occurred) continue;
+      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+      if (run.run_type == Run::RT_Aggregate && !median) continue;
+      Time& t = times_[run.run_name.str()];
+      const double ms = run.GetAdjustedRealTime();  // in the benchmark's unit: ms
+      if (median) t.median = ms;
+      else t.single = ms;
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+
+  void Finalize() override {
+    ConsoleReporter::Finalize();
+    std::printf("\nours/xnnpack latency ratio (< 1: ours faster); ours = %s\n",
+                peers::ours_path_name());
+    std::printf("%-44s %12s %12s %8s\n", "case", "xnnpack ms", "ours ms", "ratio");
+    for (const auto& [name, t] : times_) {
+      const std::string prefix = "Peers/xnnpack/";
+      if (name.compare(0, prefix.size(), prefix) != 0) continue;
+      const std::string rest = name.substr(prefix.size());
+      const auto ours = times_.find("Peers/mobilenet/" + rest);
+      if (ours == times_.end()) continue;
+      const double x = t.value(), o = ours->second.value();
+      std::printf("%-44s %12.3f %12.3f %8.3f\n", rest.c_str(), x, o, o / x);
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  struct Time {
+    double median = -1, single = -1;
+    double value() const { return median >= 0 ? median : single; }
+  };
+  std::map<std::string, Time> times_;
+};
+
+// Refuses to time anything if XNNPACK does not compute what we compute.
+bool numerics_agree(const std::vector<Variant>& variants) {
+  bool ok = true;
+  for (const Variant& v : variants) {
+    const peers::Agreement a = peers::compare_with_xnnpack(models.get(v), /*batch=*/2, 1, kImageSeed);
+    const bool good = a.ok();
+    std::printf("numerics alpha %s res %ld: max |p_ours - p_xnnpack| = %.3g (largest p %.3g), "
+                "same top-1 %ld/%ld: %s\n",
+                v.alpha_text, static_cast<long>(v.resolution), a.max_abs_difference, a.largest_probability,
+                static_cast<long>(a.same_top1), static_cast<long>(a.images), good ? "ok" : "MISMATCH");
+    ok = ok && good;
+  }
+  return ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<Variant> variants = {{1.0, 224, "1.0"}, {0.5, 160, "0.5"}, {0.25, 128, "0.25"}};
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--peers_quick") == 0) variants.resize(1);
+    else args.push_back(argv[i]);
+  }
+  int count = static_cast<int>(args.size());
+  benchmark::Initialize(&count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
+
+  if (!numerics_agree(variants)) {
+    std::fprintf(stderr, "bench_peers: XNNPACK and ours disagree beyond %g (absolute) or %g of the "
+                 "largest probability; not timing\n", peers::kAbsoluteTolerance, peers::kRelativeTolerance);
+    return 1;
+  }
+  for (const Variant& v : variants)
+    for (int threads : {1, 2})
+      for (Index batch : {1, 8}) register_pair(v, threads, batch);
+
+  RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  return 0;
+}
