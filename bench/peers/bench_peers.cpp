@@ -13,8 +13,11 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "peer_check.hpp"
 
@@ -92,6 +95,9 @@ void register_pair(const Variant& v, int threads, Index batch) {
 // the medians; without, of the single runs.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
+  // Colour only on a terminal, so logs and the script's tee stay plain text.
+  RatioReporter() : ConsoleReporter(isatty(fileno(stdout)) ? OO_ColorTabular : OO_Tabular) {}
+
   void ReportRuns(const std::vector<Run>& given) override {
     // Every benchmark here measures wall-clock time (the engines run threads of their own);
     // dropping the "/real_time" suffix keeps the names as documented.
@@ -100,38 +106,51 @@ class RatioReporter : public benchmark::ConsoleReporter {
     for (const Run& run : runs) {
       if (run.error_occurred) continue;
       const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+      any_median_ = any_median_ || median;
       if (run.run_type == Run::RT_Aggregate && !median) continue;
       Time& t = times_[run.run_name.str()];
       const double ms = run.GetAdjustedRealTime();  // in the benchmark's unit: ms
-      if (median) t.median = ms;
-      else t.single = ms;
+      const auto rate = run.counters.find("images/s");
+      const double images_per_second = rate == run.counters.end() ? 0.0 : double(rate->second);
+      (median ? t.median : t.single) = {ms, images_per_second};
     }
     ConsoleReporter::ReportRuns(runs);
   }
 
+  // A Markdown table: scripts/bench-peers.sh and docs/peers.md show it as printed. Written to
+  // the reporter's own stream so it follows the console output in order.
   void Finalize() override {
     ConsoleReporter::Finalize();
-    std::printf("\nours/xnnpack latency ratio (< 1: ours faster); ours = %s\n",
-                peers::ours_path_name());
-    std::printf("%-44s %12s %12s %8s\n", "case", "xnnpack ms", "ours ms", "ratio");
+    std::ostream& out = GetOutputStream();
+    out << "\nours = " << peers::ours_path_name() << "; times are wall-clock "
+        << (any_median_ ? "medians over the repetitions" : "of single runs (no repetitions)") << "\n\n"
+        << "| case | XNNPACK ms | ours ms | ours/XNNPACK | XNNPACK images/s | ours images/s |\n"
+        << "|---|---:|---:|---:|---:|---:|\n";
+    const std::string prefix = "Peers/xnnpack/";
     for (const auto& [name, t] : times_) {
-      const std::string prefix = "Peers/xnnpack/";
       if (name.compare(0, prefix.size(), prefix) != 0) continue;
       const std::string rest = name.substr(prefix.size());
       const auto ours = times_.find("Peers/mobilenet/" + rest);
       if (ours == times_.end()) continue;
-      const double x = t.value(), o = ours->second.value();
-      std::printf("%-44s %12.3f %12.3f %8.3f\n", rest.c_str(), x, o, o / x);
+      const Sample x = t.reported(), o = ours->second.reported();
+      char row[256];
+      std::snprintf(row, sizeof row, "| %s | %.2f | %.2f | %.3f | %.1f | %.1f |\n", rest.c_str(), x.ms,
+                    o.ms, o.ms / x.ms, x.images_per_second, o.images_per_second);
+      out << row;
     }
-    std::fflush(stdout);
+    out.flush();
   }
 
  private:
+  struct Sample {
+    double ms = -1, images_per_second = 0;
+  };
   struct Time {
-    double median = -1, single = -1;
-    double value() const { return median >= 0 ? median : single; }
+    Sample median, single;
+    Sample reported() const { return median.ms >= 0 ? median : single; }
   };
   std::map<std::string, Time> times_;
+  bool any_median_ = false;
 };
 
 // Refuses to time anything if XNNPACK does not compute what we compute.
@@ -146,6 +165,7 @@ bool numerics_agree(const std::vector<Variant>& variants) {
                 static_cast<long>(a.same_top1), static_cast<long>(a.images), good ? "ok" : "MISMATCH");
     ok = ok && good;
   }
+  std::fflush(stdout);
   return ok;
 }
 
