@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Measures ours beside XNNPACK in one benchmark binary and prints a Markdown table of the
+# Measures ours beside XNNPACK (and oneDNN) in one benchmark binary and prints a Markdown table of the
 # median latencies, their ratio ours/XNNPACK and images/s.
 #
 #   scripts/bench-peers.sh [--quick] [Google Benchmark flags...]
@@ -8,12 +8,13 @@
 #   Environment: REPETITIONS (default 10), MIN_TIME seconds per repetition (default 1),
 #                JOBS (default: number of cores), CXX_COMPILER (default g++).
 #
-# It installs libxnnpack-dev, libpthreadpool-dev and libbenchmark-dev with apt-get when they
+# It installs libxnnpack-dev, libpthreadpool-dev, libbenchmark-dev and libdnnl-dev (oneDNN, a
+# second peer) with apt-get when they
 # are missing (optional packages: nothing else of the project needs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh --optional libxnnpack-dev libpthreadpool-dev libbenchmark-dev
+bash scripts/install-deps.sh --optional libxnnpack-dev libpthreadpool-dev libbenchmark-dev libdnnl-dev
 
 args=()
 for a in "$@"; do

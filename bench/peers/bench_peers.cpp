@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Ours beside XNNPACK in one binary, on MobileNetV1 with the same random weights (BatchNorm
-// folded, ReLU6, TF SAME padding, 1x1-conv head with softmax), so their ratio comes from one
-// run on one machine state. Benchmarks are registered in pairs (XNNPACK, then ours) for each
-// alpha / resolution / threads / batch, and a table of ratios is printed at the end.
+// Ours beside XNNPACK (and oneDNN when built with it) in one binary, on MobileNetV1 with the
+// same random weights (BatchNorm folded, ReLU6, TF SAME padding, 1x1-conv head with softmax),
+// so their ratios come from one run on one machine state. For each alpha / resolution /
+// threads / batch the peers run first, then ours; a table of ratios is printed at the end.
 //
 //   bench_peers [--peers_quick] [google benchmark flags]
 //     --peers_quick   only alpha 1.0 / 224 (skips 0.5/160 and 0.25/128)
@@ -15,11 +15,16 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <unistd.h>
 
 #include "peer_check.hpp"
+#include "xnnpack_mobilenet.hpp"
+#if MOBILENET_PEERS_HAVE_ONEDNN
+#include "onednn_mobilenet.hpp"
+#endif
 
 namespace {
 
@@ -69,26 +74,36 @@ void time_engine(benchmark::State& state, Engine& engine, Index batch) {
       benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void register_pair(const Variant& v, int threads, Index batch) {
-  benchmark::RegisterBenchmark(name_of("xnnpack", v, threads, batch).c_str(),
+// Peers are built from the folded network, ours from the model itself.
+template <typename Engine>
+Engine make(const MobileNetV1<float>& model, Index batch, int threads) {
+  if constexpr (std::is_same_v<Engine, peers::OursMobileNet>) {
+    return Engine(model, batch, threads);
+  } else {
+    return Engine(peers::fold_for_peers(model), batch, threads);
+  }
+}
+
+template <typename Engine>
+void register_engine(const char* engine_name, const Variant& v, int threads, Index batch) {
+  benchmark::RegisterBenchmark(name_of(engine_name, v, threads, batch).c_str(),
                                [=](benchmark::State& state) {
-                                 peers::XnnpackMobileNet engine(
-                                     peers::fold_for_peers(models.get(v)), batch, threads);
-                                 peers::fill_images(engine.input(),
-                                                    models.get(v).input_shape(batch).size(), kImageSeed);
+                                 const MobileNetV1<float>& model = models.get(v);
+                                 Engine engine = make<Engine>(model, batch, threads);
+                                 peers::fill_images(engine.input(), model.input_shape(batch).size(),
+                                                    kImageSeed);
                                  time_engine(state, engine, batch);
                                })
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
-  benchmark::RegisterBenchmark(name_of("mobilenet", v, threads, batch).c_str(),
-                               [=](benchmark::State& state) {
-                                 peers::OursMobileNet engine(models.get(v), batch, threads);
-                                 peers::fill_images(engine.input(),
-                                                    models.get(v).input_shape(batch).size(), kImageSeed);
-                                 time_engine(state, engine, batch);
-                               })
-      ->Unit(benchmark::kMillisecond)
-      ->UseRealTime();
+}
+
+void register_case(const Variant& v, int threads, Index batch) {
+  register_engine<peers::XnnpackMobileNet>("xnnpack", v, threads, batch);
+#if MOBILENET_PEERS_HAVE_ONEDNN
+  register_engine<peers::OnednnMobileNet>("onednn", v, threads, batch);
+#endif
+  register_engine<peers::OursMobileNet>("mobilenet", v, threads, batch);
 }
 
 // The console output, plus a final table of ours / XNNPACK. With repetitions the ratio is of
@@ -124,19 +139,21 @@ class RatioReporter : public benchmark::ConsoleReporter {
     std::ostream& out = GetOutputStream();
     out << "\nours = " << peers::ours_path_name() << "; times are wall-clock "
         << (any_median_ ? "medians over the repetitions" : "of single runs (no repetitions)") << "\n\n"
-        << "| case | XNNPACK ms | ours ms | ours/XNNPACK | XNNPACK images/s | ours images/s |\n"
-        << "|---|---:|---:|---:|---:|---:|\n";
-    const std::string prefix = "Peers/xnnpack/";
-    for (const auto& [name, t] : times_) {
-      if (name.compare(0, prefix.size(), prefix) != 0) continue;
-      const std::string rest = name.substr(prefix.size());
-      const auto ours = times_.find("Peers/mobilenet/" + rest);
-      if (ours == times_.end()) continue;
-      const Sample x = t.reported(), o = ours->second.reported();
-      char row[256];
-      std::snprintf(row, sizeof row, "| %s | %.2f | %.2f | %.3f | %.1f | %.1f |\n", rest.c_str(), x.ms,
-                    o.ms, o.ms / x.ms, x.images_per_second, o.images_per_second);
-      out << row;
+        << "| case | peer | peer ms | ours ms | ours/peer | peer images/s | ours images/s |\n"
+        << "|---|---|---:|---:|---:|---:|---:|\n";
+    const std::string ours_prefix = "Peers/mobilenet/";
+    for (const auto& [ours_name, ours_time] : times_) {
+      if (ours_name.compare(0, ours_prefix.size(), ours_prefix) != 0) continue;
+      const std::string rest = ours_name.substr(ours_prefix.size());
+      for (const char* peer : {"xnnpack", "onednn"}) {
+        const auto found = times_.find(std::string("Peers/") + peer + "/" + rest);
+        if (found == times_.end()) continue;
+        const Sample x = found->second.reported(), o = ours_time.reported();
+        char row[256];
+        std::snprintf(row, sizeof row, "| %s | %s | %.2f | %.2f | %.3f | %.1f | %.1f |\n", rest.c_str(),
+                      peer, x.ms, o.ms, o.ms / x.ms, x.images_per_second, o.images_per_second);
+        out << row;
+      }
     }
     out.flush();
   }
@@ -153,17 +170,26 @@ class RatioReporter : public benchmark::ConsoleReporter {
   bool any_median_ = false;
 };
 
-// Refuses to time anything if XNNPACK does not compute what we compute.
+// Prints and returns whether `Engine` computes what we compute on variant v.
+template <typename Engine>
+bool agrees(const char* engine_name, const Variant& v) {
+  const peers::Agreement a = peers::compare_with<Engine>(models.get(v), /*batch=*/2, 1, kImageSeed);
+  std::printf("numerics %s alpha %s res %ld: max |p_ours - p_peer| = %.3g (largest p %.3g), "
+              "same top-1 %ld/%ld: %s\n",
+              engine_name, v.alpha_text, static_cast<long>(v.resolution), a.max_abs_difference,
+              a.largest_probability, static_cast<long>(a.same_top1), static_cast<long>(a.images),
+              a.ok() ? "ok" : "MISMATCH");
+  return a.ok();
+}
+
+// Refuses to time anything if a peer does not compute what we compute.
 bool numerics_agree(const std::vector<Variant>& variants) {
   bool ok = true;
   for (const Variant& v : variants) {
-    const peers::Agreement a = peers::compare_with_xnnpack(models.get(v), /*batch=*/2, 1, kImageSeed);
-    const bool good = a.ok();
-    std::printf("numerics alpha %s res %ld: max |p_ours - p_xnnpack| = %.3g (largest p %.3g), "
-                "same top-1 %ld/%ld: %s\n",
-                v.alpha_text, static_cast<long>(v.resolution), a.max_abs_difference, a.largest_probability,
-                static_cast<long>(a.same_top1), static_cast<long>(a.images), good ? "ok" : "MISMATCH");
-    ok = ok && good;
+    ok = agrees<peers::XnnpackMobileNet>("xnnpack", v) && ok;
+#if MOBILENET_PEERS_HAVE_ONEDNN
+    ok = agrees<peers::OnednnMobileNet>("onednn", v) && ok;
+#endif
   }
   std::fflush(stdout);
   return ok;
@@ -183,13 +209,13 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
 
   if (!numerics_agree(variants)) {
-    std::fprintf(stderr, "bench_peers: XNNPACK and ours disagree beyond %g (absolute) or %g of the "
+    std::fprintf(stderr, "bench_peers: a peer and ours disagree beyond %g (absolute) or %g of the "
                  "largest probability; not timing\n", peers::kAbsoluteTolerance, peers::kRelativeTolerance);
     return 1;
   }
   for (const Variant& v : variants)
     for (int threads : {1, 2})
-      for (Index batch : {1, 8}) register_pair(v, threads, batch);
+      for (Index batch : {1, 8}) register_case(v, threads, batch);
 
   RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);

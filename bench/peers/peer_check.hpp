@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// The check that makes the comparison meaningful: XNNPACK, given our model's folded weights,
-// must compute what our reference path computes for the same images.
+// The check that makes the comparison meaningful: a peer engine, given our model's folded
+// weights, must compute what our reference path computes for the same images.
 
 #include <algorithm>
 #include <cmath>
 
 #include "ours.hpp"
-#include "xnnpack_mobilenet.hpp"
+#include "peer_network.hpp"
 
 namespace mobilenet::peers {
 
@@ -16,7 +16,7 @@ namespace mobilenet::peers {
 inline constexpr double kAbsoluteTolerance = 1e-4, kRelativeTolerance = 1e-4;
 
 struct Agreement {
-  double max_abs_difference = 0;  // over every probability of every image
+  double max_abs_difference = 0;   // over every probability of every image
   double largest_probability = 0;  // near 1/classes would make the check weak
   Index same_top1 = 0, images = 0;
   bool ok() const {
@@ -25,23 +25,24 @@ struct Agreement {
   }
 };
 
-// Runs `batch` random images through our model and through XNNPACK built from it.
-inline Agreement compare_with_xnnpack(const MobileNetV1<float>& model, Index batch, int threads,
-                                      unsigned image_seed) {
+// Runs `batch` random images through our model and through the peer `Engine` built from it
+// (Engine(FoldedNetwork, batch, threads) with input(), run(), output(): batch x classes).
+template <typename Engine>
+Agreement compare_with(const MobileNetV1<float>& model, Index batch, int threads, unsigned image_seed) {
   OursMobileNet ours(model, batch, threads);
-  XnnpackMobileNet xnnpack(fold_for_peers(model), batch, threads);
+  Engine peer(fold_for_peers(model), batch, threads);
   const Index values = model.input_shape(batch).size();
   fill_images(ours.input(), values, image_seed);
-  std::copy(ours.input(), ours.input() + values, xnnpack.input());
+  std::copy(ours.input(), ours.input() + values, peer.input());
   ours.run();
-  xnnpack.run();
+  peer.run();
 
   Agreement a;
   a.images = batch;
   const Index classes = model.config().num_classes;
   for (Index n = 0; n < batch; ++n) {
     const float* p = ours.output() + n * classes;
-    const float* q = xnnpack.output() + n * classes;
+    const float* q = peer.output() + n * classes;
     for (Index k = 0; k < classes; ++k) {
       a.max_abs_difference = std::max(a.max_abs_difference, std::fabs(double(p[k]) - double(q[k])));
       a.largest_probability = std::max(a.largest_probability, double(p[k]));

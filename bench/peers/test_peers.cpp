@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
-// XNNPACK, given our folded weights, must agree with our reference path: otherwise the peer
+// XNNPACK (and oneDNN when built), given our folded weights, must agree with our reference path: otherwise the peer
 // benchmark compares different computations.
 
 #include <gtest/gtest.h>
 
 #include "peer_check.hpp"
+#include "xnnpack_mobilenet.hpp"
+#if MOBILENET_PEERS_HAVE_ONEDNN
+#include "onednn_mobilenet.hpp"
+#endif
 
 namespace {
 
@@ -13,24 +17,32 @@ using mobilenet::MobileNetV1;
 using mobilenet::MobileNetV1Config;
 using mobilenet::Padding;
 
+template <typename Engine>
+void expect_close(const char* engine, const MobileNetV1<float>& model, mobilenet::Index batch, int threads) {
+  const auto a = mobilenet::peers::compare_with<Engine>(model, batch, threads, 11);
+  EXPECT_LE(a.max_abs_difference, mobilenet::peers::kAbsoluteTolerance) << engine << " " << model.name();
+  EXPECT_LE(a.max_abs_difference, mobilenet::peers::kRelativeTolerance * a.largest_probability)
+      << engine << " " << model.name();
+  EXPECT_EQ(a.same_top1, a.images) << engine << " " << model.name();
+}
+
 void expect_agreement(const MobileNetV1Config& config, mobilenet::Index batch, int threads) {
   MobileNetV1<float> model(config);
   model.randomize(3);
-  const auto a = mobilenet::peers::compare_with_xnnpack(model, batch, threads, 11);
-  EXPECT_LE(a.max_abs_difference, mobilenet::peers::kAbsoluteTolerance) << model.name();
-  EXPECT_LE(a.max_abs_difference, mobilenet::peers::kRelativeTolerance * a.largest_probability)
-      << model.name();
-  EXPECT_EQ(a.same_top1, a.images) << model.name();
+  expect_close<mobilenet::peers::XnnpackMobileNet>("xnnpack", model, batch, threads);
+#if MOBILENET_PEERS_HAVE_ONEDNN
+  expect_close<mobilenet::peers::OnednnMobileNet>("onednn", model, batch, threads);
+#endif
 }
 
-TEST(PeersXnnpack, AgreesOnTfSlimModels) {
+TEST(Peers, AgreesOnTfSlimModels) {
   expect_agreement(MobileNetV1Config::tf_slim(0.25, 128), 2, 1);
   expect_agreement(MobileNetV1Config::tf_slim(0.5, 96), 3, 2);
 }
 
 // Odd sizes make SAME padding uneven on both sides; symmetric padding and ReLU exercise the
 // other border and clamp settings.
-TEST(PeersXnnpack, AgreesOnOddSizesAndOtherConventions) {
+TEST(Peers, AgreesOnOddSizesAndOtherConventions) {
   expect_agreement(MobileNetV1Config::tf_slim(0.25, 97), 1, 1);
   MobileNetV1Config torch_like = MobileNetV1Config::tf_slim(0.25, 64);
   torch_like.padding = Padding::symmetric(1);
