@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Measures ours beside XNNPACK (and oneDNN) in one benchmark binary and prints a Markdown table of the
-# median latencies, their ratio ours/XNNPACK and images/s.
+# Measures ours beside XNNPACK (and oneDNN) in one benchmark binary and prints a Markdown
+# table of the median latencies, the ratios ours/peer and images/s.
 #
 #   scripts/bench-peers.sh [--quick] [Google Benchmark flags...]
 #     --quick            only MobileNetV1 1.0/224 (skips 0.5/160 and 0.25/128)
@@ -9,8 +9,8 @@
 #                JOBS (default: number of cores), CXX_COMPILER (default g++).
 #
 # It installs libxnnpack-dev, libpthreadpool-dev, libbenchmark-dev and libdnnl-dev (oneDNN, a
-# second peer) with apt-get when they
-# are missing (optional packages: nothing else of the project needs them).
+# second peer) with apt-get when missing, as optional packages: nothing else of the project
+# needs them, and the benchmark builds without oneDNN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
