@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Ours beside XNNPACK (and oneDNN when built with it) in one binary, on MobileNetV1 with the
+// Ours beside XNNPACK (and oneDNN and PyTorch when built with them) in one binary, on MobileNetV1 with the
 // same random weights (BatchNorm folded, ReLU6, TF SAME padding, 1x1-conv head with softmax),
 // so their ratios come from one run on one machine state. For each alpha / resolution /
 // threads / batch the peers run first, then ours; a table of ratios is printed at the end.
@@ -24,6 +24,9 @@
 #include "xnnpack_mobilenet.hpp"
 #if MOBILENET_PEERS_HAVE_ONEDNN
 #include "onednn_mobilenet.hpp"
+#endif
+#if MOBILENET_PEERS_HAVE_TORCH
+#include "torch_mobilenet.hpp"
 #endif
 
 namespace {
@@ -103,6 +106,9 @@ void register_case(const Variant& v, int threads, Index batch) {
 #if MOBILENET_PEERS_HAVE_ONEDNN
   register_engine<peers::OnednnMobileNet>("onednn", v, threads, batch);
 #endif
+#if MOBILENET_PEERS_HAVE_TORCH
+  register_engine<peers::TorchMobileNet>("torch", v, threads, batch);
+#endif
   register_engine<peers::OursMobileNet>("mobilenet", v, threads, batch);
 }
 
@@ -145,7 +151,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
     for (const auto& [ours_name, ours_time] : times_) {
       if (ours_name.compare(0, ours_prefix.size(), ours_prefix) != 0) continue;
       const std::string rest = ours_name.substr(ours_prefix.size());
-      for (const char* peer : {"xnnpack", "onednn"}) {
+      for (const char* peer : {"xnnpack", "onednn", "torch"}) {
         const auto found = times_.find(std::string("Peers/") + peer + "/" + rest);
         if (found == times_.end()) continue;
         const Sample x = found->second.reported(), o = ours_time.reported();
@@ -189,6 +195,9 @@ bool numerics_agree(const std::vector<Variant>& variants) {
     ok = agrees<peers::XnnpackMobileNet>("xnnpack", v) && ok;
 #if MOBILENET_PEERS_HAVE_ONEDNN
     ok = agrees<peers::OnednnMobileNet>("onednn", v) && ok;
+#endif
+#if MOBILENET_PEERS_HAVE_TORCH
+    ok = agrees<peers::TorchMobileNet>("torch", v) && ok;
 #endif
   }
   std::fflush(stdout);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// XNNPACK (and oneDNN when built), given our folded weights, must agree with our reference path: otherwise the peer
+// XNNPACK (and oneDNN, PyTorch when built), given our folded weights, must agree with our reference path: otherwise the peer
 // benchmark compares different computations.
 
 #include <gtest/gtest.h>
@@ -8,6 +8,9 @@
 #include "xnnpack_mobilenet.hpp"
 #if MOBILENET_PEERS_HAVE_ONEDNN
 #include "onednn_mobilenet.hpp"
+#endif
+#if MOBILENET_PEERS_HAVE_TORCH
+#include "torch_mobilenet.hpp"
 #endif
 
 namespace {
@@ -32,6 +35,9 @@ void expect_agreement(const MobileNetV1Config& config, mobilenet::Index batch, i
   expect_close<mobilenet::peers::XnnpackMobileNet>("xnnpack", model, batch, threads);
 #if MOBILENET_PEERS_HAVE_ONEDNN
   expect_close<mobilenet::peers::OnednnMobileNet>("onednn", model, batch, threads);
+#endif
+#if MOBILENET_PEERS_HAVE_TORCH
+  expect_close<mobilenet::peers::TorchMobileNet>("torch", model, batch, threads);
 #endif
 }
 
