@@ -6,11 +6,11 @@
 
 #include <cmath>
 #include <limits>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include <mobilenet/mobilenet.hpp>
+#include <mobilenet/model/fold.hpp>
 
 namespace mobilenet::peers {
 
@@ -47,30 +47,11 @@ inline void clamp_of(Activation a, FoldedConv& conv) {
   if (a == Activation::ReLU6) conv.output_max = 6.0f;
 }
 
-// A BatchNorm that may be absent: models with batch_norm == false hold std::optional ones.
-inline const BatchNorm<float>* present(const BatchNorm<float>& bn) { return &bn; }
-inline const BatchNorm<float>* present(const std::optional<BatchNorm<float>>& bn) {
-  return bn ? &*bn : nullptr;
-}
-
-// Copies a convolution's weight and bias and folds `bn` (if any) in:
-// w'[..., c] = w[..., c] * scale[c], b'[c] = b[c] * scale[c] + shift[c]. The output channel is
-// the innermost index of all three of our weight layouts.
+// Copies the weight and bias of a convolution of a folded model (which always has a bias).
 template <typename Layer>
-FoldedConv fold(const Layer& layer, const BatchNorm<float>* bn, FoldedConv conv) {
-  const Index channels = conv.out_channels;
+FoldedConv copy_parameters(const Layer& layer, FoldedConv conv) {
   conv.weight.assign(layer.weight().data(), layer.weight().data() + layer.weight().count());
-  conv.bias.assign(static_cast<std::size_t>(channels), 0.0f);
-  if (layer.has_bias()) conv.bias.assign(layer.bias().data(), layer.bias().data() + channels);
-  if (bn) {
-    for (Index c = 0; c < channels; ++c) {
-      const auto [scale, shift] = bn->affine(c);
-      for (std::size_t i = static_cast<std::size_t>(c); i < conv.weight.size();
-           i += static_cast<std::size_t>(channels))
-        conv.weight[i] *= scale;
-      conv.bias[static_cast<std::size_t>(c)] = conv.bias[static_cast<std::size_t>(c)] * scale + shift;
-    }
-  }
+  conv.bias.assign(layer.bias().data(), layer.bias().data() + layer.bias().count());
   return conv;
 }
 
@@ -88,16 +69,18 @@ inline FoldedConv describe(std::string name, FoldedConv::Kind kind, Index kernel
 
 }  // namespace detail_peers
 
-// The model's stem, blocks and head as folded convolutions. Needs a global average pool
-// (the 1x1-conv and the dense head are then the same C x K product).
-inline FoldedNetwork fold_for_peers(const MobileNetV1<float>& model) {
+// The model's stem, blocks and head as convolutions with BatchNorm folded in (by
+// fold_batch_norm). Needs a global average pool and a classifier (the 1x1-conv and the dense
+// head are then the same C x K product).
+inline FoldedNetwork fold_for_peers(const MobileNetV1<float>& unfolded) {
+  using detail_peers::copy_parameters;
   using detail_peers::describe;
-  using detail_peers::fold;
-  using detail_peers::present;
   using Kind = FoldedConv::Kind;
+  const MobileNetV1<float> model = fold_batch_norm(unfolded);
   const MobileNetV1Config& config = model.config();
-  if (!model.pool.is_global())
-    throw ConfigError(model.name() + ": the peer benchmark needs a global average pool (pool_size 0)");
+  if (!model.pool.is_global() || !model.has_classifier())
+    throw ConfigError(model.name() + ": the peer benchmark needs a global average pool (pool_size 0) "
+                      "and a classifier head");
 
   FoldedNetwork net;
   net.resolution = config.resolution;
@@ -106,19 +89,19 @@ inline FoldedNetwork fold_for_peers(const MobileNetV1<float>& model) {
 
   Shape shape = model.input_shape(1);
   const auto& stem = model.stem.options();
-  net.convs.push_back(fold(model.stem, present(model.stem_bn),
-                           describe(model.stem.name(), Kind::Full, stem.kernel, stem.stride,
-                                    stem.padding, shape, stem.out_channels)));
+  net.convs.push_back(copy_parameters(model.stem, describe(model.stem.name(), Kind::Full, stem.kernel,
+                                                           stem.stride, stem.padding, shape,
+                                                           stem.out_channels)));
   shape = model.stem.output_shape(shape);
   for (const auto& block : model.blocks) {
     const auto& dw = block.depthwise.options();
-    net.convs.push_back(fold(block.depthwise, present(block.depthwise_bn),
-                             describe(block.depthwise.name(), Kind::Depthwise, dw.kernel, dw.stride,
-                                      dw.padding, shape, dw.channels)));
+    net.convs.push_back(copy_parameters(
+        block.depthwise, describe(block.depthwise.name(), Kind::Depthwise, dw.kernel, dw.stride,
+                                  dw.padding, shape, dw.channels)));
     shape = block.depthwise.output_shape(shape);
-    net.convs.push_back(fold(block.pointwise, present(block.pointwise_bn),
-                             describe(block.pointwise.name(), Kind::Pointwise, 1, 1, Padding::valid(),
-                                      shape, block.pointwise.options().out_channels)));
+    net.convs.push_back(copy_parameters(
+        block.pointwise, describe(block.pointwise.name(), Kind::Pointwise, 1, 1, Padding::valid(), shape,
+                                  block.pointwise.options().out_channels)));
     shape = block.pointwise.output_shape(shape);
   }
   for (FoldedConv& conv : net.convs) detail_peers::clamp_of(config.activation, conv);

@@ -46,6 +46,9 @@ TEST(Peers, AgreesOnTfSlimModels) {
   expect_agreement(MobileNetV1Config::tf_slim(0.5, 96), 3, 2);
 }
 
+// A model that is folded already (TFLite's form: biases, no BatchNorm) goes through as it is.
+TEST(Peers, AgreesOnFoldedModels) { expect_agreement(MobileNetV1Config::tflite(0.25, 128), 2, 1); }
+
 // Odd sizes make SAME padding uneven on both sides; symmetric padding and ReLU exercise the
 // other border and clamp settings.
 TEST(Peers, AgreesOnOddSizesAndOtherConventions) {
