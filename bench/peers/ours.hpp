@@ -1,55 +1,36 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// The "ours" side of the peer benchmark, behind one small class so that moving it to a faster
-// public path (the execution plan, when it lands) is an edit here only.
+// The "ours" side of the peer benchmark, behind one small class so that moving it to another
+// public path is an edit here only.
 //
-// Path used now: MobileNetV1::predict with a reused Workspace (no allocation per call). Its
-// pointwise layers are Eigen matrix products; with OpenMP, Eigen splits each product over
-// `threads` cores (the depthwise layers stay on one core).
+// Path used: the execution plan (model/plan.hpp): BatchNorm folded and weights packed at
+// build time, one preallocated arena, fused depthwise+pointwise bands, its own thread pool.
 
 #include <algorithm>
 #include <random>
 
 #include <mobilenet/mobilenet.hpp>
-
-#if defined(_OPENMP)
-#include <Eigen/Core>
-#endif
+#include <mobilenet/model/plan.hpp>
 
 namespace mobilenet::peers {
 
-inline const char* ours_path_name() {
-#if defined(_OPENMP)
-  return "MobileNetV1::predict + Workspace (Eigen GEMM, OpenMP threads)";
-#else
-  return "MobileNetV1::predict + Workspace (single thread: built without OpenMP)";
-#endif
-}
+inline const char* ours_path_name() { return "mobilenet::Plan (execution plan, own thread pool)"; }
 
 class OursMobileNet {
  public:
   // in: batch x R x R x Cin -> out: batch x 1 x 1 x classes
   OursMobileNet(const MobileNetV1<float>& model, Index batch, int threads)
-      : model_(model), threads_(threads), input_(model.input_shape(batch)),
-        output_(model.output_shape(batch)) {
-    run();  // sizes the workspace, so timed runs allocate nothing
-  }
+      : plan_(model, PlanOptions{batch, threads}), input_(plan_.input_shape(batch)),
+        output_(plan_.output_shape(batch)) {}
 
   float* input() { return input_.data(); }
   const float* output() const { return output_.data(); }
 
-  void run() {
-#if defined(_OPENMP)
-    Eigen::setNbThreads(threads_);
-#endif
-    model_.predict(input_.view(), output_.view(), workspace_);
-  }
+  void run() { plan_.run(input_.view(), output_.view()); }
 
  private:
-  const MobileNetV1<float>& model_;
-  int threads_;
+  Plan plan_;
   Tensor<float> input_, output_;
-  Workspace<float> workspace_;
 };
 
 // Reproducible images in [-1, 1] (the TensorFlow preprocessing range).

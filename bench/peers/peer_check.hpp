@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// The check that makes the comparison meaningful: a peer engine, given our model's folded
-// weights, must compute what our reference path computes for the same images.
+// The check that makes the comparison meaningful: every engine timed (the peers, given our
+// model's folded weights, and our own fast path) must compute what our reference path
+// (MobileNetV1::predict: unfolded, plain kernels) computes for the same images.
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "ours.hpp"
 #include "peer_network.hpp"
@@ -25,24 +27,33 @@ struct Agreement {
   }
 };
 
-// Runs `batch` random images through our model and through the peer `Engine` built from it
-// (Engine(FoldedNetwork, batch, threads) with input(), run(), output(): batch x classes).
+// An engine for `model`: peers are built from the folded network, ours from the model itself.
+template <typename Engine>
+Engine make_engine(const MobileNetV1<float>& model, Index batch, int threads) {
+  if constexpr (std::is_same_v<Engine, OursMobileNet>) {
+    return Engine(model, batch, threads);
+  } else {
+    return Engine(fold_for_peers(model), batch, threads);
+  }
+}
+
+// Runs `batch` random images through our reference path and through `Engine` built for the
+// model (input(), run(), output(): batch x classes).
 template <typename Engine>
 Agreement compare_with(const MobileNetV1<float>& model, Index batch, int threads, unsigned image_seed) {
-  OursMobileNet ours(model, batch, threads);
-  Engine peer(fold_for_peers(model), batch, threads);
-  const Index values = model.input_shape(batch).size();
-  fill_images(ours.input(), values, image_seed);
-  std::copy(ours.input(), ours.input() + values, peer.input());
-  ours.run();
-  peer.run();
+  Engine engine = make_engine<Engine>(model, batch, threads);
+  Tensor<float> images(model.input_shape(batch));
+  fill_images(images.data(), images.size(), image_seed);
+  std::copy(images.data(), images.data() + images.size(), engine.input());
+  const Tensor<float> reference = model.predict(images);
+  engine.run();
 
   Agreement a;
   a.images = batch;
   const Index classes = model.config().num_classes;
   for (Index n = 0; n < batch; ++n) {
-    const float* p = ours.output() + n * classes;
-    const float* q = peer.output() + n * classes;
+    const float* p = reference.data() + n * classes;
+    const float* q = engine.output() + n * classes;
     for (Index k = 0; k < classes; ++k) {
       a.max_abs_difference = std::max(a.max_abs_difference, std::fabs(double(p[k]) - double(q[k])));
       a.largest_probability = std::max(a.largest_probability, double(p[k]));

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// XNNPACK (and oneDNN, PyTorch when built), given our folded weights, must agree with our reference path: otherwise the peer
-// benchmark compares different computations.
+// Every engine of the peer benchmark (ours, XNNPACK, and oneDNN or PyTorch when built) must
+// agree with our reference path: otherwise the benchmark compares different computations.
 
 #include <gtest/gtest.h>
 
@@ -32,6 +32,7 @@ void expect_close(const char* engine, const MobileNetV1<float>& model, mobilenet
 void expect_agreement(const MobileNetV1Config& config, mobilenet::Index batch, int threads) {
   MobileNetV1<float> model(config);
   model.randomize(3);
+  expect_close<mobilenet::peers::OursMobileNet>("mobilenet", model, batch, threads);
   expect_close<mobilenet::peers::XnnpackMobileNet>("xnnpack", model, batch, threads);
 #if MOBILENET_PEERS_HAVE_ONEDNN
   expect_close<mobilenet::peers::OnednnMobileNet>("onednn", model, batch, threads);
