@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh --optional clang libclang-rt-14-dev
+bash scripts/install-deps.sh --optional clang libclang-rt-14-dev libbenchmark-dev
 jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 fuzz_seconds="${FUZZ_SECONDS:-30}"
 

@@ -36,9 +36,9 @@
 #include "mobilenet/core/padding.hpp"
 #include "mobilenet/core/tensor.hpp"
 #include "mobilenet/kernels/activation.hpp"
+#include "mobilenet/kernels/depthwise3x3.hpp"
 #include "mobilenet/kernels/gemm.hpp"
 #include "mobilenet/kernels/pooling_reference.hpp"
-#include "mobilenet/model/detail/depthwise3x3_rows.hpp"
 #include "mobilenet/model/fold.hpp"
 #include "mobilenet/model/mobilenet_v1.hpp"
 #include "mobilenet/runtime/thread_pool.hpp"
@@ -371,20 +371,27 @@ class Plan {
     for_each_band(r0, r1, s.out.h, s.band_rows, [&](Index image, Index first, Index end) {
       const float* in = buffer(s.from) + image * s.in.h * s.in.w * cin;
       // im2col: one row of K = 3 x 3 x C_in values per output pixel, zeros where the window
-      // overhangs the image.
+      // overhangs the image. A window row inside the image is 3 x C_in contiguous floats.
       float* row = cols;
+      const Index span = 3 * cin;
       for (Index oy = first; oy < end; ++oy)
-        for (Index ox = 0; ox < s.out.w; ++ox)
-          for (Index ky = 0; ky < 3; ++ky) {
+        for (Index ox = 0; ox < s.out.w; ++ox) {
+          const Index x0 = ox * s.stride - s.pad_left;
+          for (Index ky = 0; ky < 3; ++ky, row += span) {
             const Index iy = oy * s.stride - s.pad_top + ky;
-            for (Index kx = 0; kx < 3; ++kx, row += cin) {
-              const Index ix = ox * s.stride - s.pad_left + kx;
-              if (iy < 0 || iy >= s.in.h || ix < 0 || ix >= s.in.w)
-                std::fill(row, row + cin, 0.0f);
-              else
-                std::copy(in + (iy * s.in.w + ix) * cin, in + (iy * s.in.w + ix + 1) * cin, row);
+            if (iy < 0 || iy >= s.in.h) {
+              for (Index i = 0; i < span; ++i) row[i] = 0.0f;
+            } else if (x0 >= 0 && x0 + 3 <= s.in.w) {
+              const float* src = in + (iy * s.in.w + x0) * cin;
+              for (Index i = 0; i < span; ++i) row[i] = src[i];
+            } else {
+              for (Index i = 0; i < span; ++i) {
+                const Index ix = x0 + i / cin;
+                row[i] = ix >= 0 && ix < s.in.w ? in[(iy * s.in.w + ix) * cin + i % cin] : 0.0f;
+              }
             }
           }
+        }
       float* out = buffer(s.to) + ((image * s.out.h + first) * s.out.w) * s.out.c;
       kernels::gemm_packed(cols, (end - first) * s.out.w, k, s.gemm, out, s.out.c, s.gemm_activation,
                            options_.isa);
@@ -401,7 +408,7 @@ class Plan {
     if (p0 == p1) return;
     float* band_out = scratch(thread);
     for_each_band(r0, r1, s.out.h, s.band_rows, [&](Index image, Index first, Index end) {
-      plan_detail::Depthwise3x3Params p{};
+      kernels::Depthwise3x3Params p{};
       p.input = buffer(s.from) + image * s.in.h * s.in.w * s.in.c;
       p.in_h = s.in.h, p.in_w = s.in.w, p.channels = s.in.c;
       p.weights = s.depthwise_weights.data(), p.bias = s.depthwise_bias.data();
@@ -409,7 +416,7 @@ class Plan {
       p.stride = s.stride, p.pad_top = s.pad_top, p.pad_left = s.pad_left;
       p.activation = s.activation;
       p.row_begin = first, p.row_end = end;
-      plan_detail::depthwise3x3(p);
+      kernels::depthwise3x3(p, options_.isa);
       const Index pixels = (end - first) * s.out.w;
       float* out = buffer(s.to) + ((image * s.out.h + first) * s.out.w) * s.out.c;
       kernels::gemm_packed(band_out, s.in.c, s.gemm, out, s.out.c, s.gemm_activation,
