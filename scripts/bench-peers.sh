@@ -31,8 +31,11 @@ if ! cmake --build "$build" -j "$jobs" --target bench_peers; then
 fi
 
 log="$build/bench_peers.log"
+# Random interleaving shuffles the repetitions of all engines, so a change in the machine's
+# load during the run falls on every engine alike instead of on whichever ran then.
 "$build/bench/peers/bench_peers" --benchmark_repetitions="${REPETITIONS:-10}" \
   --benchmark_min_time="${MIN_TIME:-1}" --benchmark_report_aggregates_only=true \
+  --benchmark_enable_random_interleaving=true \
   ${args[@]+"${args[@]}"} 2>&1 | tee "$log"
 echo
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1);" \
