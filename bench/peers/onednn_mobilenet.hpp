@@ -27,6 +27,9 @@ class OnednnMobileNet {
   // in: batch x R x R x Cin (NHWC) -> out: batch x classes (probabilities if net.softmax)
   OnednnMobileNet(const FoldedNetwork& net, Index batch, int threads)
       : threads_(threads), batch_(batch) {
+    // oneDNN splits work among omp_get_max_threads() threads when it creates a primitive, so
+    // the thread count must be set before, not only when running.
+    omp_set_num_threads(threads_);
     const dnnl::memory::desc input_desc({batch, net.in_channels, net.resolution, net.resolution},
                                         dt::f32, tag::nhwc);
     input_ = dnnl::memory(input_desc, engine_);

@@ -23,6 +23,7 @@ class TorchMobileNet {
   // in: batch x R x R x Cin (NHWC) -> out: batch x classes (probabilities if net.softmax)
   TorchMobileNet(const FoldedNetwork& net, Index batch, int threads)
       : threads_(threads), softmax_(net.softmax) {
+    at::set_num_threads(threads_);  // before anything is prepared, as for oneDNN
     c10::InferenceMode inference;
     // Channels-last memory of an N x C x H x W tensor is NHWC: input() is our layout.
     input_ = at::zeros({batch, net.in_channels, net.resolution, net.resolution})
