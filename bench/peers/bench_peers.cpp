@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Ours beside XNNPACK (and oneDNN and PyTorch when built with them) in one binary, on MobileNetV1 with the
-// same random weights (BatchNorm folded, ReLU6, TF SAME padding, 1x1-conv head with softmax),
-// so their ratios come from one run on one machine state. For each alpha / resolution /
-// threads / batch the peers run first, then ours; a table of ratios is printed at the end.
+// Ours beside XNNPACK (and oneDNN and PyTorch when built with them) in one binary, on
+// MobileNetV1 with the same random weights (BatchNorm folded, ReLU6, TF SAME padding, 1x1-conv
+// head with softmax), so their ratios come from one run on one machine state. For each alpha /
+// resolution / threads / batch the peers are registered first, then ours (scripts/
+// bench-peers.sh interleaves the repetitions at random); a table of ratios ends the output.
+// Nothing is timed unless every engine agrees with our reference path (peer_check.hpp).
 //
 //   bench_peers [--peers_quick] [google benchmark flags]
 //     --peers_quick   only alpha 1.0 / 224 (skips 0.5/160 and 0.25/128)
@@ -149,8 +151,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
         if (found == times_.end()) continue;
         const Sample x = found->second.reported(), o = ours_time.reported();
         char row[256];
-        std::snprintf(row, sizeof row, "| %s | %s | %.2f | %.2f | %.3f | %.2f | %.2f | %.3f | %.1f | %.1f |\n",
-                      rest.c_str(), peer, x.ms, o.ms, o.ms / x.ms, x.cpu_ms, o.cpu_ms, o.cpu_ms / x.cpu_ms,
+        std::snprintf(row, sizeof row,
+                      "| %s | %s | %.2f | %.2f | %.3f | %.2f | %.2f | %.3f | %.1f | %.1f |\n", rest.c_str(),
+                      peer, x.ms, o.ms, o.ms / x.ms, x.cpu_ms, o.cpu_ms, o.cpu_ms / x.cpu_ms,
                       x.images_per_second, o.images_per_second);
         out << row;
       }
@@ -213,8 +216,10 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
 
   if (!numerics_agree(variants)) {
-    std::fprintf(stderr, "bench_peers: an engine and our reference path disagree beyond %g (absolute) or %g of the "
-                 "largest probability; not timing\n", peers::kAbsoluteTolerance, peers::kRelativeTolerance);
+    std::fprintf(stderr,
+                 "bench_peers: an engine and our reference path disagree beyond %g (absolute) or %g of "
+                 "the largest probability; not timing\n",
+                 peers::kAbsoluteTolerance, peers::kRelativeTolerance);
     return 1;
   }
   for (const Variant& v : variants)

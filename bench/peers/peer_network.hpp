@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// MobileNetV1 as a flat list of BN-folded convolutions, the form every inference engine
-// (XNNPACK, TFLite, ONNX Runtime) runs. The peer benchmark builds each engine's graph from
-// this list, so all engines get exactly the weights of one of our models.
+// MobileNetV1 as a flat list of BN-folded convolutions, the form inference engines run. The
+// peer benchmark builds each peer's graph (XNNPACK, oneDNN, PyTorch) from this list, so all
+// engines get exactly the weights of one of our models.
 
 #include <cmath>
 #include <limits>
