@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: MIT
+// Standard convolution against its depthwise-separable twin, on one thread:
+//   textbook/...           12x12x3 input, 5x5 kernels, 256 outputs, VALID (the textbook example)
+//   layer/dsconvNN/...     each of MobileNetV1 1.0/224's 13 DSConv layers (shapes from
+//                          kMobileNetV1Table) against a full 3x3 convolution with the same input,
+//                          stride and output channels
+//   network/...            "Conv MobileNet" (every DSConv a full 3x3 convolution) against
+//                          MobileNetV1, the same stem, pool and classifier code around them
+// Counters: mult_adds and params per image (the paper's counting), GFLOP/s = 2 * mult-adds / s.
+// BatchNorm is taken as folded: every convolution has a bias and a ReLU6 epilogue.
+//
+//   bench_conv_vs_dsconv --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "mobilenet/kernels/activation.hpp"
+#include "mobilenet/kernels/conv2d_im2col.hpp"
+#include "mobilenet/kernels/depthwise_reference.hpp"
+#include "mobilenet/kernels/pooling_reference.hpp"
+#include "mobilenet/model/accounting.hpp"
+#include "mobilenet/model/mobilenet_v1.hpp"
+
+namespace mobilenet {
+namespace {
+
+// ---- The kernels both sides run: the library's best. Switch to faster ones here. ----------
+// GEMM of the standard convolution (after im2col), of every pointwise layer and of the
+// classifier. Today Eigen's product; the packed GEMM of kernels/gemm.hpp replaces it here.
+using Gemm = kernels::EigenGemm;
+
+// in: 1 x H x W x C, weights: 3 x 3 x C, bias: C, out: 1 x H' x W' x C, with ReLU6.
+// Today the reference loop; kernels::depthwise3x3 (kernels/depthwise3x3.hpp) replaces it here.
+void depthwise3x3_relu6(const float* in, const Shape& in_shape, const float* weights,
+                        const float* bias, const Window2D& win, float* out) {
+  kernels::depthwise_conv2d_reference(in, in_shape, weights, bias, win, out);
+  kernels::activation_inplace(out, win.rows.out * win.cols.out * in_shape.c, Activation::ReLU6);
+}
+// ---------------------------------------------------------------------------------------------
+
+std::vector<float> random_values(Index count, double low, double high, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(static_cast<float>(low), static_cast<float>(high));
+  std::vector<float> v(static_cast<std::size_t>(count));
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+// He-uniform weights and small positive biases keep activations alive (and away from
+// denormals) through thirteen layers of ReLU6.
+std::vector<float> weights_for(Index count, Index fan_in, unsigned seed) {
+  const double limit = std::sqrt(6.0 / static_cast<double>(fan_in));
+  return random_values(count, -limit, limit, seed);
+}
+
+// A k x k convolution run as im2col + GEMM.
+struct StandardConv {
+  Shape in;
+  Index out_channels;
+  Window2D win;
+  std::vector<float> weights, bias;  // HWIO, Cout
+
+  StandardConv(const Shape& input, Index cout, Index k, Index stride, const Padding& padding, unsigned seed)
+      : in(input),
+        out_channels(cout),
+        win(window_2d(input.h, input.w, k, stride, padding)),
+        weights(weights_for(k * k * input.c * cout, k * k * input.c, seed)),
+        bias(random_values(cout, 0.0, 0.1, seed + 1)) {}
+
+  Shape out() const { return Shape(in.n, win.rows.out, win.cols.out, out_channels); }
+  Index scratch_size() const { return kernels::im2col_size(in, win); }
+  Index multiply_adds() const { return out().size() * win.kernel * win.kernel * in.c; }
+
+  void run(const float* input, float* scratch, float* output) const {
+    kernels::conv2d_im2col(input, in, weights.data(), bias.data(), out_channels, win,
+                           Activation::ReLU6, scratch, output, Gemm{});
+  }
+};
+
+// Its depthwise-separable twin: depthwise k x k with the same window, then pointwise 1x1.
+struct SeparableConv {
+  Shape in;
+  Index out_channels;
+  Window2D win;
+  std::vector<float> depthwise_weights, depthwise_bias, pointwise_weights, pointwise_bias;
+
+  SeparableConv(const Shape& input, Index cout, Index k, Index stride, const Padding& padding,
+                unsigned seed)
+      : in(input),
+        out_channels(cout),
+        win(window_2d(input.h, input.w, k, stride, padding)),
+        depthwise_weights(weights_for(k * k * input.c, k * k, seed)),
+        depthwise_bias(random_values(input.c, 0.0, 0.1, seed + 1)),
+        pointwise_weights(weights_for(input.c * cout, input.c, seed + 2)),
+        pointwise_bias(random_values(cout, 0.0, 0.1, seed + 3)) {}
+
+  Shape out() const { return Shape(in.n, win.rows.out, win.cols.out, out_channels); }
+  Index scratch_size() const { return in.n * win.rows.out * win.cols.out * in.c; }  // depthwise result
+  Index multiply_adds() const {
+    return out().rows() * in.c * (win.kernel * win.kernel + out_channels);
+  }
+
+  void run(const float* input, float* scratch, float* output) const {
+    if (win.kernel == 3) {
+      depthwise3x3_relu6(input, in, depthwise_weights.data(), depthwise_bias.data(), win, scratch);
+    } else {  // the textbook's 5x5: no specialised kernel
+      kernels::depthwise_conv2d_reference(input, in, depthwise_weights.data(), depthwise_bias.data(),
+                                          win, scratch);
+      kernels::activation_inplace(scratch, scratch_size(), Activation::ReLU6);
+    }
+    const Index pixels = out().rows();
+    Gemm{}(scratch, pixels, in.c, pointwise_weights.data(), pointwise_bias.data(), out_channels, output);
+    kernels::activation_inplace(output, pixels * out_channels, Activation::ReLU6);
+  }
+};
+
+void set_counters(benchmark::State& state, Index multiply_adds, Index parameters) {
+  state.counters["mult_adds"] = static_cast<double>(multiply_adds);
+  state.counters["params"] = static_cast<double>(parameters);
+  state.counters["GFLOP/s"] = benchmark::Counter(2e-9 * static_cast<double>(multiply_adds),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Times one layer of either kind on a random input.
+template <typename Conv>
+void run_layer(benchmark::State& state, const Conv& conv, Index parameters, const std::string& label) {
+  const std::vector<float> input = random_values(conv.in.size(), 0.0, 1.0, 7);
+  std::vector<float> scratch(static_cast<std::size_t>(std::max<Index>(conv.scratch_size(), 1)));
+  std::vector<float> output(static_cast<std::size_t>(conv.out().size()));
+  for (auto _ : state) {
+    conv.run(input.data(), scratch.data(), output.data());
+    benchmark::DoNotOptimize(output.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, conv.multiply_adds(), parameters);
+  state.SetLabel(label);
+}
+
+std::string shape_label(const ConvPairCost& c) {
+  auto hwc = [](const Shape& s) {
+    return std::to_string(s.h) + "x" + std::to_string(s.w) + "x" + std::to_string(s.c);
+  };
+  return hwc(c.input) + " -> " + hwc(c.output) + " k" + std::to_string(c.kernel) + " s" +
+         std::to_string(c.stride);
+}
+
+// Registers the standard/separable pair for one shape.
+void register_pair(const std::string& prefix, const ConvPairCost& cost, const Padding& padding) {
+  const std::string label = shape_label(cost);
+  const Shape in = cost.input;
+  const Index cout = cost.output.c, k = cost.kernel, s = cost.stride;
+  benchmark::RegisterBenchmark((prefix + "/standard").c_str(), [=](benchmark::State& state) {
+    const StandardConv conv(in, cout, k, s, padding, 11);
+    run_layer(state, conv, cost.standard_parameters, label);
+  })->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark((prefix + "/separable").c_str(), [=](benchmark::State& state) {
+    const SeparableConv conv(in, cout, k, s, padding, 13);
+    run_layer(state, conv, cost.separable_parameters(), label);
+  })->Unit(benchmark::kMicrosecond);
+}
+
+// A MobileNetV1 1.0/224 body whose 13 blocks are `Block` (StandardConv for Conv MobileNet,
+// SeparableConv for MobileNet), with the same stem (im2col + GEMM), global average pool and
+// 1024 -> 1000 classifier (GEMM) around them, ping-ponging between two buffers.
+template <typename Block>
+class Network {
+ public:
+  explicit Network(const MobileNetV1<float>& model)
+      : stem_(model.input_shape(1), kStemChannels, 3, kStemStride, model.config().padding, 100) {
+    Shape s = stem_.out();
+    Index largest = s.size(), scratch = stem_.scratch_size();
+    unsigned seed = 200;
+    for (const auto& block : model.blocks) {
+      const DSConvOptions& o = block.options();
+      blocks_.emplace_back(s, o.out_channels, 3, o.stride, o.padding, seed += 10);
+      s = blocks_.back().out();
+      largest = std::max(largest, s.size());
+      scratch = std::max(scratch, blocks_.back().scratch_size());
+    }
+    features_ = s;
+    classes_ = model.config().num_classes;
+    classifier_weights_ = weights_for(s.c * classes_, s.c, 300);
+    classifier_bias_ = random_values(classes_, 0.0, 0.1, 301);
+    input_ = random_values(model.input_shape(1).size(), -1.0, 1.0, 302);
+    ping_.resize(static_cast<std::size_t>(largest));
+    pong_.resize(static_cast<std::size_t>(largest));
+    scratch_.resize(static_cast<std::size_t>(scratch));
+    pooled_.resize(static_cast<std::size_t>(s.c));
+    logits_.resize(static_cast<std::size_t>(classes_));
+  }
+
+  Index multiply_adds() const {
+    Index total = stem_.multiply_adds() + features_.c * classes_;
+    for (const Block& b : blocks_) total += b.multiply_adds();
+    return total;
+  }
+
+  void run() {
+    stem_.run(input_.data(), scratch_.data(), ping_.data());
+    float* x = ping_.data();
+    float* y = pong_.data();
+    for (const Block& b : blocks_) {
+      b.run(x, scratch_.data(), y);
+      std::swap(x, y);
+    }
+    kernels::global_average_pool(x, features_, pooled_.data());
+    Gemm{}(pooled_.data(), Index(1), features_.c, classifier_weights_.data(), classifier_bias_.data(),
+           classes_, logits_.data());
+    benchmark::DoNotOptimize(logits_.data());
+    benchmark::ClobberMemory();
+  }
+
+ private:
+  StandardConv stem_;
+  std::vector<Block> blocks_;
+  Shape features_;
+  Index classes_ = 0;
+  std::vector<float> classifier_weights_, classifier_bias_, input_, ping_, pong_, scratch_, pooled_,
+      logits_;
+};
+
+template <typename Block>
+void register_network(const std::string& name, BlockConvolution kind) {
+  benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
+    const MobileNetV1<float> model;
+    Network<Block> network(model);
+    const Accounting counted = paper_accounting(model, kind);
+    if (network.multiply_adds() != counted.total_multiply_adds()) {
+      state.SkipWithError("the benchmarked network does not do the counted multiply-adds");
+      return;
+    }
+    for (auto _ : state) network.run();
+    set_counters(state, counted.total_multiply_adds(), counted.total_parameters());
+    state.SetLabel("224x224x3 -> 1000");
+  })->Unit(benchmark::kMillisecond);
+}
+
+bool register_all() {
+  register_pair("textbook", conv_pair_cost(Shape(1, 12, 12, 3), 5, 1, Padding::valid(), 256),
+                Padding::valid());
+  const MobileNetV1<float> model;
+  const std::vector<ConvPairCost> pairs = block_pair_costs(model);
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    const std::string number = (i + 1 < 10 ? "0" : "") + std::to_string(i + 1);
+    register_pair("layer/dsconv" + number, pairs[i], model.blocks[i].options().padding);
+  }
+  register_network<StandardConv>("network/conv_mobilenet", BlockConvolution::Full);
+  register_network<SeparableConv>("network/mobilenet", BlockConvolution::Separable);
+  return true;
+}
+
+[[maybe_unused]] const bool registered = register_all();
+
+}  // namespace
+}  // namespace mobilenet
