@@ -3,7 +3,7 @@
 //   textbook/...           12x12x3 input, 5x5 kernels, 256 outputs, VALID (the textbook example)
 //   layer/dsconvNN/...     each of MobileNetV1 1.0/224's 13 DSConv layers (shapes from
 //                          kMobileNetV1Table) against a full 3x3 convolution with the same input,
-//                          stride and output channels
+//                          stride and output channels; .../depthwise times the depthwise half
 //   network/...            "Conv MobileNet" (every DSConv a full 3x3 convolution) against
 //                          MobileNetV1, the same stem, pool and classifier code around them
 // Counters: mult_adds and params per image (the paper's counting), GFLOP/s = 2 * mult-adds / s.
@@ -33,9 +33,11 @@ namespace {
 // GEMM of the standard convolution (after im2col), of every pointwise layer and of the
 // classifier. Today Eigen's product; the packed GEMM of kernels/gemm.hpp replaces it here.
 using Gemm = kernels::EigenGemm;
+constexpr const char* kGemmName = "Eigen 3.4 matrix product (kernels::EigenGemm)";
 
 // in: 1 x H x W x C, weights: 3 x 3 x C, bias: C, out: 1 x H' x W' x C, with ReLU6.
 // Today the reference loop; kernels::depthwise3x3 (kernels/depthwise3x3.hpp) replaces it here.
+constexpr const char* kDepthwiseName = "kernels::depthwise_conv2d_reference + ReLU6 pass";
 void depthwise3x3_relu6(const float* in, const Shape& in_shape, const float* weights,
                         const float* bias, const Window2D& win, float* out) {
   kernels::depthwise_conv2d_reference(in, in_shape, weights, bias, win, out);
@@ -105,7 +107,8 @@ struct SeparableConv {
     return out().rows() * in.c * (win.kernel * win.kernel + out_channels);
   }
 
-  void run(const float* input, float* scratch, float* output) const {
+  // The depthwise half alone, into `scratch`.
+  void run_depthwise(const float* input, float* scratch) const {
     if (win.kernel == 3) {
       depthwise3x3_relu6(input, in, depthwise_weights.data(), depthwise_bias.data(), win, scratch);
     } else {  // the textbook's 5x5: no specialised kernel
@@ -113,6 +116,10 @@ struct SeparableConv {
                                           win, scratch);
       kernels::activation_inplace(scratch, scratch_size(), Activation::ReLU6);
     }
+  }
+
+  void run(const float* input, float* scratch, float* output) const {
+    run_depthwise(input, scratch);
     const Index pixels = out().rows();
     Gemm{}(scratch, pixels, in.c, pointwise_weights.data(), pointwise_bias.data(), out_channels, output);
     kernels::activation_inplace(output, pixels * out_channels, Activation::ReLU6);
@@ -126,18 +133,20 @@ void set_counters(benchmark::State& state, Index multiply_adds, Index parameters
                                                  benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// Times one layer of either kind on a random input.
-template <typename Conv>
-void run_layer(benchmark::State& state, const Conv& conv, Index parameters, const std::string& label) {
+// Times `step(input, scratch, output)` of one layer on a random input.
+template <typename Conv, typename Step>
+void run_layer(benchmark::State& state, const Conv& conv, Index multiply_adds, Index parameters,
+               const std::string& label, Step step) {
   const std::vector<float> input = random_values(conv.in.size(), 0.0, 1.0, 7);
   std::vector<float> scratch(static_cast<std::size_t>(std::max<Index>(conv.scratch_size(), 1)));
   std::vector<float> output(static_cast<std::size_t>(conv.out().size()));
   for (auto _ : state) {
-    conv.run(input.data(), scratch.data(), output.data());
+    step(input.data(), scratch.data(), output.data());
     benchmark::DoNotOptimize(output.data());
+    benchmark::DoNotOptimize(scratch.data());
     benchmark::ClobberMemory();
   }
-  set_counters(state, conv.multiply_adds(), parameters);
+  set_counters(state, multiply_adds, parameters);
   state.SetLabel(label);
 }
 
@@ -149,18 +158,26 @@ std::string shape_label(const ConvPairCost& c) {
          std::to_string(c.stride);
 }
 
-// Registers the standard/separable pair for one shape.
+// Registers the standard/separable pair for one shape, and the separable's depthwise half.
 void register_pair(const std::string& prefix, const ConvPairCost& cost, const Padding& padding) {
   const std::string label = shape_label(cost);
   const Shape in = cost.input;
   const Index cout = cost.output.c, k = cost.kernel, s = cost.stride;
   benchmark::RegisterBenchmark((prefix + "/standard").c_str(), [=](benchmark::State& state) {
     const StandardConv conv(in, cout, k, s, padding, 11);
-    run_layer(state, conv, cost.standard_parameters, label);
+    run_layer(state, conv, cost.standard_multiply_adds, cost.standard_parameters, label,
+              [&](const float* x, float* scratch, float* y) { conv.run(x, scratch, y); });
   })->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark((prefix + "/separable").c_str(), [=](benchmark::State& state) {
     const SeparableConv conv(in, cout, k, s, padding, 13);
-    run_layer(state, conv, cost.separable_parameters(), label);
+    run_layer(state, conv, cost.separable_multiply_adds(), cost.separable_parameters(), label,
+              [&](const float* x, float* scratch, float* y) { conv.run(x, scratch, y); });
+  })->Unit(benchmark::kMicrosecond);
+  // The depthwise half alone: how much of the separable time its few mult-adds take.
+  benchmark::RegisterBenchmark((prefix + "/depthwise").c_str(), [=](benchmark::State& state) {
+    const SeparableConv conv(in, cout, k, s, padding, 13);
+    run_layer(state, conv, cost.depthwise_multiply_adds, cost.depthwise_parameters, label,
+              [&](const float* x, float* scratch, float*) { conv.run_depthwise(x, scratch); });
   })->Unit(benchmark::kMicrosecond);
 }
 
@@ -241,6 +258,10 @@ void register_network(const std::string& name, BlockConvolution kind) {
 }
 
 bool register_all() {
+  // Written into the JSON output's context, so a report says what ran.
+  benchmark::AddCustomContext("gemm", kGemmName);
+  benchmark::AddCustomContext("depthwise3x3", kDepthwiseName);
+  benchmark::AddCustomContext("standard_convolution", std::string("im2col + ") + kGemmName);
   register_pair("textbook", conv_pair_cost(Shape(1, 12, 12, 3), 5, 1, Padding::valid(), 256),
                 Padding::valid());
   const MobileNetV1<float> model;

@@ -11,6 +11,7 @@
 #include <mobilenet/mobilenet.hpp>
 #include <mobilenet/model/accounting.hpp>
 
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -65,10 +66,15 @@ std::string number(double value, const char* format) {
   return text;
 }
 
-// One printf-formatted line.
-template <typename... Args>
-void line(const char* format, Args... args) {
-  std::printf(format, args...);
+// One printf-formatted line (format-checked by g++ and clang).
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+void line(const char* format, ...) {
+  std::va_list args;
+  va_start(args, format);
+  std::vprintf(format, args);
+  va_end(args);
   std::printf("\n");
 }
 
