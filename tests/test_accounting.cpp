@@ -91,6 +91,20 @@ TEST(Accounting, PaperCountsNoBiasesAndNoBatchNorm) {
   EXPECT_GT(std::abs(with_bias - 24.33), 0.01);
 }
 
+// A BN-folded model (every convolution biased, no BatchNorm layers) counts the same: the
+// paper counts weights only. A backbone-only model has no FC layer.
+TEST(Accounting, FoldedAndBackboneModelsCountTheSameWeights) {
+  MobileNetV1Config folded;
+  folded.batch_norm = false;
+  const Accounting a = paper_accounting(MobileNetV1<float>(folded));
+  EXPECT_EQ(a.total_multiply_adds(), 568740352);
+  EXPECT_EQ(a.total_parameters(), 4209088);
+  folded.head = Head::None;
+  const Accounting backbone = paper_accounting(MobileNetV1<float>(folded));
+  EXPECT_EQ(backbone.parameters(LayerKind::FullyConnected), 0);
+  EXPECT_EQ(backbone.total_multiply_adds(), 568740352 - 1024000);
+}
+
 TEST(Accounting, Table4ConvMobileNet) {
   const MobileNetV1<float> model;
   const Accounting full = paper_accounting(model, BlockConvolution::Full);
