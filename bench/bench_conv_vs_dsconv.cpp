@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -30,19 +31,38 @@ namespace mobilenet {
 namespace {
 
 // ---- The kernels both sides run: the library's best. Switch to faster ones here. ----------
-// GEMM of the standard convolution (after im2col), of every pointwise layer and of the
-// classifier. Today Eigen's product; the packed GEMM of kernels/gemm.hpp replaces it here.
-using Gemm = kernels::EigenGemm;
-constexpr const char* kGemmName = "Eigen 3.4 matrix product (kernels::EigenGemm)";
+// A GEMM with its weights prepared once per layer: run(a, rows, c, activation) computes
+// c[rows x N] = activation(a[rows x K] * W + bias) for W (K x N, row-major) and bias (N).
+// It serves the standard convolution (after im2col), every pointwise layer, the stem and the
+// classifier.
+class EigenGemm {
+ public:
+  static constexpr const char* kName = "Eigen 3.4 matrix product + ReLU6 pass (kernels::pointwise_eigen)";
+  EigenGemm(const std::vector<float>& weights, const std::vector<float>& bias, Index k, Index n)
+      : weights_(weights), bias_(bias), k_(k), n_(n) {}
+  void run(const float* a, Index rows, float* c, Activation activation) const {
+    kernels::pointwise_eigen(a, rows, k_, weights_.data(), bias_.data(), n_, c);
+    kernels::activation_inplace(c, rows * n_, activation);
+  }
 
-// in: 1 x H x W x C, weights: 3 x 3 x C, bias: C, out: 1 x H' x W' x C, with ReLU6.
-// Today the reference loop; kernels::depthwise3x3 (kernels/depthwise3x3.hpp) replaces it here.
-constexpr const char* kDepthwiseName = "kernels::depthwise_conv2d_reference + ReLU6 pass";
-void depthwise3x3_relu6(const float* in, const Shape& in_shape, const float* weights,
-                        const float* bias, const Window2D& win, float* out) {
-  kernels::depthwise_conv2d_reference(in, in_shape, weights, bias, win, out);
-  kernels::activation_inplace(out, win.rows.out * win.cols.out * in_shape.c, Activation::ReLU6);
-}
+ private:
+  std::vector<float> weights_, bias_;
+  Index k_, n_;
+};
+
+// A 3x3 depthwise convolution of one image with bias and activation:
+// run(in, in_shape, weights 3x3xC, bias C, win, out, activation).
+struct ReferenceDepthwise {
+  static constexpr const char* kName = "kernels::depthwise_conv2d_reference + ReLU6 pass";
+  static void run(const float* in, const Shape& in_shape, const float* weights, const float* bias,
+                  const Window2D& win, float* out, Activation activation) {
+    kernels::depthwise_conv2d_reference(in, in_shape, weights, bias, win, out);
+    kernels::activation_inplace(out, win.rows.out * win.cols.out * in_shape.c, activation);
+  }
+};
+
+using Gemm = EigenGemm;                 // the switch for every GEMM
+using Depthwise = ReferenceDepthwise;  // the switch for the 3x3 depthwise layers
 // ---------------------------------------------------------------------------------------------
 
 std::vector<float> random_values(Index count, double low, double high, unsigned seed) {
@@ -65,22 +85,24 @@ struct StandardConv {
   Shape in;
   Index out_channels;
   Window2D win;
-  std::vector<float> weights, bias;  // HWIO, Cout
+  Gemm gemm;  // weights (k*k*Cin) x Cout: HWIO flattened
 
   StandardConv(const Shape& input, Index cout, Index k, Index stride, const Padding& padding, unsigned seed)
       : in(input),
         out_channels(cout),
         win(window_2d(input.h, input.w, k, stride, padding)),
-        weights(weights_for(k * k * input.c * cout, k * k * input.c, seed)),
-        bias(random_values(cout, 0.0, 0.1, seed + 1)) {}
+        gemm(weights_for(k * k * input.c * cout, k * k * input.c, seed),
+             random_values(cout, 0.0, 0.1, seed + 1), k * k * input.c, cout) {}
 
   Shape out() const { return Shape(in.n, win.rows.out, win.cols.out, out_channels); }
   Index scratch_size() const { return kernels::im2col_size(in, win); }
   Index multiply_adds() const { return out().size() * win.kernel * win.kernel * in.c; }
 
   void run(const float* input, float* scratch, float* output) const {
-    kernels::conv2d_im2col(input, in, weights.data(), bias.data(), out_channels, win,
-                           Activation::ReLU6, scratch, output, Gemm{});
+    kernels::conv2d_im2col_with(input, in, win, scratch, out_channels, output,
+                                [&](const float* a, Index rows, float* c) {
+                                  gemm.run(a, rows, c, Activation::ReLU6);
+                                });
   }
 };
 
@@ -89,7 +111,8 @@ struct SeparableConv {
   Shape in;
   Index out_channels;
   Window2D win;
-  std::vector<float> depthwise_weights, depthwise_bias, pointwise_weights, pointwise_bias;
+  std::vector<float> depthwise_weights, depthwise_bias;
+  Gemm pointwise;  // Cin x Cout
 
   SeparableConv(const Shape& input, Index cout, Index k, Index stride, const Padding& padding,
                 unsigned seed)
@@ -98,8 +121,8 @@ struct SeparableConv {
         win(window_2d(input.h, input.w, k, stride, padding)),
         depthwise_weights(weights_for(k * k * input.c, k * k, seed)),
         depthwise_bias(random_values(input.c, 0.0, 0.1, seed + 1)),
-        pointwise_weights(weights_for(input.c * cout, input.c, seed + 2)),
-        pointwise_bias(random_values(cout, 0.0, 0.1, seed + 3)) {}
+        pointwise(weights_for(input.c * cout, input.c, seed + 2), random_values(cout, 0.0, 0.1, seed + 3),
+                  input.c, cout) {}
 
   Shape out() const { return Shape(in.n, win.rows.out, win.cols.out, out_channels); }
   Index scratch_size() const { return in.n * win.rows.out * win.cols.out * in.c; }  // depthwise result
@@ -110,19 +133,17 @@ struct SeparableConv {
   // The depthwise half alone, into `scratch`.
   void run_depthwise(const float* input, float* scratch) const {
     if (win.kernel == 3) {
-      depthwise3x3_relu6(input, in, depthwise_weights.data(), depthwise_bias.data(), win, scratch);
+      Depthwise::run(input, in, depthwise_weights.data(), depthwise_bias.data(), win, scratch,
+                     Activation::ReLU6);
     } else {  // the textbook's 5x5: no specialised kernel
-      kernels::depthwise_conv2d_reference(input, in, depthwise_weights.data(), depthwise_bias.data(),
-                                          win, scratch);
-      kernels::activation_inplace(scratch, scratch_size(), Activation::ReLU6);
+      ReferenceDepthwise::run(input, in, depthwise_weights.data(), depthwise_bias.data(), win,
+                              scratch, Activation::ReLU6);
     }
   }
 
   void run(const float* input, float* scratch, float* output) const {
     run_depthwise(input, scratch);
-    const Index pixels = out().rows();
-    Gemm{}(scratch, pixels, in.c, pointwise_weights.data(), pointwise_bias.data(), out_channels, output);
-    kernels::activation_inplace(output, pixels * out_channels, Activation::ReLU6);
+    pointwise.run(scratch, out().rows(), output, Activation::ReLU6);
   }
 };
 
@@ -201,8 +222,8 @@ class Network {
     }
     features_ = s;
     classes_ = model.config().num_classes;
-    classifier_weights_ = weights_for(s.c * classes_, s.c, 300);
-    classifier_bias_ = random_values(classes_, 0.0, 0.1, 301);
+    classifier_.emplace(weights_for(s.c * classes_, s.c, 300), random_values(classes_, 0.0, 0.1, 301),
+                      s.c, classes_);
     input_ = random_values(model.input_shape(1).size(), -1.0, 1.0, 302);
     ping_.resize(static_cast<std::size_t>(largest));
     pong_.resize(static_cast<std::size_t>(largest));
@@ -226,8 +247,7 @@ class Network {
       std::swap(x, y);
     }
     kernels::global_average_pool(x, features_, pooled_.data());
-    Gemm{}(pooled_.data(), Index(1), features_.c, classifier_weights_.data(), classifier_bias_.data(),
-           classes_, logits_.data());
+    classifier_->run(pooled_.data(), 1, logits_.data(), Activation::None);
     benchmark::DoNotOptimize(logits_.data());
     benchmark::ClobberMemory();
   }
@@ -237,8 +257,8 @@ class Network {
   std::vector<Block> blocks_;
   Shape features_;
   Index classes_ = 0;
-  std::vector<float> classifier_weights_, classifier_bias_, input_, ping_, pong_, scratch_, pooled_,
-      logits_;
+  std::optional<Gemm> classifier_;  // its depth is known only once the blocks are built
+  std::vector<float> input_, ping_, pong_, scratch_, pooled_, logits_;
 };
 
 template <typename Block>
@@ -259,9 +279,9 @@ void register_network(const std::string& name, BlockConvolution kind) {
 
 bool register_all() {
   // Written into the JSON output's context, so a report says what ran.
-  benchmark::AddCustomContext("gemm", kGemmName);
-  benchmark::AddCustomContext("depthwise3x3", kDepthwiseName);
-  benchmark::AddCustomContext("standard_convolution", std::string("im2col + ") + kGemmName);
+  benchmark::AddCustomContext("gemm", Gemm::kName);
+  benchmark::AddCustomContext("depthwise3x3", Depthwise::kName);
+  benchmark::AddCustomContext("standard_convolution", std::string("im2col + ") + Gemm::kName);
   register_pair("textbook", conv_pair_cost(Shape(1, 12, 12, 3), 5, 1, Padding::valid(), 256),
                 Padding::valid());
   const MobileNetV1<float> model;

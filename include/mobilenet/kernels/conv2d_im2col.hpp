@@ -4,7 +4,7 @@
 // one row of a matrix, and one matrix product with the HWIO weights (seen as a
 // (k*k*Cin) x Cout matrix) computes every output. This is how fast libraries run a standard
 // convolution, so it is the fair opponent for a depthwise-separable block. The GEMM is a
-// parameter: any function with the contract of kernels::pointwise_eigen fits.
+// parameter with its weights bound (raw for Eigen, packed for a faster kernel).
 
 #include <algorithm>
 #include <cassert>
@@ -16,16 +16,6 @@
 
 namespace mobilenet {
 namespace kernels {
-
-// The default GEMM: Eigen's blocked, vectorised product.
-struct EigenGemm {
-  // in: rows x depth, weights: depth x cols (row-major), bias: cols or nullptr, out: rows x cols
-  template <typename T>
-  void operator()(const T* in, Index rows, Index depth, const T* weights, const T* bias, Index cols,
-                  T* out) const {
-    pointwise_eigen(in, rows, depth, weights, bias, cols, out);
-  }
-};
 
 // A 1x1 window with stride 1 and no padding reads the input as it is: no im2col copy.
 inline bool im2col_is_identity(const Window2D& win) {
@@ -76,31 +66,37 @@ void im2col(const T* in, const Shape& in_shape, const Window2D& win, T* columns)
 }
 
 // in:      N x H x W x Cin
-// weights: k x k x Cin x Cout (HWIO)
-// bias:    Cout, or nullptr
 // columns: im2col_size(in_shape, win) elements, the caller's scratch (reused image by image;
 //          may be nullptr when im2col_is_identity(win))
-// out:     N x H' x W' x Cout, = activation(conv(in) + bias)
-// Same results as conv2d_reference followed by the activation, up to rounding.
-template <typename T, typename Gemm = EigenGemm>
-void conv2d_im2col(const T* in, const Shape& in_shape, const T* weights, const T* bias,
-                   Index out_channels, const Window2D& win, Activation activation, T* columns, T* out,
-                   const Gemm& gemm = Gemm{}) {
+// out:     N x H' x W' x Cout
+// gemm(a, rows, c) computes c[rows x Cout] = activation(a[rows x k*k*Cin] * W + bias) with the
+// layer's weights W ((k*k*Cin) x Cout, HWIO flattened) bound in, in whatever layout it uses.
+template <typename T, typename BoundGemm>
+void conv2d_im2col_with(const T* in, const Shape& in_shape, const Window2D& win, T* columns,
+                        Index out_channels, T* out, BoundGemm&& gemm) {
   const bool identity = im2col_is_identity(win);
-  assert(in && weights && out && (columns || identity) && out_channels > 0);
-  const Index pixels = win.rows.out * win.cols.out, depth = win.kernel * win.kernel * in_shape.c;
-  const Index in_image = in_shape.h * in_shape.w * in_shape.c, out_image = pixels * out_channels;
+  assert(in && out && (columns || identity) && out_channels > 0);
+  const Index pixels = win.rows.out * win.cols.out;
+  const Index in_image = in_shape.h * in_shape.w * in_shape.c;
   for (Index n = 0; n < in_shape.n; ++n) {
     const T* image = in + n * in_image;
-    const T* rows = image;
-    if (!identity) {
-      im2col(image, in_shape, win, columns);
-      rows = columns;
-    }
-    T* result = out + n * out_image;
-    gemm(rows, pixels, depth, weights, bias, out_channels, result);
-    activation_inplace(result, out_image, activation);
+    if (!identity) im2col(image, in_shape, win, columns);
+    gemm(identity ? image : columns, pixels, out + n * pixels * out_channels);
   }
+}
+
+// The same with HWIO weights as they are, through Eigen's matrix product:
+// weights: k x k x Cin x Cout (HWIO); bias: Cout, or nullptr
+// out = activation(conv(in) + bias), as conv2d_reference followed by the activation.
+template <typename T>
+void conv2d_im2col(const T* in, const Shape& in_shape, const T* weights, const T* bias,
+                   Index out_channels, const Window2D& win, Activation activation, T* columns, T* out) {
+  assert(weights);
+  const Index depth = win.kernel * win.kernel * in_shape.c;
+  conv2d_im2col_with(in, in_shape, win, columns, out_channels, out, [&](const T* a, Index rows, T* c) {
+    pointwise_eigen(a, rows, depth, weights, bias, out_channels, c);
+    activation_inplace(c, rows * out_channels, activation);
+  });
 }
 
 }  // namespace kernels
