@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// What every 3x3 depthwise kernel shares: the parameter block (the contract the execution
+// plan codes against) and the border geometry, which is scalar maths the same for every ISA.
+
+#include <algorithm>
+#include <cassert>
+
+#include "mobilenet/core/shape.hpp"
+#include "mobilenet/kernels/activation.hpp"
+
+namespace mobilenet {
+namespace kernels {
+
+// One image, float32, NHWC, BatchNorm already folded into weights and bias, activation fused.
+// Padding is implicit: taps that fall outside the input read zeros that are never stored.
+struct Depthwise3x3Params {
+  const float* input = nullptr;  // in_h x in_w x channels, contiguous
+  Index in_h = 0, in_w = 0, channels = 0;
+  const float* weights = nullptr;  // 3 x 3 x channels (BN folded)
+  const float* bias = nullptr;     // channels (BN folded); never null
+  float* output = nullptr;         // output row `row_begin`; rows of out_w * channels floats follow
+  Index out_h = 0, out_w = 0;
+  Index stride = 1;                // 1 or 2 (others run through the per-pixel path)
+  Index pad_top = 0, pad_left = 0; // bottom/right padding is implied by out_h/out_w
+  Activation activation = Activation::None;
+  Index row_begin = 0, row_end = 0;  // compute output rows [row_begin, row_end) only
+};
+
+namespace detail {
+
+// The input rows and weight rows one output row reads. Rows outside the input are left out
+// (not multiplied by zero), so `count` is 0..3.
+struct DepthwiseTaps {
+  const float* in[3] = {nullptr, nullptr, nullptr};    // first input pixel of each row
+  const float* taps[3] = {nullptr, nullptr, nullptr};  // matching weights (first tap column)
+  int count = 0;
+};
+
+// Valid part [lo, hi) of the 3 taps that start at input coordinate `start` on an axis of
+// length `size`.
+struct TapRange {
+  Index lo = 0, hi = 0;
+};
+inline TapRange tap_range(Index start, Index size) {
+  return TapRange{std::max<Index>(0, -start), std::min<Index>(3, size - start)};
+}
+
+// The rows of output row `oy`, pointing at input column 0 and weight column 0.
+inline DepthwiseTaps row_taps(const Depthwise3x3Params& p, Index oy) {
+  DepthwiseTaps t;
+  const Index iy = oy * p.stride - p.pad_top;
+  const TapRange r = tap_range(iy, p.in_h);
+  for (Index ky = r.lo; ky < r.hi; ++ky, ++t.count) {
+    t.in[t.count] = p.input + (iy + ky) * p.in_w * p.channels;
+    t.taps[t.count] = p.weights + ky * 3 * p.channels;
+  }
+  return t;
+}
+
+// Output columns [lo, hi) whose three taps all fall inside the input: the interior, which
+// runs without any border test. The rest are border pixels.
+struct ColumnSplit {
+  Index lo = 0, hi = 0;
+};
+inline ColumnSplit interior_columns(const Depthwise3x3Params& p) {
+  const Index s = p.stride;
+  ColumnSplit split;
+  split.lo = std::min<Index>((p.pad_left + s - 1) / s, p.out_w);
+  // Last ox with ox * s - pad_left + 2 <= in_w - 1.
+  const Index last = p.in_w - 3 + p.pad_left;
+  split.hi = last < 0 ? split.lo : std::min<Index>(last / s + 1, p.out_w);
+  split.hi = std::max(split.hi, split.lo);
+  return split;
+}
+
+inline bool valid_params(const Depthwise3x3Params& p) {
+  return p.input && p.weights && p.bias && p.output && p.in_h > 0 && p.in_w > 0 &&
+         p.channels > 0 && p.out_h > 0 && p.out_w > 0 && p.stride > 0 && p.pad_top >= 0 &&
+         p.pad_left >= 0 && 0 <= p.row_begin && p.row_begin <= p.row_end && p.row_end <= p.out_h;
+}
+
+}  // namespace detail
+}  // namespace kernels
+}  // namespace mobilenet

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+// The 3x3 depthwise algorithm, written once for every ISA. Not a standalone header: each
+// depthwise3x3_<isa>.hpp includes it inside its own namespace after defining
+//   struct Vec   the ISA's vector: Reg, Tail (lanes of a partial channel block), kWidth,
+//                kTile (output pixels per interior step), tail(n), load/store (full and
+//                partial), fma(a, b, acc) = a * b + acc, max, min, splat;
+//   MOBILENET_DW_TARGET   the function attribute that enables the ISA (empty for generic),
+// so that each copy is compiled for its own instruction set and chosen at run time.
+//
+// Loop order: output row -> channel block -> pixels. The 3 x Rows weight vectors and the bias
+// of a channel block stay in registers across the whole row, and kTile neighbouring output
+// pixels share the input vectors they overlap on.
+
+// A run of output pixels of one row, all with the same input rows.
+struct RowRun {
+  detail::DepthwiseTaps taps;  // input pointers at the first pixel's leftmost tap column
+  const float* bias;
+  float* out;                  // first output pixel
+  Index count;                 // pixels
+  Index channels;
+  Activation activation;
+};
+
+template <bool Partial>
+MOBILENET_DW_TARGET inline Vec::Reg load_lanes(const float* p, Vec::Tail tail) {
+  if constexpr (Partial) return Vec::load(p, tail);
+  else return Vec::load(p);
+}
+
+template <bool Partial>
+MOBILENET_DW_TARGET inline void store_lanes(float* p, Vec::Reg v, Vec::Tail tail) {
+  if constexpr (Partial) Vec::store(p, v, tail);
+  else Vec::store(p, v);
+}
+
+MOBILENET_DW_TARGET inline Vec::Reg activate_lanes(Vec::Reg v, Activation a) {
+  if (a == Activation::None) return v;
+  v = Vec::max(v, Vec::splat(0.0f));
+  return a == Activation::ReLU6 ? Vec::min(v, Vec::splat(6.0f)) : v;
+}
+
+// Tile neighbouring interior output pixels of one channel block: in[r] points at the first
+// pixel's leftmost tap in input row r, weights and bias are in registers.
+template <int Rows, int Stride, int Tile, bool Partial>
+MOBILENET_DW_TARGET inline void interior_tile(const float* const* in, const Vec::Reg (&w)[Rows][3],
+                                              Vec::Reg bias, float* out, Index ch, Vec::Tail tail,
+                                              Activation activation) {
+  constexpr int kCols = (Tile - 1) * Stride + 3;  // input columns a tile reads
+  Vec::Reg acc[Tile];
+  for (int t = 0; t < Tile; ++t) acc[t] = bias;
+  for (int r = 0; r < Rows; ++r) {
+    Vec::Reg x[kCols];
+    for (int j = 0; j < kCols; ++j) x[j] = load_lanes<Partial>(in[r] + j * ch, tail);
+    for (int t = 0; t < Tile; ++t)
+      for (int k = 0; k < 3; ++k) acc[t] = Vec::fma(x[t * Stride + k], w[r][k], acc[t]);
+  }
+  for (int t = 0; t < Tile; ++t)
+    store_lanes<Partial>(out + t * ch, activate_lanes(acc[t], activation), tail);
+}
+
+template <int Rows, bool Partial>
+MOBILENET_DW_TARGET inline void load_weights(const RowRun& run, Index c, Vec::Tail tail,
+                                             Vec::Reg (&w)[Rows][3], Vec::Reg& bias) {
+  for (int r = 0; r < Rows; ++r)
+    for (int k = 0; k < 3; ++k) w[r][k] = load_lanes<Partial>(run.taps.taps[r] + k * run.channels + c, tail);
+  bias = load_lanes<Partial>(run.bias + c, tail);
+}
+
+// Tile pixels from p on, channels [c_begin, c_end): channel blocks inside, so memory is read
+// as contiguous runs; the weights come from L1.
+template <int Rows, int Stride, int Tile>
+MOBILENET_DW_TARGET inline void interior_pixels(const RowRun& run, Index p, Index c_begin,
+                                                Index c_end) {
+  const Index ch = run.channels;
+  Vec::Reg w[Rows][3], bias;
+  const float* in[Rows];
+  Index c = c_begin;
+  for (; c + Vec::kWidth <= c_end; c += Vec::kWidth) {
+    load_weights<Rows, false>(run, c, Vec::tail(Vec::kWidth), w, bias);
+    for (int r = 0; r < Rows; ++r) in[r] = run.taps.in[r] + p * Stride * ch + c;
+    interior_tile<Rows, Stride, Tile, false>(in, w, bias, run.out + p * ch + c, ch,
+                                             Vec::tail(Vec::kWidth), run.activation);
+  }
+  if (c < c_end) {
+    const Vec::Tail tail = Vec::tail(c_end - c);
+    load_weights<Rows, true>(run, c, tail, w, bias);
+    for (int r = 0; r < Rows; ++r) in[r] = run.taps.in[r] + p * Stride * ch + c;
+    interior_tile<Rows, Stride, Tile, true>(in, w, bias, run.out + p * ch + c, ch, tail,
+                                            run.activation);
+  }
+}
+
+// Pixels [p, count) in tiles of Tile, the rest in halving tiles. (Splitting the channels
+// into L1-sized groups, to reuse the columns neighbouring tiles share, measured slower.)
+template <int Rows, int Stride, int Tile = Vec::kTile>
+MOBILENET_DW_TARGET void interior_run(const RowRun& run, Index p = 0) {
+  for (; p + Tile <= run.count; p += Tile) interior_pixels<Rows, Stride, Tile>(run, p, 0, run.channels);
+  if constexpr (Tile > 1) interior_run<Rows, Stride, Tile / 2>(run, p);
+}
+
+// One border pixel (or any pixel at an unusual stride): `cols` tap columns, weights read
+// from memory because a border pixel cannot amortise loading them into registers.
+template <bool Partial>
+MOBILENET_DW_TARGET inline void border_block(const RowRun& run, Index cols, Index c, Vec::Tail tail) {
+  const Index ch = run.channels;
+  Vec::Reg acc = load_lanes<Partial>(run.bias + c, tail);
+  for (int r = 0; r < run.taps.count; ++r)
+    for (Index k = 0; k < cols; ++k)
+      acc = Vec::fma(load_lanes<Partial>(run.taps.in[r] + k * ch + c, tail),
+                     load_lanes<Partial>(run.taps.taps[r] + k * ch + c, tail), acc);
+  store_lanes<Partial>(run.out + c, activate_lanes(acc, run.activation), tail);
+}
+
+MOBILENET_DW_TARGET inline void border_pixel(const RowRun& run, Index cols) {
+  Index c = 0;
+  for (; c + Vec::kWidth <= run.channels; c += Vec::kWidth)
+    border_block<false>(run, cols, c, Vec::tail(Vec::kWidth));
+  if (c < run.channels) border_block<true>(run, cols, c, Vec::tail(run.channels - c));
+}
+
+template <int Stride>
+MOBILENET_DW_TARGET inline void interior_rows(const RowRun& run) {
+  switch (run.taps.count) {
+    case 3: interior_run<3, Stride>(run); break;
+    case 2: interior_run<2, Stride>(run); break;
+    default: interior_run<1, Stride>(run); break;
+  }
+}
+
+// Output rows [row_begin, row_end) of p; see Depthwise3x3Params.
+MOBILENET_DW_TARGET inline void run_depthwise3x3(const Depthwise3x3Params& p) {
+  assert(detail::valid_params(p));
+  const Index ch = p.channels, s = p.stride;
+  // The tiled interior needs a stride it was compiled for and at least one input row.
+  const bool tiled = s == 1 || s == 2;
+  const detail::ColumnSplit interior = tiled ? detail::interior_columns(p) : detail::ColumnSplit{};
+  for (Index oy = p.row_begin; oy < p.row_end; ++oy) {
+    const detail::DepthwiseTaps rows = detail::row_taps(p, oy);
+    float* out_row = p.output + (oy - p.row_begin) * p.out_w * ch;
+    auto pixel_run = [&](Index ox, Index count, Index first_tap) {
+      RowRun run{rows, p.bias, out_row + ox * ch, count, ch, p.activation};
+      const Index offset = (ox * s - p.pad_left + first_tap) * ch;
+      for (int r = 0; r < rows.count; ++r) {
+        run.taps.in[r] += offset;
+        run.taps.taps[r] += first_tap * ch;
+      }
+      return run;
+    };
+    const bool row_tiled = rows.count > 0 && interior.hi > interior.lo;
+    for (Index ox = 0; ox < p.out_w; ++ox) {
+      if (row_tiled && ox == interior.lo) {
+        const RowRun run = pixel_run(ox, interior.hi - interior.lo, 0);
+        if (s == 1) interior_rows<1>(run);
+        else interior_rows<2>(run);
+        ox = interior.hi - 1;
+        continue;
+      }
+      const detail::TapRange cols = detail::tap_range(ox * s - p.pad_left, p.in_w);
+      border_pixel(pixel_run(ox, 1, cols.lo), std::max<Index>(0, cols.hi - cols.lo));
+    }
+  }
+}

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// Every 3x3 depthwise kernel this build has and this CPU runs (generic, AVX2, AVX-512, NEON)
+// against the scalar reference twin, over depthwise_cases.hpp's table; and the twin itself
+// against the layer-level reference with the library's padding maths.
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "depthwise_cases.hpp"
+#include "mobilenet/kernels/activation.hpp"
+#include "mobilenet/kernels/depthwise_reference.hpp"
+
+namespace mobilenet {
+namespace {
+
+using kernels::Depthwise3x3Params;
+using kernels::Isa;
+using testing::DepthwiseCase;
+
+class DepthwiseKernels : public ::testing::TestWithParam<DepthwiseCase> {};
+
+TEST_P(DepthwiseKernels, EveryIsaMatchesTheReferenceTwin) {
+  const std::vector<Isa> isas = kernels::depthwise3x3_runnable_isas();
+  ASSERT_FALSE(isas.empty());
+  for (Isa isa : isas) {
+    const auto errors = testing::check_depthwise_case(
+        GetParam(), [isa](const Depthwise3x3Params& p) { kernels::depthwise3x3(p, isa); },
+        kernels::isa_name(isa));
+    for (const std::string& e : errors) ADD_FAILURE() << e;
+  }
+}
+
+TEST_P(DepthwiseKernels, DefaultDispatchMatchesTheReferenceTwin) {
+  const auto errors = testing::check_depthwise_case(
+      GetParam(), [](const Depthwise3x3Params& p) { kernels::depthwise3x3(p); }, "best_isa");
+  for (const std::string& e : errors) ADD_FAILURE() << e;
+}
+
+// The twin must agree with depthwise_conv2d_reference + bias + activation, which takes its
+// padding from window_2d: this pins the contract's pad_top/pad_left and implied bottom/right.
+TEST_P(DepthwiseKernels, ReferenceTwinMatchesTheLayerReference) {
+  const DepthwiseCase c = GetParam();
+  const Padding padding = c.symmetric ? Padding::symmetric(1) : Padding::same();
+  for (Index h : testing::depthwise_sizes()) {
+    for (Index w : {Index(1), Index(6), Index(15)}) {
+      const Window2D win = window_2d(h, w, 3, c.stride, padding);
+      if (win.rows.out == 0 || win.cols.out == 0) continue;
+      const std::vector<float> input = testing::random_values(h * w * c.channels, 11);
+      const std::vector<float> weights = testing::random_values(9 * c.channels, 12);
+      const std::vector<float> bias = testing::random_values(c.channels, 13);
+      const Index count = win.rows.out * win.cols.out * c.channels;
+      std::vector<float> layer(static_cast<std::size_t>(count)), twin(layer.size());
+      kernels::depthwise_conv2d_reference(input.data(), Shape(1, h, w, c.channels), weights.data(),
+                                          bias.data(), win, layer.data());
+      kernels::activation_inplace(layer.data(), count, c.activation);
+      kernels::depthwise3x3_reference(Depthwise3x3Params{
+          input.data(), h, w, c.channels, weights.data(), bias.data(), twin.data(), win.rows.out,
+          win.cols.out, c.stride, win.rows.pad_before, win.cols.pad_before, c.activation, 0,
+          win.rows.out});
+      for (Index i = 0; i < count; ++i)
+        ASSERT_EQ(twin[static_cast<std::size_t>(i)], layer[static_cast<std::size_t>(i)])
+            << testing::describe(c) << ", input " << h << "x" << w << ", element " << i;
+    }
+  }
+}
+
+std::string case_name(const ::testing::TestParamInfo<DepthwiseCase>& info) {
+  const DepthwiseCase& c = info.param;
+  return "c" + std::to_string(c.channels) + "_s" + std::to_string(c.stride) +
+         (c.symmetric ? "_symmetric_" : "_same_") + activation_name(c.activation);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, DepthwiseKernels, ::testing::ValuesIn(testing::depthwise_cases()),
+                         case_name);
+
+TEST(DepthwiseKernels, GenericIsAlwaysRunnable) {
+  const std::vector<Isa> isas = kernels::depthwise3x3_runnable_isas();
+  ASSERT_FALSE(isas.empty());
+  EXPECT_EQ(isas.front(), Isa::Generic);
+  for (Isa isa : isas) EXPECT_TRUE(kernels::depthwise3x3_compiled(isa)) << kernels::isa_name(isa);
+  std::string names;
+  for (Isa isa : isas) names += std::string(kernels::isa_name(isa)) + " ";
+  RecordProperty("isas", names);
+  std::printf("depthwise3x3 kernels tested here: %s\n", names.c_str());
+}
+
+}  // namespace
+}  // namespace mobilenet
