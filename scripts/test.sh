@@ -5,11 +5,12 @@
 #   2. g++, AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. clang++, Release (when clang is installed)
 #   4. a short libFuzzer run of each loader (when clang's fuzzer runtime is installed)
+#   5. the ARM64 depthwise kernels under qemu (when the cross compiler and qemu are installed)
 # Environment: JOBS (default: number of cores), FUZZ_SECONDS (default 30; 0 skips fuzzing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh --optional clang libclang-rt-14-dev
+bash scripts/install-deps.sh --optional clang libclang-rt-14-dev g++-aarch64-linux-gnu qemu-user
 jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 fuzz_seconds="${FUZZ_SECONDS:-30}"
 
@@ -56,5 +57,7 @@ if command -v clang++ >/dev/null 2>&1; then
 else
   echo "=== clang++ not found: clang build and fuzzing skipped ==="
 fi
+# ARM64 NEON kernels, cross-compiled and run under qemu (skipped when either is missing).
+bash scripts/test-arm64.sh
 echo "=== all test suites passed ==="
 echo "tests: $total_passed passed, 0 failed"

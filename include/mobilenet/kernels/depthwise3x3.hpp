@@ -7,6 +7,7 @@
 // The kernels are float-only; double models run through depthwise_conv2d_reference.
 
 #include <cassert>
+#include <initializer_list>
 #include <vector>
 
 #include "mobilenet/kernels/cpu_features.hpp"
@@ -62,18 +63,15 @@ inline bool depthwise3x3_compiled(Isa isa) {
   }
 }
 
-// The kernels this build has and this CPU runs (honours MOBILENET_ISA through best_isa()),
-// generic first: what tests compare and benchmarks time.
+// The kernels this build has and this CPU runs, capped by best_isa() (so MOBILENET_ISA
+// applies), generic first: what tests compare and benchmarks time.
 inline std::vector<Isa> depthwise3x3_runnable_isas() {
-  const Isa best = best_isa();
-  std::vector<Isa> isas{Isa::Generic};
-  if (best == Isa::Avx2 || best == Isa::Avx512) isas.push_back(Isa::Avx2);
-  if (best == Isa::Avx512) isas.push_back(Isa::Avx512);
-  if (best == Isa::Neon) isas.push_back(Isa::Neon);
-  std::vector<Isa> compiled;
-  for (Isa isa : isas)
-    if (depthwise3x3_compiled(isa)) compiled.push_back(isa);
-  return compiled;
+  std::vector<Isa> isas;
+  for (Isa isa : {Isa::Generic, Isa::Neon, Isa::Avx2, Isa::Avx512})
+    if (depthwise3x3_compiled(isa) && isa_supported(isa) &&
+        static_cast<int>(isa) <= static_cast<int>(best_isa()))
+      isas.push_back(isa);
+  return isas;
 }
 
 // Runs the kernel for `isa`, which the CPU must support; an ISA this build has no kernel for

@@ -9,7 +9,7 @@
 #include "mobilenet/kernels/cpu_features.hpp"
 #include "mobilenet/kernels/depthwise3x3_common.hpp"
 
-#if defined(MOBILENET_TARGET_AVX2)
+#if MOBILENET_X86_DISPATCH
 #include <immintrin.h>
 
 #define MOBILENET_HAVE_DEPTHWISE3X3_AVX2 1

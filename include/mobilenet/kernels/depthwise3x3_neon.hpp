@@ -4,9 +4,10 @@
 // weights stay in registers next to a 4-pixel tile). Channel tails go through a small
 // stack buffer, since NEON has no masked loads.
 
+#include "mobilenet/kernels/cpu_features.hpp"
 #include "mobilenet/kernels/depthwise3x3_common.hpp"
 
-#if defined(__aarch64__) && defined(__ARM_NEON)
+#if MOBILENET_NEON
 #include <arm_neon.h>
 
 #define MOBILENET_HAVE_DEPTHWISE3X3_NEON 1
