@@ -3,7 +3,8 @@
 //   textbook/...           12x12x3 input, 5x5 kernels, 256 outputs, VALID (the textbook example)
 //   layer/dsconvNN/...     each of MobileNetV1 1.0/224's 13 DSConv layers (shapes from
 //                          kMobileNetV1Table) against a full 3x3 convolution with the same input,
-//                          stride and output channels; .../depthwise times the depthwise half
+//                          stride and output channels; .../im2col and .../depthwise time the
+//                          standard side's copy and the separable side's depthwise half alone
 //   network/...            "Conv MobileNet" (every DSConv a full 3x3 convolution) against
 //                          MobileNetV1, the same stem, pool and classifier code around them
 // Counters: mult_adds and params per image (the paper's counting), GFLOP/s = 2 * mult-adds / s.
@@ -14,6 +15,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <optional>
 #include <random>
@@ -22,7 +24,10 @@
 
 #include "mobilenet/kernels/activation.hpp"
 #include "mobilenet/kernels/conv2d_im2col.hpp"
+#include "mobilenet/kernels/cpu_features.hpp"
+#include "mobilenet/kernels/depthwise3x3.hpp"
 #include "mobilenet/kernels/depthwise_reference.hpp"
+#include "mobilenet/kernels/gemm.hpp"
 #include "mobilenet/kernels/pooling_reference.hpp"
 #include "mobilenet/model/accounting.hpp"
 #include "mobilenet/model/mobilenet_v1.hpp"
@@ -61,8 +66,45 @@ struct ReferenceDepthwise {
   }
 };
 
-using Gemm = EigenGemm;                 // the switch for every GEMM
-using Depthwise = ReferenceDepthwise;  // the switch for the 3x3 depthwise layers
+// The library's packed GEMM: weights packed once, bias and activation in the epilogue, the
+// instruction set chosen at run time.
+class PackedGemm {
+ public:
+  static constexpr const char* kName =
+      "kernels::gemm_packed (packed weights, bias + activation fused, run-time ISA)";
+  PackedGemm(const std::vector<float>& weights, const std::vector<float>& bias, Index k, Index n)
+      : packed_(weights.data(), bias.data(), k, n) {}
+  void run(const float* a, Index rows, float* c, Activation activation) const {
+    kernels::gemm_packed(a, rows, packed_.k(), packed_, c, packed_.n(), activation);
+  }
+
+ private:
+  kernels::PackedGemmWeights packed_;
+};
+
+// The library's SIMD 3x3 depthwise kernel, bias and activation fused.
+struct SimdDepthwise {
+  static constexpr const char* kName =
+      "kernels::depthwise3x3 (SIMD, bias + activation fused, run-time ISA)";
+  static void run(const float* in, const Shape& in_shape, const float* weights, const float* bias,
+                  const Window2D& win, float* out, Activation activation) {
+    assert(in_shape.n == 1 && win.kernel == 3);
+    kernels::Depthwise3x3Params p;
+    p.input = in;
+    p.in_h = in_shape.h, p.in_w = in_shape.w, p.channels = in_shape.c;
+    p.weights = weights, p.bias = bias, p.output = out;
+    p.out_h = win.rows.out, p.out_w = win.cols.out, p.stride = win.stride;
+    p.pad_top = win.rows.pad_before, p.pad_left = win.cols.pad_before;
+    p.activation = activation;
+    p.row_begin = 0, p.row_end = win.rows.out;
+    kernels::depthwise3x3(p);
+  }
+};
+
+// Eigen + the reference depthwise, as on main before the fast kernels: EigenGemm and
+// ReferenceDepthwise.
+using Gemm = PackedGemm;          // the switch for every GEMM
+using Depthwise = SimdDepthwise;  // the switch for the 3x3 depthwise layers
 // ---------------------------------------------------------------------------------------------
 
 std::vector<float> random_values(Index count, double low, double high, unsigned seed) {
@@ -179,7 +221,8 @@ std::string shape_label(const ConvPairCost& c) {
          std::to_string(c.stride);
 }
 
-// Registers the standard/separable pair for one shape, and the separable's depthwise half.
+// Registers the standard/separable pair for one shape, the standard side's im2col copy and
+// the separable side's depthwise half.
 void register_pair(const std::string& prefix, const ConvPairCost& cost, const Padding& padding) {
   const std::string label = shape_label(cost);
   const Shape in = cost.input;
@@ -193,6 +236,13 @@ void register_pair(const std::string& prefix, const ConvPairCost& cost, const Pa
     const SeparableConv conv(in, cout, k, s, padding, 13);
     run_layer(state, conv, cost.separable_multiply_adds(), cost.separable_parameters(), label,
               [&](const float* x, float* scratch, float* y) { conv.run(x, scratch, y); });
+  })->Unit(benchmark::kMicrosecond);
+  // The im2col copy alone: what the standard convolution pays before its GEMM.
+  benchmark::RegisterBenchmark((prefix + "/im2col").c_str(), [=](benchmark::State& state) {
+    const StandardConv conv(in, cout, k, s, padding, 11);
+    run_layer(state, conv, 0, 0, label, [&](const float* x, float* scratch, float*) {
+      kernels::im2col(x, conv.in, conv.win, scratch);
+    });
   })->Unit(benchmark::kMicrosecond);
   // The depthwise half alone: how much of the separable time its few mult-adds take.
   benchmark::RegisterBenchmark((prefix + "/depthwise").c_str(), [=](benchmark::State& state) {
@@ -282,6 +332,7 @@ bool register_all() {
   benchmark::AddCustomContext("gemm", Gemm::kName);
   benchmark::AddCustomContext("depthwise3x3", Depthwise::kName);
   benchmark::AddCustomContext("standard_convolution", std::string("im2col + ") + Gemm::kName);
+  benchmark::AddCustomContext("isa", kernels::isa_name(kernels::best_isa()));
   register_pair("textbook", conv_pair_cost(Shape(1, 12, 12, 3), 5, 1, Padding::valid(), 256),
                 Padding::valid());
   const MobileNetV1<float> model;
