@@ -41,6 +41,6 @@ mkdir -p docs/img
 cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)"
 "$python" scripts/conv_vs_dsconv_report.py "$build/conv_vs_dsconv.json" "$build/paper_tables.txt" \
   docs/conv-vs-dsconv.md docs/img/conv_vs_dsconv.png \
-  --flags "-O3 -DNDEBUG -march=native ${cxxflags}; $("${CXX:-c++}" --version | head -n 1)" \
+  --flags "-O3 -DNDEBUG -march=native${cxxflags:+ $cxxflags}; $("${CXX:-c++}" --version | head -n 1)" \
   --command "bench_conv_vs_dsconv ${bench_args[*]}" --cpu "${cpu:-unknown CPU}"
 echo "conv-vs-dsconv-report: wrote docs/conv-vs-dsconv.md and docs/img/conv_vs_dsconv.png" >&2
