@@ -33,7 +33,9 @@
 #include "mobilenet/model/mobilenet_v1.hpp"
 
 namespace mobilenet {
-namespace {
+// A named namespace: the kernel choice not taken leaves names unused, which clang flags in an
+// anonymous one.
+namespace conv_vs_dsconv {
 
 // ---- The kernels both sides run: the library's best. Switch to faster ones here. ----------
 // A GEMM with its weights prepared once per layer: run(a, rows, c, activation) computes
@@ -106,6 +108,14 @@ struct SimdDepthwise {
 using Gemm = PackedGemm;          // the switch for every GEMM
 using Depthwise = SimdDepthwise;  // the switch for the 3x3 depthwise layers
 // ---------------------------------------------------------------------------------------------
+
+}  // namespace conv_vs_dsconv
+
+namespace {
+
+using conv_vs_dsconv::Depthwise;
+using conv_vs_dsconv::Gemm;
+using conv_vs_dsconv::ReferenceDepthwise;
 
 std::vector<float> random_values(Index count, double low, double high, unsigned seed) {
   std::mt19937 rng(seed);
