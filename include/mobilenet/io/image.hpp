@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Decodes JPEG, PNG and BMP files into 8-bit RGB with stb_image (Debian: libstb-dev; CMake's
+// target mobilenet::image adds its directory to the include path).
+//
+// How stb_image is compiled: this header defines STB_IMAGE_STATIC and STB_IMAGE_IMPLEMENTATION
+// itself, so every translation unit that includes it gets a private (internal-linkage) copy of
+// the decoder. An app therefore needs no "define the implementation in exactly one .cpp" step,
+// and its own use of stb_image elsewhere cannot clash with ours at link time. The cost is
+// compile time and ~100 KB of code per including .cpp, which is why this header is not part of
+// mobilenet.hpp. Only the JPEG, PNG and BMP decoders are compiled (less code, less to fuzz).
+// A .cpp that includes stb_image.h itself must include this header first (checked below).
+
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mobilenet/core/error.hpp"
+#include "mobilenet/core/shape.hpp"
+
+#if defined(STBI_INCLUDE_STB_IMAGE_H) && !defined(MOBILENET_STB_IMAGE_INCLUDED)
+#error "include <mobilenet/io/image.hpp> before stb_image.h: it compiles its own static copy"
+#endif
+#ifndef MOBILENET_STB_IMAGE_INCLUDED
+#define MOBILENET_STB_IMAGE_INCLUDED
+#if !defined(__has_include) || __has_include(<stb_image.h>)
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_PNG
+#define STBI_ONLY_BMP
+#define STBI_NO_STDIO  // files are read here, with a size limit, then decoded from memory
+#include <stb_image.h>
+#undef STB_IMAGE_IMPLEMENTATION
+#else
+#error "mobilenet/io/image.hpp needs stb_image.h (Debian: libstb-dev; link mobilenet::image)"
+#endif
+#endif
+
+namespace mobilenet {
+namespace io {
+
+// Decoding allocates width x height x 3 bytes (plus the decoder's own buffers of similar size),
+// so the pixel count is checked against a limit from the header before anything is decoded.
+// 1 << 28 pixels (a 16384 x 16384 photo) is far beyond any camera picture and still fits.
+inline constexpr Index kMaxImagePixels = Index(1) << 28;
+// stb_image takes the encoded size as an int.
+inline constexpr std::size_t kMaxImageFileBytes = std::size_t(INT_MAX);
+
+// An 8-bit RGB image, rows top to bottom, each row left to right, each pixel R, G, B.
+struct Image {
+  Index width = 0;
+  Index height = 0;
+  std::vector<std::uint8_t> pixels;  // height x width x 3
+
+  std::uint8_t at(Index y, Index x, Index channel) const {
+    return pixels[static_cast<std::size_t>((y * width + x) * 3 + channel)];
+  }
+};
+
+namespace image_detail {
+
+// The container a file's first bytes announce: "JPEG", "PNG", "BMP", or "" for none of them.
+inline const char* image_signature(const std::uint8_t* data, std::size_t size) {
+  if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) return "JPEG";
+  if (size >= 8 && data[0] == 0x89 && data[1] == 'P' && data[2] == 'N' && data[3] == 'G') return "PNG";
+  if (size >= 2 && data[0] == 'B' && data[1] == 'M') return "BMP";
+  return "";
+}
+
+// True when a PNG or BMP header declares a zero width or height: stb_image rejects such a
+// file with only "unknown image type", and the user deserves to hear what is wrong.
+inline bool declares_no_pixels(const std::uint8_t* data, std::size_t size) {
+  const std::string kind = image_signature(data, size);
+  auto be32 = [&](std::size_t at) {
+    return (std::uint32_t(data[at]) << 24) | (std::uint32_t(data[at + 1]) << 16) |
+           (std::uint32_t(data[at + 2]) << 8) | std::uint32_t(data[at + 3]);
+  };
+  auto le32 = [&](std::size_t at) {
+    return std::uint32_t(data[at]) | (std::uint32_t(data[at + 1]) << 8) |
+           (std::uint32_t(data[at + 2]) << 16) | (std::uint32_t(data[at + 3]) << 24);
+  };
+  if (kind == "PNG" && size >= 24) return be32(16) == 0 || be32(20) == 0;       // IHDR width, height
+  if (kind == "BMP" && size >= 26) return le32(18) == 0 || le32(22) == 0;       // BITMAPINFOHEADER
+  return false;
+}
+
+}  // namespace image_detail
+
+// Decodes an encoded JPEG, PNG or BMP held in memory; `source` names it in error messages.
+// Grey and grey+alpha become RGB; an alpha channel is dropped (not composited).
+// out: height x width x 3 (uint8 RGB). Throws FormatError for empty input, data that is not
+// a supported image, a 0 x 0 image, or one of more than `max_pixels` pixels.
+inline Image decode_image(const std::uint8_t* data, std::size_t size, const std::string& source,
+                          Index max_pixels = kMaxImagePixels) {
+  if (size == 0) throw FormatError(source + ": empty file, expected a JPEG, PNG or BMP image");
+  if (size > kMaxImageFileBytes)
+    throw FormatError(detail::concat(source, ": ", size, " bytes is larger than the ",
+                                     kMaxImageFileBytes, " bytes an image may have"));
+  const int length = static_cast<int>(size);
+  int width = 0, height = 0, channels = 0;
+  if (!stbi_info_from_memory(data, length, &width, &height, &channels)) {
+    const std::string kind = image_detail::image_signature(data, size);
+    if (image_detail::declares_no_pixels(data, size))
+      throw FormatError(source + ": " + kind + " image has 0 pixels (width or height is 0)");
+    if (kind.empty())
+      throw FormatError(source + ": not a JPEG, PNG or BMP image (unknown signature)");
+    throw FormatError(detail::concat(source, ": corrupt or unsupported ", kind,
+                                     " image (stb_image: ", stbi_failure_reason(), ")"));
+  }
+  if (width <= 0 || height <= 0)
+    throw FormatError(detail::concat(source, ": image has ", width, " x ", height,
+                                     " pixels, expected at least 1 x 1"));
+  if (Index(width) * Index(height) > max_pixels)
+    throw FormatError(detail::concat(source, ": image of ", width, " x ", height, " = ",
+                                     Index(width) * Index(height), " pixels exceeds the limit of ",
+                                     max_pixels, " pixels"));
+  std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
+      stbi_load_from_memory(data, length, &width, &height, &channels, 3), stbi_image_free);
+  if (!decoded)
+    throw FormatError(detail::concat(source, ": cannot decode the ", width, " x ", height,
+                                     " image (stb_image: ", stbi_failure_reason(), ")"));
+  Image image;
+  image.width = width;
+  image.height = height;
+  image.pixels.assign(decoded.get(), decoded.get() + std::size_t(width) * std::size_t(height) * 3);
+  return image;
+}
+
+inline Image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& source,
+                          Index max_pixels = kMaxImagePixels) {
+  return decode_image(bytes.data(), bytes.size(), source, max_pixels);
+}
+
+// Reads and decodes an image file. out: height x width x 3 (uint8 RGB).
+// Throws FormatError naming the file when it cannot be read or is not a usable image.
+inline Image load_image(const std::string& path, Index max_pixels = kMaxImagePixels) {
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
+  if (!file) throw FormatError(path + ": cannot open image file");
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error))
+    throw FormatError(path + ": is a directory, expected an image file");
+  const std::streamoff size = file.tellg();
+  if (size < 0) throw FormatError(path + ": cannot read image file");
+  if (static_cast<std::uint64_t>(size) > kMaxImageFileBytes)
+    throw FormatError(detail::concat(path, ": ", size, " bytes is larger than the ",
+                                     kMaxImageFileBytes, " bytes an image may have"));
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+  file.seekg(0);
+  if (!bytes.empty() && !file.read(reinterpret_cast<char*>(bytes.data()), size))
+    throw FormatError(path + ": cannot read image file");
+  return decode_image(bytes, path, max_pixels);
+}
+
+}  // namespace io
+}  // namespace mobilenet
