@@ -23,6 +23,7 @@
 
 #include "mobilenet/core/error.hpp"
 #include "mobilenet/core/shape.hpp"
+#include "mobilenet/io/rgb_image.hpp"
 
 #if defined(STBI_INCLUDE_STB_IMAGE_H) && !defined(MOBILENET_STB_IMAGE_INCLUDED)
 #error "include <mobilenet/io/image.hpp> before stb_image.h: it compiles its own static copy"
@@ -52,17 +53,6 @@ namespace io {
 inline constexpr Index kMaxImagePixels = Index(1) << 28;
 // stb_image takes the encoded size as an int.
 inline constexpr std::size_t kMaxImageFileBytes = std::size_t(INT_MAX);
-
-// An 8-bit RGB image, rows top to bottom, each row left to right, each pixel R, G, B.
-struct Image {
-  Index width = 0;
-  Index height = 0;
-  std::vector<std::uint8_t> pixels;  // height x width x 3
-
-  std::uint8_t at(Index y, Index x, Index channel) const {
-    return pixels[static_cast<std::size_t>((y * width + x) * 3 + channel)];
-  }
-};
 
 namespace image_detail {
 
