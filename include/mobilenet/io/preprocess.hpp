@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// Turning a decoded RGB photo into the network's input: the preprocessing each source of
-// weights was trained and evaluated with.
-//   TensorFlow (TF-slim, TFLite, Keras): keep the central 87.5% of the height and of the
-//     width, resize bilinearly to R x R, scale to [-1, 1].
-//   MeanStd (PyTorch/torchvision): resize the shorter side to R / 0.875 (256 for 224), keep
-//     the central R x R, scale to [0, 1], subtract the ImageNet mean, divide by its std.
+// How images must be prepared for a given set of weights. TensorFlow-trained weights (TF-slim,
+// TFLite, Keras) expect RGB scaled to [-1, 1] after a central crop; PyTorch-trained weights
+// expect ImageNet mean/std normalisation.
+//
+// The functions below turn a decoded photo (io::Image) into the network's input:
+//   TensorFlow: keep the central 87.5% of the height and of the width, resize bilinearly
+//     (TF's resize_bilinear, half_pixel_centers=False) to R x R, scale to [-1, 1].
+//   MeanStd: resize the shorter side to R / 0.875 (256 for 224) with half-pixel bilinear
+//     sampling (PyTorch's interpolate, no antialias), keep the central R x R, scale to [0, 1],
+//     subtract the mean, divide by the std.
 
 #include <algorithm>
 #include <array>
@@ -20,21 +24,25 @@ namespace mobilenet {
 namespace io {
 
 struct Preprocessing {
-  enum class Mode { TensorFlow, MeanStd };
+  enum class Mode {
+    TensorFlow,  // central crop, bilinear resize, x / 127.5 - 1
+    MeanStd,     // resize, centre crop, (x / 255 - mean) / std
+  };
   Mode mode = Mode::TensorFlow;
-  double central_fraction = 0.875;
-  // Per RGB channel, on pixel values scaled to [0, 1]: x' = (x / 255 - mean) / std.
-  std::array<float, 3> mean = {0.5f, 0.5f, 0.5f};
-  std::array<float, 3> std = {0.5f, 0.5f, 0.5f};
+  double central_fraction = 0.875;  // the share of height and of width kept by the crop
+  std::array<float, 3> mean{{0.5f, 0.5f, 0.5f}};  // RGB, on the [0, 1] scale
+  std::array<float, 3> std{{0.5f, 0.5f, 0.5f}};
 
-  // x / 127.5 - 1 after crop and resize: TF-slim's evaluation preprocessing.
-  static Preprocessing tensorflow() { return Preprocessing(); }
-  // torchvision's ImageNet evaluation: Resize(R / 0.875), CenterCrop(R), Normalize.
+  // TF-slim's evaluation preprocessing: keep the central 87.5%, resize, scale to [-1, 1]
+  // (which is (x / 255 - 0.5) / 0.5).
+  static Preprocessing tensorflow() { return Preprocessing{}; }
+  // torchvision's ImageNet evaluation transform: resize the shorter side to R / 0.875, centre
+  // crop R, normalise with the ImageNet mean and standard deviation.
   static Preprocessing torch() {
     Preprocessing p;
     p.mode = Mode::MeanStd;
-    p.mean = {0.485f, 0.456f, 0.406f};
-    p.std = {0.229f, 0.224f, 0.225f};
+    p.mean = {{0.485f, 0.456f, 0.406f}};
+    p.std = {{0.229f, 0.224f, 0.225f}};
     return p;
   }
 };
