@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh --optional clang libclang-rt-14-dev
+bash scripts/install-deps.sh --optional clang libclang-rt-14-dev python3-numpy python3-h5py python3-torch
 jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 fuzz_seconds="${FUZZ_SECONDS:-30}"
 
@@ -47,8 +47,13 @@ if command -v clang++ >/dev/null 2>&1; then
       mkdir -p "$corpus"
       echo "=== $name for ${fuzz_seconds}s ==="
       # Seeds: the committed golden files (valid inputs whose headers the fuzzer mutates).
+      seeds=tests/golden/data
+      if [[ "$name" == fuzz_image ]]; then  # tiny PNG/BMP/JPEG files, written now
+        seeds=build/clang-release/fuzz/image_seeds
+        mkdir -p "$seeds" && build/clang-release/fuzz/make_image_seeds "$seeds"
+      fi
       "$fuzzer" -max_total_time="$fuzz_seconds" -max_len=4096 -print_final_stats=1 "$corpus" \
-        tests/golden/data > "build/clang-release/fuzz/$name.log" 2>&1 ||
+        "$seeds" > "build/clang-release/fuzz/$name.log" 2>&1 ||
         { tail -n 40 "build/clang-release/fuzz/$name.log"; exit 1; }
       grep -E "^(#[0-9]+.*DONE|Done|stat::number_of_executed_units)" "build/clang-release/fuzz/$name.log" || true
     done

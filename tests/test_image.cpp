@@ -132,5 +132,20 @@ TEST(ImageErrors, TruncatedFileFailsToDecode) {
   EXPECT_THROW(io::decode_image(jpeg, "cut.jpg"), FormatError);
 }
 
+TEST(ImageErrors, OversizedJpegHuffmanTableIsRefused) {
+  // stb_image 2.27 writes a table's symbols into 256 slots before checking their count; a
+  // DHT segment declaring 257 symbols (all of length 16) must not reach it.
+  auto jpeg = testing::encode(Encoding::JPEG, 8, 8, 3, testing::gradient(8, 8));
+  std::vector<std::uint8_t> dht = {0xFF, 0xC4, 0x01, 0x14, 0x00};  // length 2 + 17 + 257 = 276
+  for (int bits = 1; bits < 16; ++bits) dht.push_back(0);
+  dht.push_back(0);  // 16-bit codes: 256 + 1 below
+  dht.back() = 255;
+  dht[dht.size() - 2] = 2;  // 15-bit codes: 2, so 257 symbols in all
+  for (int i = 0; i < 257; ++i) dht.push_back(static_cast<std::uint8_t>(i));
+  jpeg.insert(jpeg.begin() + 2, dht.begin(), dht.end());
+  EXPECT_THROW_MESSAGE(io::decode_image(jpeg, "evil.jpg"), FormatError,
+                       {"evil.jpg", "Huffman table has too many codes"});
+}
+
 }  // namespace
 }  // namespace mobilenet

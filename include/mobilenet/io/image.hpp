@@ -81,6 +81,49 @@ inline bool declares_no_pixels(const std::uint8_t* data, std::size_t size) {
   return false;
 }
 
+// False when a JPEG defines a Huffman table that stb_image 2.27 (Debian 12's libstb) would
+// overflow: more than 256 symbols, or more codes of a length than the length allows. stb
+// writes the symbols into a 256-entry array before checking (fixed upstream in 2.28), so such
+// tables are refused here, in every DHT segment of the file (progressive JPEGs put some
+// between scans). Other malformations are left to stb, which reports them.
+inline bool jpeg_huffman_tables_safe(const std::uint8_t* data, std::size_t size) {
+  std::size_t pos = 2;  // after SOI
+  while (pos + 1 < size) {
+    if (data[pos] != 0xFF) return true;  // not at a marker: stb will report the corruption
+    while (pos + 1 < size && data[pos + 1] == 0xFF) ++pos;  // fill bytes
+    if (pos + 1 >= size) return true;
+    const std::uint8_t marker = data[pos + 1];
+    pos += 2;
+    if (marker == 0xD9) return true;                                     // EOI
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) continue;  // no length
+    if (pos + 2 > size) return true;
+    const std::size_t length = (std::size_t(data[pos]) << 8) | data[pos + 1];
+    if (length < 2 || pos + length > size) return true;
+    const std::size_t end = pos + length;
+    if (marker == 0xC4) {  // DHT: tables of [class/id, 16 counts, symbols]
+      for (std::size_t table = pos + 2; table < end;) {
+        if (table + 17 > end) return true;
+        std::size_t symbols = 0, codes = 0;
+        for (std::size_t bits = 1; bits <= 16; ++bits) {
+          const std::size_t count = data[table + bits];
+          symbols += count;
+          codes = (codes << 1) + count;  // codes of this length used so far, as stb counts them
+          if (codes > (std::size_t(1) << bits)) return false;
+        }
+        if (symbols > 256) return false;
+        table += 17 + symbols;
+      }
+    }
+    pos = end;
+    if (marker == 0xDA) {  // SOS: skip the entropy-coded data up to the next real marker
+      while (pos + 1 < size &&
+             !(data[pos] == 0xFF && data[pos + 1] != 0 && !(data[pos + 1] >= 0xD0 && data[pos + 1] <= 0xD7)))
+        ++pos;
+    }
+  }
+  return true;
+}
+
 }  // namespace image_detail
 
 // Decodes an encoded JPEG, PNG or BMP held in memory; `source` names it in error messages.
@@ -93,6 +136,9 @@ inline Image decode_image(const std::uint8_t* data, std::size_t size, const std:
   if (size > kMaxImageFileBytes)
     throw FormatError(detail::concat(source, ": ", size, " bytes is larger than the ",
                                      kMaxImageFileBytes, " bytes an image may have"));
+  if (std::string(image_detail::image_signature(data, size)) == "JPEG" &&
+      !image_detail::jpeg_huffman_tables_safe(data, size))
+    throw FormatError(source + ": corrupt JPEG image (a Huffman table has too many codes)");
   const int length = static_cast<int>(size);
   int width = 0, height = 0, channels = 0;
   if (!stbi_info_from_memory(data, length, &width, &height, &channels)) {
