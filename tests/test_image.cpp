@@ -126,10 +126,22 @@ TEST(ImageErrors, EnormousIsRejectedBeforeDecoding) {
 TEST(ImageErrors, TruncatedFileFailsToDecode) {
   auto file = testing::encode(Encoding::PNG, 16, 16, 3, testing::gradient(16, 16));
   file.resize(file.size() / 2);
-  EXPECT_THROW_MESSAGE(io::decode_image(file, "cut.png"), FormatError, {"cut.png", "16 x 16"});
+  EXPECT_THROW_MESSAGE(io::decode_image(file, "cut.png"), FormatError, {"cut.png", "truncated"});
+  // Cut at a chunk boundary instead (IEND dropped): stb_image finds the data short.
+  auto no_end = testing::encode(Encoding::PNG, 16, 16, 3, testing::gradient(16, 16));
+  no_end.resize(no_end.size() - 12);
+  EXPECT_THROW_MESSAGE(io::decode_image(no_end, "no_end.png"), FormatError, {"no_end.png", "16 x 16"});
   auto jpeg = testing::encode(Encoding::JPEG, 16, 16, 3, testing::gradient(16, 16));
   jpeg.resize(40);
   EXPECT_THROW(io::decode_image(jpeg, "cut.jpg"), FormatError);
+}
+
+TEST(ImageErrors, PngChunkLongerThanFileIsRefusedBeforeAllocating) {
+  auto png = testing::encode(Encoding::PNG, 4, 4, 3, testing::gradient(4, 4));
+  // The chunk after IHDR (8 + 25 bytes in) claims 2 GB.
+  for (int i = 0; i < 4; ++i) png[33 + std::size_t(i)] = i == 0 ? 0x7F : 0xFF;
+  EXPECT_THROW_MESSAGE(io::decode_image(png, "liar.png"), FormatError,
+                       {"liar.png", "a chunk is longer than the file"});
 }
 
 TEST(ImageErrors, OversizedJpegHuffmanTableIsRefused) {

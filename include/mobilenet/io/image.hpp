@@ -56,9 +56,18 @@ inline constexpr std::size_t kMaxImageFileBytes = std::size_t(INT_MAX);
 
 namespace image_detail {
 
+// Where a JPEG's data starts after its SOI marker, or 0 when the file does not start with
+// one. Like stb_image, this accepts fill bytes: FF FF ... FF D8.
+inline std::size_t jpeg_after_soi(const std::uint8_t* data, std::size_t size) {
+  if (size < 2 || data[0] != 0xFF) return 0;
+  std::size_t pos = 1;
+  while (pos < size && data[pos] == 0xFF) ++pos;
+  return pos < size && data[pos] == 0xD8 ? pos + 1 : 0;
+}
+
 // The container a file's first bytes announce: "JPEG", "PNG", "BMP", or "" for none of them.
 inline const char* image_signature(const std::uint8_t* data, std::size_t size) {
-  if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) return "JPEG";
+  if (jpeg_after_soi(data, size)) return "JPEG";
   if (size >= 8 && data[0] == 0x89 && data[1] == 'P' && data[2] == 'N' && data[3] == 'G') return "PNG";
   if (size >= 2 && data[0] == 'B' && data[1] == 'M') return "BMP";
   return "";
@@ -87,39 +96,67 @@ inline bool declares_no_pixels(const std::uint8_t* data, std::size_t size) {
 // tables are refused here, in every DHT segment of the file (progressive JPEGs put some
 // between scans). Other malformations are left to stb, which reports them.
 inline bool jpeg_huffman_tables_safe(const std::uint8_t* data, std::size_t size) {
-  std::size_t pos = 2;  // after SOI
+  // Walks the markers as stb_image does: bytes between segments that are not 0xFF are skipped
+  // one by one, a DHT segment's tables are read until its length is used up (reading past the
+  // segment, or as zeros past the end of the file, as stb would), and after a scan (SOS) the
+  // entropy-coded data runs to the next marker that is not a restart.
+  auto byte = [&](std::size_t at) -> std::size_t { return at < size ? data[at] : 0; };
+  std::size_t pos = jpeg_after_soi(data, size);
+  if (pos == 0) return true;  // not a JPEG
   while (pos + 1 < size) {
-    if (data[pos] != 0xFF) return true;  // not at a marker: stb will report the corruption
+    if (data[pos] != 0xFF) {
+      ++pos;
+      continue;
+    }
     while (pos + 1 < size && data[pos + 1] == 0xFF) ++pos;  // fill bytes
     if (pos + 1 >= size) return true;
-    const std::uint8_t marker = data[pos + 1];
+    const std::size_t marker = data[pos + 1];
     pos += 2;
     if (marker == 0xD9) return true;                                     // EOI
     if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) continue;  // no length
-    if (pos + 2 > size) return true;
-    const std::size_t length = (std::size_t(data[pos]) << 8) | data[pos + 1];
-    if (length < 2 || pos + length > size) return true;
-    const std::size_t end = pos + length;
+    const std::size_t length = (byte(pos) << 8) | byte(pos + 1);
+    if (length < 2) return true;  // stb fails on it
     if (marker == 0xC4) {  // DHT: tables of [class/id, 16 counts, symbols]
-      for (std::size_t table = pos + 2; table < end;) {
-        if (table + 17 > end) return true;
+      long remaining = static_cast<long>(length) - 2;
+      std::size_t table = pos + 2;
+      while (remaining > 0) {
         std::size_t symbols = 0, codes = 0;
         for (std::size_t bits = 1; bits <= 16; ++bits) {
-          const std::size_t count = data[table + bits];
+          const std::size_t count = byte(table + bits);
           symbols += count;
-          codes = (codes << 1) + count;  // codes of this length used so far, as stb counts them
+          codes = (codes << 1) + count;  // codes of this length and shorter, as stb counts them
           if (codes > (std::size_t(1) << bits)) return false;
         }
         if (symbols > 256) return false;
         table += 17 + symbols;
+        remaining -= static_cast<long>(17 + symbols);
       }
+      if (remaining < 0) return true;  // stb fails on it, after building the tables checked above
+      pos = table;
+      continue;
     }
-    pos = end;
+    pos += length;
     if (marker == 0xDA) {  // SOS: skip the entropy-coded data up to the next real marker
       while (pos + 1 < size &&
              !(data[pos] == 0xFF && data[pos + 1] != 0 && !(data[pos + 1] >= 0xD0 && data[pos + 1] <= 0xD7)))
         ++pos;
     }
+  }
+  return true;
+}
+
+// False when a PNG chunk declares more bytes than the file has left. stb_image grows its
+// compressed-data buffer to a chunk's declared length before reading it, so a 50-byte file
+// could make it allocate 2 GB; a real PNG's chunks always fit in the file.
+inline bool png_chunks_fit(const std::uint8_t* data, std::size_t size) {
+  if (std::string(image_signature(data, size)) != "PNG") return true;
+  for (std::size_t pos = 8; pos + 8 <= size;) {
+    const std::size_t length = (std::size_t(data[pos]) << 24) | (std::size_t(data[pos + 1]) << 16) |
+                               (std::size_t(data[pos + 2]) << 8) | std::size_t(data[pos + 3]);
+    if (length > size - pos - 8) return false;
+    if (data[pos + 4] == 'I' && data[pos + 5] == 'E' && data[pos + 6] == 'N' && data[pos + 7] == 'D')
+      return true;
+    pos += 8 + length + 4;  // length, type, data, CRC
   }
   return true;
 }
@@ -136,8 +173,9 @@ inline Image decode_image(const std::uint8_t* data, std::size_t size, const std:
   if (size > kMaxImageFileBytes)
     throw FormatError(detail::concat(source, ": ", size, " bytes is larger than the ",
                                      kMaxImageFileBytes, " bytes an image may have"));
-  if (std::string(image_detail::image_signature(data, size)) == "JPEG" &&
-      !image_detail::jpeg_huffman_tables_safe(data, size))
+  if (!image_detail::png_chunks_fit(data, size))
+    throw FormatError(source + ": truncated or corrupt PNG image (a chunk is longer than the file)");
+  if (!image_detail::jpeg_huffman_tables_safe(data, size))
     throw FormatError(source + ": corrupt JPEG image (a Huffman table has too many codes)");
   const int length = static_cast<int>(size);
   int width = 0, height = 0, channels = 0;
