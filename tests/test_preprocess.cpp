@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Preprocessing (io/preprocess.hpp) against golden data from tests/golden/make_preprocess_golden.py:
-// a NumPy re-implementation of TF-slim's evaluation steps, and PyTorch's bilinear interpolate
-// for the mean/std mode. Plus hand-checked properties and bad arguments.
+// a NumPy re-implementation of TF-slim's evaluation steps and PyTorch's bilinear interpolate
+// (plain bilinear), and Pillow's BILINEAR filter (the default, antialiased resize). Plus
+// hand-checked properties and bad arguments.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -36,15 +37,16 @@ io::Image solid(Index width, Index height, std::uint8_t r, std::uint8_t g, std::
 TEST(Preprocess, MatchesGoldenReferences) {
   const auto file = io::SafetensorsFile::read(MOBILENET_GOLDEN_DIR "/preprocess.safetensors");
   const int cases = std::stoi(file.metadata().at("cases"));
-  ASSERT_GE(cases, 3);
+  ASSERT_GE(cases, 4);
   for (int i = 0; i < cases; ++i) {
     const io::Image image = image_from(file, "image" + std::to_string(i));
-    for (const std::string mode : {"tensorflow", "torch"}) {
+    for (const std::string mode : {"tensorflow", "torch", "tensorflow_antialias", "torch_antialias"}) {
       const std::string name = mode + std::to_string(i);
       const auto want = file.to_vector<float>(name);
       const Index resolution = file.info(name).shape.at(1);
-      const io::Preprocessing p =
-          mode == "torch" ? io::Preprocessing::torch() : io::Preprocessing::tensorflow();
+      io::Preprocessing p =
+          mode.rfind("torch", 0) == 0 ? io::Preprocessing::torch() : io::Preprocessing::tensorflow();
+      p.antialias = mode.find("antialias") != std::string::npos;
       const Tensor<float> got = io::preprocess(image, resolution, p);
       ASSERT_EQ(got.shape(), Shape(1, resolution, resolution, 3)) << name;
       float worst = 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Golden data for io/preprocess.hpp: small synthetic RGB images and what each preprocessing
-mode must make of them, computed independently of the C++ code.
+mode must make of them, computed independently of the C++ code, with the plain bilinear
+resize (antialias = false) and with the filtered one (antialias = true, the default).
 
   TensorFlow mode: NumPy re-implementation of TF-slim's evaluation steps in their order:
     convert_image_dtype (/255), tf.image.central_crop(0.875), tf.image.resize_bilinear
@@ -11,6 +12,8 @@ mode must make of them, computed independently of the C++ code.
     that, longer side truncated in proportion) with torch.nn.functional.interpolate(bilinear,
     align_corners=False, antialias=False) for the pixels, CenterCrop(R), then Normalize with
     the ImageNet mean and std.
+  antialias = true, both modes: the same crops and sizes, resized by Pillow's BILINEAR filter
+    (float images, one channel at a time, so nothing is rounded to 8 bits).
 
     /usr/bin/python3 tests/golden/make_preprocess_golden.py   # writes tests/golden/data/preprocess.safetensors
 """
@@ -22,12 +25,14 @@ import sys
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
 from mobilenet_weights import write_safetensors  # noqa: E402
 
-# (height, width, resolution): shrink a tall odd image, enlarge a wide one, a larger landscape.
-CASES = [(13, 10, 8), (5, 7, 9), (32, 48, 24)]
+# (height, width, resolution): shrink a tall odd image, enlarge a wide one, a larger landscape,
+# and a 4x shrink where the filtered resize differs most from plain bilinear.
+CASES = [(13, 10, 8), (5, 7, 9), (32, 48, 24), (61, 40, 9)]
 MEAN = np.array([0.485, 0.456, 0.406])
 STD = np.array([0.229, 0.224, 0.225])
 
@@ -84,6 +89,29 @@ def torch_mode(image, resolution):
     return x[0].permute(1, 2, 0).numpy()
 
 
+def pil_resize(image, width, height):
+    """Pillow BILINEAR (triangle filter widened when shrinking) on float channels."""
+    channels = [np.asarray(Image.fromarray(image[:, :, c].astype(np.float32), mode="F")
+                           .resize((width, height), Image.BILINEAR)) for c in range(image.shape[2])]
+    return np.stack(channels, axis=2).astype(np.float64)
+
+
+def tensorflow_mode_antialias(image, resolution):
+    x = pil_resize(tf_central_crop(image, 0.875), resolution, resolution)
+    return (x / 255 - 0.5) / 0.5
+
+
+def torch_mode_antialias(image, resolution):
+    h, w = image.shape[:2]
+    shorter = int(math.floor(resolution / 0.875))
+    size = (int(shorter * h / w), shorter) if h >= w else (shorter, int(shorter * w / h))
+    x = pil_resize(image, size[1], size[0])
+    top = int(round((size[0] - resolution) / 2.0))
+    left = int(round((size[1] - resolution) / 2.0))
+    x = x[top:top + resolution, left:left + resolution]
+    return (x / 255 - MEAN) / STD
+
+
 def main():
     rng = np.random.default_rng(875)
     tensors = []
@@ -92,6 +120,8 @@ def main():
         tensors.append(("image%d" % i, image.astype(np.float32)))
         tensors.append(("tensorflow%d" % i, tensorflow_mode(image, r)[None]))
         tensors.append(("torch%d" % i, torch_mode(image, r)[None]))
+        tensors.append(("tensorflow_antialias%d" % i, tensorflow_mode_antialias(image, r)[None]))
+        tensors.append(("torch_antialias%d" % i, torch_mode_antialias(image, r)[None]))
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "preprocess.safetensors")
     write_safetensors(path, tensors, {"cases": str(len(CASES)),
                                       "resolutions": ",".join(str(c[2]) for c in CASES)})
