@@ -302,8 +302,8 @@ TYPED_TEST(LayerTest, DSConvComposesItsLayers) {
   x.storage() *= T(4);
   const Tensor<T> y = block(x);
   EXPECT_EQ(y.shape(), Shape(2, 3, 3, 4));
-  const Tensor<T> expected = ReLU6<T>("r")(block.pointwise_bn(block.pointwise(
-      ReLU6<T>("r")(block.depthwise_bn(block.depthwise(x))))));
+  const Tensor<T> expected = ReLU6<T>("r")((*block.pointwise_bn)(block.pointwise(
+      ReLU6<T>("r")((*block.depthwise_bn)(block.depthwise(x))))));
   for (Index i = 0; i < y.size(); ++i) ASSERT_NEAR(y.data()[i], expected.data()[i], 1e-6);
   EXPECT_EQ(block.parameter_count(), (9 * 3 + 3) + 4 * 3 + (3 * 4 + 4) + 4 * 4);
   EXPECT_EQ(block.multiply_adds(x.shape()), 2 * (3 * 3 * 3 * 9 + 3 * 3 * 3 * 4));

@@ -143,7 +143,7 @@ TEST(Weights, NonFloatTensorIsRejected) {
 
 TEST(Weights, NegativeVarianceIsRejectedAtLoad) {
   MobileNetV1<float> model(tiny());
-  model.blocks[0].depthwise_bn.moving_variance().values()[3] = -1.0f;
+  model.blocks[0].depthwise_bn->moving_variance().values()[3] = -1.0f;
   const auto file = weights_file(model, [](std::string&, std::vector<Index>&) { return true; });
   MobileNetV1<float> target(tiny());
   EXPECT_THROW_MESSAGE(io::load_weights(target, file), ConfigError,

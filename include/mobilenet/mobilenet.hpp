@@ -17,6 +17,7 @@
 #include "mobilenet/layers/depthwise_conv2d.hpp"
 #include "mobilenet/layers/pointwise.hpp"
 #include "mobilenet/model/dsconv.hpp"
+#include "mobilenet/model/fold.hpp"
 #include "mobilenet/model/mobilenet_v1.hpp"
 #include "mobilenet/model/summary.hpp"
 #include "mobilenet/version.hpp"

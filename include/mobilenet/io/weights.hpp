@@ -78,6 +78,7 @@ void save_weights(const MobileNetV1<T>& model, const std::string& path) {
   writer.set_metadata("num_classes", std::to_string(c.num_classes));
   writer.set_metadata("conv_bias", c.conv_bias ? "true" : "false");
   writer.set_metadata("bn_epsilon", epsilon.str());
+  writer.set_metadata("batch_norm", c.batch_norm ? "true" : "false");
   writer.write(path);
 }
 
@@ -107,6 +108,8 @@ inline MobileNetV1Config config_from_weights(const SafetensorsFile& file, Mobile
   base.alpha = static_cast<double>(shape_of("stem.conv.weight", 4)[3]) / kStemChannels;
   base.in_channels = shape_of("stem.conv.weight", 4)[2];
   base.num_classes = shape_of("classifier.bias", 1)[0];
+  // A folded file (BatchNorm absorbed into the convolutions) has biases and no BatchNorm.
+  base.batch_norm = file.contains("stem.bn.gamma");
   base.conv_bias = file.contains("stem.conv.bias");
   number("alpha", base.alpha);
   number("bn_epsilon", base.bn_epsilon);

@@ -49,6 +49,7 @@ inline constexpr std::array<DSConvRow, 13> kMobileNetV1Table = {{
 enum class Head {
   Conv1x1,  // pool -> 1x1 convolution with bias (TF-slim, Keras applications)
   Dense,    // pool -> fully connected with bias (the seed notebook)
+  None,     // backbone only (an embedding extractor): predict() returns the pooled features
 };
 
 struct MobileNetV1Config {
@@ -60,6 +61,10 @@ struct MobileNetV1Config {
   Padding padding = Padding::same();  // of every 3x3 convolution; symmetric(1) for PyTorch/Caffe
   bool conv_bias = false;             // a bias on every convolution before its BatchNorm
   double bn_epsilon = 1e-3;
+  // false: a folded model, BatchNorm already absorbed into every convolution's weights and
+  // bias (TFLite files; fold_batch_norm in model/fold.hpp). Such a model has no BatchNorm
+  // layers and every convolution has a bias, whatever conv_bias says.
+  bool batch_norm = true;
   Head head = Head::Conv1x1;
   Index pool_size = 0;  // 0: global average pool; k: AvgPool k x k, stride k (the seed's AvgPool(7))
   bool softmax = true;  // probabilities out; false gives logits
@@ -73,6 +78,16 @@ struct MobileNetV1Config {
     c.num_classes = 1001;
     return c;
   }
+  // The official TFLite models: tf_slim with BatchNorm folded into biased convolutions.
+  static MobileNetV1Config tflite(double alpha = 1.0, Index resolution = 224) {
+    MobileNetV1Config c = tf_slim(alpha, resolution);
+    c.batch_norm = false;
+    c.conv_bias = true;
+    return c;
+  }
+  // Convolutions have a bias when asked, and always in a folded model.
+  bool biased_convolutions() const { return conv_bias || !batch_norm; }
+
   // The Keras notebook this project grew from: every convolution with a bias, then BatchNorm
   // and ReLU; AvgPool 7; Dense 1000 with softmax. 4,264,808 parameters in Keras' count.
   static MobileNetV1Config keras_seed() {
@@ -125,23 +140,26 @@ class MobileNetV1 {
   explicit MobileNetV1(const MobileNetV1Config& config = {})
       : config_(validated(config)),
         stem(stem_name() + ".conv", {config.in_channels, channels(kStemChannels), 3, kStemStride,
-                                     config.padding, config.conv_bias}),
-        stem_bn(stem_name() + ".bn", {channels(kStemChannels), config.bn_epsilon}),
+                                     config.padding, config.biased_convolutions()}),
         stem_activation(stem_name() + ".relu", config.activation),
         pool(config.pool_size == 0 ? AvgPool<T>::global("pool")
                                    : AvgPool<T>("pool", {config.pool_size, config.pool_size})) {
+    if (config.batch_norm)
+      stem_bn.emplace(stem_name() + ".bn", BatchNormOptions{channels(kStemChannels), config.bn_epsilon});
     Index in = channels(kStemChannels);
     for (std::size_t i = 0; i < kMobileNetV1Table.size(); ++i) {
       const DSConvRow& row = kMobileNetV1Table[i];
       const Index out = channels(row.out_channels);
       blocks.emplace_back("dsconv" + std::to_string(i + 1),
                           DSConvOptions{in, out, row.stride, config.padding, config.activation,
-                                        config.conv_bias, config.bn_epsilon});
+                                        config.conv_bias, config.bn_epsilon, config.batch_norm});
       in = out;
     }
     // Walk the shapes once: this checks the resolution fits every window and sizes the head.
     const Shape pooled = pool.output_shape(feature_map_shape(1));
-    if (config.head == Head::Dense) {
+    if (config.head == Head::None) {
+      // Backbone only: no classifier, no class count.
+    } else if (config.head == Head::Dense) {
       dense_head_.emplace("classifier", DenseOptions{pooled.h * pooled.w * pooled.c,
                                                      config.num_classes, true, false});
     } else {
@@ -172,8 +190,12 @@ class MobileNetV1 {
   }
   // The pooled embedding, N x 1 x 1 x C for a global pool.
   Shape features_shape(Index batch = 1) const { return pool.output_shape(feature_map_shape(batch)); }
-  // N x 1 x 1 x num_classes
-  Shape output_shape(Index batch = 1) const { return Shape(batch, 1, 1, config_.num_classes); }
+  // N x 1 x 1 x num_classes; for a backbone-only model (Head::None), features_shape().
+  Shape output_shape(Index batch = 1) const {
+    if (!has_classifier()) return features_shape(batch);
+    return Shape(batch, 1, 1, config_.num_classes);
+  }
+  bool has_classifier() const { return config_.head != Head::None; }
 
   // in: N x R x R x C (NHWC, already preprocessed) -> out: N x 1 x 1 x num_classes
   // (probabilities when config.softmax, else logits).
@@ -194,8 +216,11 @@ class MobileNetV1 {
     TensorView<T> pooled = run_backbone(images, workspace);
     if (dense_head_) {
       dense_head_->forward_unchecked(pooled, out);
-    } else {
+    } else if (conv_head_) {
       conv_head_->forward_unchecked(pooled, out);
+    } else {  // backbone only: the features are the output
+      std::copy(pooled.data(), pooled.data() + pooled.size(), out.data());
+      return;
     }
     if (config_.softmax) kernels::softmax_rows_inplace(out.data(), in.n, config_.num_classes);
   }
@@ -245,19 +270,26 @@ class MobileNetV1 {
 
   // Calls f(layer) for every layer in execution order: stem conv, BN, activation; each
   // block's six layers; pool; classifier. Loaders and the summary walk the model this way.
+  // A folded model has no BN layers; a backbone-only model (Head::None) has no classifier.
   template <typename F>
   void for_each_layer(F&& f) const {
-    f(stem), f(stem_bn), f(stem_activation);
+    f(stem);
+    if (stem_bn) f(*stem_bn);
+    f(stem_activation);
     for (const auto& block : blocks) block.for_each_layer(f);
     f(pool);
-    if (dense_head_) f(*dense_head_); else f(*conv_head_);
+    if (dense_head_) f(*dense_head_);
+    if (conv_head_) f(*conv_head_);
   }
   template <typename F>
   void for_each_layer(F&& f) {
-    f(stem), f(stem_bn), f(stem_activation);
+    f(stem);
+    if (stem_bn) f(*stem_bn);
+    f(stem_activation);
     for (auto& block : blocks) block.for_each_layer(f);
     f(pool);
-    if (dense_head_) f(*dense_head_); else f(*conv_head_);
+    if (dense_head_) f(*dense_head_);
+    if (conv_head_) f(*conv_head_);
   }
 
   // Calls f(full_name, parameter) for every learned tensor, full_name = "<layer>.<parameter>"
@@ -300,7 +332,7 @@ class MobileNetV1 {
 
   // The layers, public like a struct so the model reads as the paper's table.
   Conv2D<T> stem;
-  BatchNorm<T> stem_bn;
+  std::optional<BatchNorm<T>> stem_bn;  // empty in a folded model
   ActivationLayer<T> stem_activation;
   std::vector<DSConv<T>> blocks;
   AvgPool<T> pool;
@@ -308,6 +340,8 @@ class MobileNetV1 {
   bool has_dense_head() const { return dense_head_.has_value(); }
   const Dense<T>* dense_head() const { return dense_head_ ? &*dense_head_ : nullptr; }
   const Pointwise<T>* conv_head() const { return conv_head_ ? &*conv_head_ : nullptr; }
+  Dense<T>* dense_head() { return dense_head_ ? &*dense_head_ : nullptr; }
+  Pointwise<T>* conv_head() { return conv_head_ ? &*conv_head_ : nullptr; }
 
  private:
   static std::string stem_name() { return "stem"; }
@@ -317,7 +351,7 @@ class MobileNetV1 {
     if (!(c.alpha > 0) || !std::isfinite(c.alpha) || c.alpha > 64)
       throw ConfigError(detail::concat("MobileNetV1: alpha must be in (0, 64], got ", c.alpha));
     detail::require_at_least("MobileNetV1", "resolution", c.resolution, 1);
-    detail::require_at_least("MobileNetV1", "num_classes", c.num_classes, 1);
+    if (c.head != Head::None) detail::require_at_least("MobileNetV1", "num_classes", c.num_classes, 1);
     detail::require_at_least("MobileNetV1", "in_channels", c.in_channels, 1);
     detail::require_at_least("MobileNetV1", "pool_size", c.pool_size, 0);
     detail::require_at_least("MobileNetV1", "min_depth", c.min_depth, 1);
@@ -352,7 +386,7 @@ class MobileNetV1 {
     workspace.reserve(sizes.first, sizes.second);
     TensorView<T> x(workspace.ping(), stem.output_shape(images.shape()));
     stem.forward_unchecked(images, x);
-    stem_bn.forward_unchecked(x, x);
+    if (stem_bn) stem_bn->forward_unchecked(x, x);
     stem_activation.forward_unchecked(x, x);
     for (const auto& block : blocks) {
       TensorView<T> mid(workspace.pong(), block.depthwise_output_shape(x.shape()));
