@@ -16,6 +16,7 @@
 
 #include "mobilenet/io/safetensors.hpp"
 #include "mobilenet/io/tflite.hpp"
+#include "error_matchers.hpp"
 #include "tflite_builder.hpp"
 
 namespace {
@@ -27,19 +28,6 @@ using mobilenet::Index;
 using mobilenet::Tensor;
 using mobilenet::io::load_tflite;
 using mobilenet::io::TfliteModel;
-
-// Runs `f`, which must throw FormatError with every piece of `needles` in its message.
-template <typename F>
-void expect_format_error(F&& f, const std::vector<std::string>& needles) {
-  try {
-    f();
-    ADD_FAILURE() << "no FormatError; expected one mentioning '" << needles.front() << "'";
-  } catch (const FormatError& e) {
-    for (const std::string& needle : needles)
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos)
-          << "message: " << e.what() << "\nlacks: " << needle;
-  }
-}
 
 TfliteModel load(const tflite_test::Model& m, const std::string& name = "synthetic.tflite") {
   return load_tflite(tflite_test::serialize(m), name);
@@ -159,7 +147,7 @@ TEST(TfliteSynthetic, PerChannelScalesFollowTheQuantizedDimension) {
       ASSERT_FLOAT_EQ(ours.data()[k * 8 + o], (w.data[static_cast<std::size_t>(o * 27 + k)] - (120.0f + o)) * w.scale[o]);
 
   w.scale.pop_back(), w.zero_point.pop_back();
-  expect_format_error([&] { load(m); }, {"7 scales along dimension 0", "Conv2d_0/weights"});
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"7 scales along dimension 0", "Conv2d_0/weights"});
 }
 
 TEST(TfliteSynthetic, QuantizedOutputRangeImpliesTheActivation) {
@@ -172,7 +160,7 @@ TEST(TfliteSynthetic, QuantizedOutputRangeImpliesTheActivation) {
     m.tensors[static_cast<std::size_t>(m.operators[op].outputs[0])].scale = {12.0f / 255};
   EXPECT_EQ(load(m).model.config().activation, Activation::ReLU);
   m.tensors[static_cast<std::size_t>(m.operators[5].outputs[0])].zero_point = {128};  // [-6, 6]
-  expect_format_error([&] { load(m); }, {"operator 5", "dsconv3.depthwise", "applies none", "stem applies relu"});
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"operator 5", "dsconv3.depthwise", "applies none", "stem applies relu"});
 }
 
 TEST(TfliteSynthetic, BackboneOnlyModelGivesFeatures) {
@@ -196,9 +184,9 @@ TEST(TfliteSynthetic, LabelsComeFromTheAppendedZip) {
   EXPECT_EQ(load(m).labels, (std::vector<std::string>{"background", "cat", "dog", "fish", "bird"}));
 
   m.trailer = tflite_test::stored_zip("labels.txt", "background\ncat\ndog\n");
-  expect_format_error([&] { load(m); }, {"synthetic.tflite", "labels.txt", "3 lines", "5 classes"});
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"synthetic.tflite", "labels.txt", "3 lines", "5 classes"});
   m.trailer = tflite_test::stored_zip("labels.txt", "a\nb\nc\nd\ne\n", /*corrupt_crc=*/true);
-  expect_format_error([&] { load(m); }, {"labels.txt", "CRC-32"});
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"labels.txt", "CRC-32"});
 }
 
 // ---- Hostile and foreign files -----------------------------------------------------------
@@ -209,7 +197,7 @@ TEST(TfliteErrors, TruncatedFilesAreRejectedAtEveryLength) {
     const std::vector<std::uint8_t> cut(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(length));
     EXPECT_THROW(load_tflite(cut, "cut.tflite"), FormatError) << "length " << length;
   }
-  expect_format_error([&] { load_tflite(std::vector<std::uint8_t>(bytes.begin(), bytes.begin() + 6), "x.tflite"); },
+  EXPECT_THROW_MESSAGE(load_tflite(std::vector<std::uint8_t>(bytes.begin(), bytes.begin() + 6), "x.tflite"), FormatError,
                       {"x.tflite", "at least 8 bytes"});
 }
 
@@ -217,7 +205,7 @@ TEST(TfliteErrors, BadRootOffset) {
   std::vector<std::uint8_t> bytes = tflite_test::serialize(tflite_test::mobilenet({}));
   const std::uint32_t huge = 0xFFFFFFF0u;
   std::memcpy(bytes.data(), &huge, 4);
-  expect_format_error([&] { load_tflite(bytes, "root.tflite"); }, {"root.tflite: byte 0", "root table offset"});
+  EXPECT_THROW_MESSAGE(load_tflite(bytes, "root.tflite"), FormatError, {"root.tflite: byte 0", "root table offset"});
 }
 
 TEST(TfliteErrors, VtableOutOfRange) {
@@ -226,7 +214,8 @@ TEST(TfliteErrors, VtableOutOfRange) {
   std::memcpy(&root, bytes.data(), 4);
   const std::int32_t back = -0x7FFFFFF0;  // vtable far past the end
   std::memcpy(bytes.data() + root, &back, 4);
-  expect_format_error([&] { load_tflite(bytes, "vt.tflite"); }, {"vt.tflite: byte " + std::to_string(root), "vtable"});
+  const std::string where = "vt.tflite: byte " + std::to_string(root);
+  EXPECT_THROW_MESSAGE(load_tflite(bytes, "vt.tflite"), FormatError, {where.c_str(), "vtable"});
 }
 
 TEST(TfliteErrors, HugeVectorCount) {
@@ -241,46 +230,46 @@ TEST(TfliteErrors, HugeVectorCount) {
   const std::size_t slot = root + field, vector = slot + u32(slot);
   const std::uint32_t huge = 0xFFFFFFFFu;
   std::memcpy(bytes.data() + vector, &huge, 4);
-  expect_format_error([&] { load_tflite(bytes, "count.tflite"); }, {"count.tflite", "4294967295 elements", "does not fit"});
+  EXPECT_THROW_MESSAGE(load_tflite(bytes, "count.tflite"), FormatError, {"count.tflite", "4294967295 elements", "does not fit"});
 }
 
 TEST(TfliteErrors, WrongIdentifierAndVersion) {
   tflite_test::Model m = tflite_test::mobilenet({});
   std::vector<std::uint8_t> bytes = tflite_test::serialize(m);
   bytes[4] = 'X';
-  expect_format_error([&] { load_tflite(bytes, "id.tflite"); }, {"'TFL3'", "TensorFlow Lite"});
+  EXPECT_THROW_MESSAGE(load_tflite(bytes, "id.tflite"), FormatError, {"'TFL3'", "TensorFlow Lite"});
   m.version = 2;
-  expect_format_error([&] { load(m); }, {"schema version 2, expected 3"});
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"schema version 2, expected 3"});
 }
 
 TEST(TfliteErrors, WrongTensorTypeOrSize) {
   tflite_test::Model m = tflite_test::mobilenet({});
   tflite_test::Tensor& w = m.tensors[static_cast<std::size_t>(m.operators[1].inputs[1])];
   w.type = 4;  // INT64
-  expect_format_error([&] { load(m); }, {"operator 1 (DEPTHWISE_CONV_2D)", "dsconv1.depthwise", "type INT64"});
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"operator 1 (DEPTHWISE_CONV_2D)", "dsconv1.depthwise", "type INT64"});
   w.type = 0;
   w.data.resize(w.data.size() - 4);
-  expect_format_error([&] { load(m); }, {"needs 288 bytes, its buffer has 284"});
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"needs 288 bytes, its buffer has 284"});
   w.data.clear();  // no buffer at all
-  expect_format_error([&] { load(m); }, {"needs 288 bytes, its buffer has 0"});
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"needs 288 bytes, its buffer has 0"});
 }
 
 TEST(TfliteErrors, ForeignGraphsSayWhatWasExpected) {
   tflite_test::Model m = tflite_test::mobilenet({});
   m.operators[3].code = tflite_test::kAdd;
   m.operators[3].options_type = 0;
-  expect_format_error([&] { load(m); }, {"operator 3 (builtin operator 0)", "block 2 depthwise (DEPTHWISE_CONV_2D)",
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"operator 3 (builtin operator 0)", "block 2 depthwise (DEPTHWISE_CONV_2D)",
                                          "is this a MobileNetV1 model?"});
   m = tflite_test::mobilenet({});
   m.operators.resize(9);
   m.outputs = m.operators.back().outputs;
-  expect_format_error([&] { load(m); }, {"the graph ends after 9 operators", "block 5 depthwise"});
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"the graph ends after 9 operators", "block 5 depthwise"});
   m = tflite_test::mobilenet({});
   m.operators[7].inputs[0] = m.operators[5].outputs[0];  // skips a layer
-  expect_format_error([&] { load(m); }, {"operator 7", "does not read the previous layer's output"});
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"operator 7", "does not read the previous layer's output"});
   m = tflite_test::mobilenet({});
   m.operators[3].stride = 1;
-  expect_format_error([&] { load(m); }, {"operator 3", "stride 1x1; MobileNetV1 has 2"});
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"operator 3", "stride 1x1; MobileNetV1 has 2"});
 }
 
 TEST(TfliteErrors, WrongChannelCounts) {
@@ -292,12 +281,12 @@ TEST(TfliteErrors, WrongChannelCounts) {
   w.shape[0] = 16, w.data.resize(w.data.size() * 2);
   b.shape[0] = 16, b.data.resize(b.data.size() * 2);
   m.tensors[static_cast<std::size_t>(op.outputs[0])].shape[3] = 16;
-  expect_format_error([&] { load(m); }, {"operator 10 (CONV_2D)", "dsconv5.pointwise", "have shape [16, 1, 1, 8]",
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"operator 10 (CONV_2D)", "dsconv5.pointwise", "have shape [16, 1, 1, 8]",
                                          "expects [8, 1, 1, 8]"});
   // Weights right, but the activation the file declares is not what the layers compute.
   m = tflite_test::mobilenet({});
   m.tensors[static_cast<std::size_t>(m.operators[10].outputs[0])].shape[3] = 16;
-  expect_format_error([&] { load(m); }, {"operator 10 (CONV_2D)", "dsconv5.pointwise", "outputs [1, 4, 4, 16]",
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"operator 10 (CONV_2D)", "dsconv5.pointwise", "outputs [1, 4, 4, 16]",
                                          "computes [1, 4, 4, 8]"});
 }
 
@@ -546,7 +535,7 @@ TEST(TfliteRealEmbedding, BackboneGivesAStableNonTrivialEmbedding) {
 
 TEST(TfliteRealErrors, AForeignFileIsNotMistakenForAModel) {
   REQUIRE_MODEL("mobilenet_v1_0.25_224.h5");
-  expect_format_error([] { load_tflite(model_path("mobilenet_v1_0.25_224.h5")); },
+  EXPECT_THROW_MESSAGE(load_tflite(model_path("mobilenet_v1_0.25_224.h5")), FormatError,
                       {"mobilenet_v1_0.25_224.h5", "TensorFlow Lite"});
 }
 
