@@ -158,7 +158,8 @@ def convert(source, destination):
     alpha = stem_channels / STEM_CHANNELS
     metadata = {"format": "mobilenet_v1", "alpha": repr(alpha), "num_classes": str(num_classes),
                 "conv_bias": "false", "bn_epsilon": repr(epsilon), "activation": activation,
-                "padding": "same", "preprocessing": "tensorflow", "source": "keras"}
+                "padding": "same", "preprocessing": "tensorflow", "head": "conv1x1",
+                "min_depth": "1", "source": "keras"}
     if resolution is not None:
         metadata["resolution"] = str(resolution)
     write_safetensors(destination, tensors, metadata)

@@ -3,7 +3,7 @@
 """Converts a PyTorch MobileNetV1 state dict into the library's safetensors weights format.
 
     /usr/bin/python3 tools/torch_to_safetensors.py model.pth out.safetensors \\
-        [--activation relu|relu6] [--bn-epsilon 1e-5]
+        [--activation relu|relu6] [--bn-epsilon 1e-5] [--resolution 224]
 
 The accepted layout is the common PyTorch MobileNetV1 written as one nn.Sequential `model` of
 14 stages and a Linear `fc` (as in the widely copied pytorch-mobilenet code):
@@ -21,8 +21,9 @@ prefix (DataParallel) is dropped, and a checkpoint dict holding "state_dict" or 
 is unwrapped. num_batches_tracked is ignored.
 
 What a state dict does not record is written as metadata for the C++ side: padding
-"symmetric" (PyTorch's padding=1), the activation (--activation, default relu), BatchNorm
-epsilon (--bn-epsilon, PyTorch's default 1e-5) and the preprocessing ("torch": mean/std).
+"symmetric:1" (PyTorch's padding=1), the activation (--activation, default relu), BatchNorm
+epsilon (--bn-epsilon, PyTorch's default 1e-5), the input size (--resolution, default 224)
+and the preprocessing ("torch": mean/std).
 
 Needs PyTorch and NumPy (Debian: python3-torch, python3-numpy)."""
 
@@ -63,7 +64,7 @@ def load_state_dict(source):
     return state
 
 
-def convert(source, destination, activation, epsilon):
+def convert(source, destination, activation, epsilon, resolution):
     state = load_state_dict(source)
 
     def take(key):
@@ -132,8 +133,8 @@ def convert(source, destination, activation, epsilon):
     alpha = stem.shape[0] / STEM_CHANNELS
     metadata = {"format": "mobilenet_v1", "alpha": repr(alpha), "num_classes": str(fc.shape[0]),
                 "conv_bias": "true" if conv_bias else "false", "bn_epsilon": repr(epsilon),
-                "activation": activation, "padding": "symmetric", "preprocessing": "torch",
-                "source": "torch"}
+                "activation": activation, "padding": "symmetric:1", "preprocessing": "torch",
+                "head": "dense", "min_depth": "1", "resolution": str(resolution), "source": "torch"}
     write_safetensors(destination, tensors, metadata)
     return metadata
 
@@ -146,9 +147,13 @@ def main():
     parser.add_argument("destination", help="output .safetensors file")
     parser.add_argument("--activation", choices=["relu", "relu6"], default="relu")
     parser.add_argument("--bn-epsilon", type=float, default=1e-5)
+    parser.add_argument("--resolution", type=int, default=224, help="input size R (R x R)")
     args = parser.parse_args()
     try:
-        metadata = convert(args.source, args.destination, args.activation, args.bn_epsilon)
+        if args.resolution < 32:
+            raise ConversionError("--resolution must be at least 32, got %d" % args.resolution)
+        metadata = convert(args.source, args.destination, args.activation, args.bn_epsilon,
+                           args.resolution)
     except ConversionError as error:
         sys.exit("torch_to_safetensors: %s" % error)
     print("wrote %s: alpha %s, %s classes, %s, conv_bias %s" % (

@@ -30,7 +30,8 @@ elif [[ $? -ne 77 ]]; then
   exit 1
 fi
 if "$python" "$source_dir/tests/converters/make_tiny_torch.py" "$work_dir"; then
-  "$python" "$source_dir/tools/torch_to_safetensors.py" "$work_dir/tiny.pth" "$work_dir/tiny_torch.safetensors"
+  "$python" "$source_dir/tools/torch_to_safetensors.py" "$work_dir/tiny.pth" "$work_dir/tiny_torch.safetensors" \
+    --resolution 32
   export MOBILENET_TORCH_TINY_DIR="$work_dir"
   ran=1
 elif [[ $? -ne 77 ]]; then

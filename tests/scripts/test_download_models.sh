@@ -7,21 +7,7 @@ set -uo pipefail
 script="$1/scripts/download-models.sh"
 work="$2/download_models"
 rm -rf "$work" && mkdir -p "$work"
-failures=0
-check() {  # check NAME EXPECTED_STATUS PATTERN -- COMMAND...
-  local name="$1" want_status="$2" pattern="$3"
-  shift 4
-  local output status
-  output="$("$@" 2>&1)"
-  status=$?
-  if [[ $status -ne $want_status ]] || ! grep -qE -- "$pattern" <<<"$output"; then
-    echo "FAIL $name: status $status (want $want_status), output:"
-    echo "$output"
-    failures=$((failures + 1))
-  else
-    echo "ok   $name"
-  fi
-}
+source "$(dirname "$0")/check.sh"
 
 check defaults 0 "mobilenet_v1_2018_08_02/mobilenet_v1_1.0_224.tgz" -- bash "$script" --dry-run --dir "$work"
 check quant 0 "model: $work/mobilenet_v1_0.25_128_quant.tflite" -- bash "$script" 0.25 128 --quant --dir "$work" --dry-run
