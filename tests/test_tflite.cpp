@@ -370,6 +370,8 @@ struct RealModel {
   std::size_t labels;
 };
 
+void PrintTo(const RealModel& model, std::ostream* os) { *os << model.file; }
+
 const RealModel kRealModels[] = {
     {"mobilenet_v1_0.25_224.tflite", 0.25, 224, 1001, "tflite-float32", 0},
     {"mobilenet_v1_0.25_224_metadata.tflite", 0.25, 224, 1001, "tflite-float32", 1001},
@@ -410,7 +412,7 @@ TEST_P(TfliteRealModel, ReaderAgreesWithTheDump) {
   REQUIRE_MODEL(file);
   const std::string dump_path = model_path(file.substr(0, file.size() - 7) + ".dump.txt");
   if (!exists(dump_path)) GTEST_SKIP() << "no " << dump_path;
-  const std::vector<std::uint8_t> bytes = mobilenet::io::read_file_bytes(model_path(file), 1u << 30);
+  const std::vector<std::uint8_t> bytes = mobilenet::io::detail::read_model_bytes(model_path(file), 1u << 30);
   const auto parsed = mobilenet::io::parse_tflite(bytes.data(), bytes.size(), file);
   std::ifstream dump(dump_path);
   std::string line;
@@ -503,6 +505,8 @@ struct GoldenCase {
   const char* key;
   double tolerance;  // absolute, on probabilities or features
 };
+
+void PrintTo(const GoldenCase& c, std::ostream* os) { *os << c.file; }
 
 // Tolerances: float32 against float64 over 28 layers stays below 1e-5 on these outputs. The
 // 0.25/224 uint8 model has no fused activation; TFLite clamps its outputs to the uint8 range

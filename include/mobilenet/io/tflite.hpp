@@ -781,7 +781,7 @@ class TfliteMobileNetReader : public TfliteGraphReader {
 };
 
 // Lines of a labels file: one label per line, "\r\n" or "\n", a final newline optional.
-inline std::vector<std::string> split_lines(const std::vector<std::uint8_t>& bytes) {
+inline std::vector<std::string> metadata_label_lines(const std::vector<std::uint8_t>& bytes) {
   std::vector<std::string> lines;
   std::string line;
   for (std::uint8_t c : bytes) {
@@ -820,7 +820,7 @@ inline std::vector<std::string> tflite_labels(const std::uint8_t* data, std::siz
   }
   // Compressed members need an inflater this header-only library does not carry.
   if (!chosen || chosen->method != 0) return {};
-  std::vector<std::string> labels = detail::split_lines(zip_extract(fb, *chosen));
+  std::vector<std::string> labels = detail::metadata_label_lines(zip_extract(fb, *chosen));
   if (static_cast<Index>(labels.size()) != classes)
     throw FormatError(detail::concat(source, ": labels file '", chosen->name, "' in the metadata has ",
                                      labels.size(), " lines, the model has ", classes, " classes"));
@@ -845,8 +845,9 @@ inline TfliteModel load_tflite(const std::vector<std::uint8_t>& bytes, const std
   return result;
 }
 
-// Reads the whole file (at most 1 GiB) and loads it; errors name `path`.
-inline std::vector<std::uint8_t> read_file_bytes(const std::string& path, std::size_t limit) {
+namespace detail {
+// The whole file, refused unreadable or over `limit` bytes; errors name `path`.
+inline std::vector<std::uint8_t> read_model_bytes(const std::string& path, std::size_t limit) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw FormatError(detail::concat(path, ": cannot open for reading"));
   const std::streamoff size = in.tellg();
@@ -859,9 +860,11 @@ inline std::vector<std::uint8_t> read_file_bytes(const std::string& path, std::s
     throw FormatError(detail::concat(path, ": read failed"));
   return bytes;
 }
+}  // namespace detail
 
+// Reads the file (at most 1 GiB) and loads it; errors name `path`.
 inline TfliteModel load_tflite(const std::string& path) {
-  return load_tflite(read_file_bytes(path, detail::kTfliteMaxFileBytes), path);
+  return load_tflite(detail::read_model_bytes(path, detail::kTfliteMaxFileBytes), path);
 }
 
 }  // namespace io
