@@ -447,10 +447,10 @@ class TfliteMobileNetReader : public TfliteGraphReader {
         static_cast<double>(last_weights.shape[0]) / static_cast<double>(widest),
         static_cast<Index>(input_tensor.shape[1]));
     config.in_channels = static_cast<Index>(input_tensor.shape[3]);
-    if (config.resolution > kTfliteMaxResolution || config.in_channels < 1 ||
+    if (config.resolution < 1 || config.resolution > kTfliteMaxResolution || config.in_channels < 1 ||
         config.in_channels > kTfliteMaxChannels)
       fail(concat("input tensor '", input_tensor.name, "' has shape ",
-                  shape_to_string(input_tensor.shape), "; this loader accepts up to ",
+                  shape_to_string(input_tensor.shape), "; this loader accepts 1 x 1 x 1 up to ",
                   kTfliteMaxResolution, " x ", kTfliteMaxResolution, " x ", kTfliteMaxChannels));
     config.padding = common_padding();
     config.activation = common_activation();
@@ -477,10 +477,6 @@ class TfliteMobileNetReader : public TfliteGraphReader {
     return model;
   }
 
-  bool quantized_weights() const {
-    return tensor(weights_of(layers_.front())).type != tflite_schema::kFloat32 &&
-           tensor(weights_of(layers_.front())).type != tflite_schema::kFloat16;
-  }
   int weight_type() const { return tensor(weights_of(layers_.front())).type; }
 
  private:
