@@ -3,7 +3,7 @@
 // mobilenet::Error, never read out of bounds or allocate without limit. A decoded image is
 // also preprocessed both ways, so its width, height and pixel buffer are used for real.
 //
-// Seeds: tiny PNG, BMP and JPEG files written by make_image_seeds (scripts/test.sh runs it).
+// Seeds: tiny PNG, BMP and JPEG files written by fuzz_image_seeds (scripts/test.sh runs it).
 
 #include <cstddef>
 #include <cstdint>

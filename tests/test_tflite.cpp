@@ -150,6 +150,36 @@ TEST(TfliteSynthetic, PerChannelScalesFollowTheQuantizedDimension) {
   EXPECT_THROW_MESSAGE(load(m), FormatError, {"7 scales along dimension 0", "Conv2d_0/weights"});
 }
 
+TEST(TfliteSynthetic, Float16AndInt8WeightsAreWidened) {
+  tflite_test::Model m = tflite_test::mobilenet({});
+  tflite_test::Tensor& w = m.tensors[static_cast<std::size_t>(m.operators[0].inputs[1])];  // [8,3,3,3]
+  // IEEE half bit patterns and their values, including a subnormal (2^-24).
+  const std::uint16_t halves[] = {0x3C00, 0xBC00, 0x3800, 0x3400, 0x0000, 0xC000, 0x3E00, 0x0001};
+  const float values[] = {1.0f, -1.0f, 0.5f, 0.25f, 0.0f, -2.0f, 1.5f, 5.9604645e-8f};
+  w.type = 1;
+  w.data.resize(2 * 216);
+  for (std::size_t k = 0; k < 216; ++k) std::memcpy(w.data.data() + 2 * k, &halves[k % 8], 2);
+  {
+    const TfliteModel loaded = load(m);
+    EXPECT_EQ(loaded.format, "tflite-float16");
+    const auto& ours = parameter(loaded.model, "stem.conv.weight");
+    for (std::size_t o = 0; o < 8; ++o)
+      for (std::size_t k = 0; k < 27; ++k)  // OHWI element o * 27 + k is HWIO element k * 8 + o
+        ASSERT_EQ(ours.data()[k * 8 + o], values[(o * 27 + k) % 8]);
+  }
+  w.type = 9;  // INT8, asymmetric
+  w.scale = {0.5f};
+  w.zero_point = {-3};
+  w.data.resize(216);
+  for (std::size_t k = 0; k < 216; ++k) w.data[k] = static_cast<std::uint8_t>(static_cast<std::int8_t>(k % 200 - 100));
+  const TfliteModel loaded = load(m);
+  EXPECT_EQ(loaded.format, "tflite-int8");
+  const auto& ours = parameter(loaded.model, "stem.conv.weight");
+  for (std::size_t o = 0; o < 8; ++o)
+    for (std::size_t k = 0; k < 27; ++k)
+      ASSERT_EQ(ours.data()[k * 8 + o], (static_cast<float>((o * 27 + k) % 200) - 100.0f + 3.0f) * 0.5f);
+}
+
 TEST(TfliteSynthetic, QuantizedOutputRangeImpliesTheActivation) {
   tflite_test::MobileNetSpec spec;
   spec.quantized = true;
@@ -340,6 +370,8 @@ struct RealModel {
   std::size_t labels;
 };
 
+void PrintTo(const RealModel& model, std::ostream* os) { *os << model.file; }
+
 const RealModel kRealModels[] = {
     {"mobilenet_v1_0.25_224.tflite", 0.25, 224, 1001, "tflite-float32", 0},
     {"mobilenet_v1_0.25_224_metadata.tflite", 0.25, 224, 1001, "tflite-float32", 1001},
@@ -380,7 +412,7 @@ TEST_P(TfliteRealModel, ReaderAgreesWithTheDump) {
   REQUIRE_MODEL(file);
   const std::string dump_path = model_path(file.substr(0, file.size() - 7) + ".dump.txt");
   if (!exists(dump_path)) GTEST_SKIP() << "no " << dump_path;
-  const std::vector<std::uint8_t> bytes = mobilenet::io::read_file_bytes(model_path(file), 1u << 30);
+  const std::vector<std::uint8_t> bytes = mobilenet::io::detail::read_model_bytes(model_path(file), 1u << 30);
   const auto parsed = mobilenet::io::parse_tflite(bytes.data(), bytes.size(), file);
   std::ifstream dump(dump_path);
   std::string line;
@@ -473,6 +505,8 @@ struct GoldenCase {
   const char* key;
   double tolerance;  // absolute, on probabilities or features
 };
+
+void PrintTo(const GoldenCase& c, std::ostream* os) { *os << c.file; }
 
 // Tolerances: float32 against float64 over 28 layers stays below 1e-5 on these outputs. The
 // 0.25/224 uint8 model has no fused activation; TFLite clamps its outputs to the uint8 range

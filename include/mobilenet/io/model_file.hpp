@@ -39,7 +39,7 @@ inline LoadedModel load_safetensors_model(std::vector<std::uint8_t> bytes, const
   LoadedModel loaded{fold_batch_norm(model), {}, "safetensors", preprocessing_from_weights(file)};
   const auto labels = file.metadata().find("labels");
   if (labels != file.metadata().end()) {
-    loaded.labels = detail::split_lines(std::vector<std::uint8_t>(labels->second.begin(), labels->second.end()));
+    loaded.labels = detail::metadata_label_lines(std::vector<std::uint8_t>(labels->second.begin(), labels->second.end()));
     const Index classes = loaded.model.has_classifier() ? loaded.model.config().num_classes : 0;
     if (static_cast<Index>(loaded.labels.size()) != classes)
       throw FormatError(detail::concat(source, ": metadata 'labels' has ", loaded.labels.size(),
@@ -51,7 +51,7 @@ inline LoadedModel load_safetensors_model(std::vector<std::uint8_t> bytes, const
 // Loads a model file, recognising TFLite ("TFL3" at byte 4) or safetensors (a little-endian
 // header length, then a JSON object). Anything else is a FormatError naming the file.
 inline LoadedModel load_model(const std::string& path) {
-  std::vector<std::uint8_t> bytes = read_file_bytes(path, kMaxModelFileBytes);
+  std::vector<std::uint8_t> bytes = detail::read_model_bytes(path, kMaxModelFileBytes);
   if (bytes.size() >= 8 && std::string(bytes.begin() + 4, bytes.begin() + 8) == "TFL3") {
     TfliteModel tflite = load_tflite(bytes, path);
     return LoadedModel{std::move(tflite.model), std::move(tflite.labels), tflite.format,

@@ -447,10 +447,10 @@ class TfliteMobileNetReader : public TfliteGraphReader {
         static_cast<double>(last_weights.shape[0]) / static_cast<double>(widest),
         static_cast<Index>(input_tensor.shape[1]));
     config.in_channels = static_cast<Index>(input_tensor.shape[3]);
-    if (config.resolution > kTfliteMaxResolution || config.in_channels < 1 ||
+    if (config.resolution < 1 || config.resolution > kTfliteMaxResolution || config.in_channels < 1 ||
         config.in_channels > kTfliteMaxChannels)
       fail(concat("input tensor '", input_tensor.name, "' has shape ",
-                  shape_to_string(input_tensor.shape), "; this loader accepts up to ",
+                  shape_to_string(input_tensor.shape), "; this loader accepts 1 x 1 x 1 up to ",
                   kTfliteMaxResolution, " x ", kTfliteMaxResolution, " x ", kTfliteMaxChannels));
     config.padding = common_padding();
     config.activation = common_activation();
@@ -477,10 +477,6 @@ class TfliteMobileNetReader : public TfliteGraphReader {
     return model;
   }
 
-  bool quantized_weights() const {
-    return tensor(weights_of(layers_.front())).type != tflite_schema::kFloat32 &&
-           tensor(weights_of(layers_.front())).type != tflite_schema::kFloat16;
-  }
   int weight_type() const { return tensor(weights_of(layers_.front())).type; }
 
  private:
@@ -781,7 +777,7 @@ class TfliteMobileNetReader : public TfliteGraphReader {
 };
 
 // Lines of a labels file: one label per line, "\r\n" or "\n", a final newline optional.
-inline std::vector<std::string> split_lines(const std::vector<std::uint8_t>& bytes) {
+inline std::vector<std::string> metadata_label_lines(const std::vector<std::uint8_t>& bytes) {
   std::vector<std::string> lines;
   std::string line;
   for (std::uint8_t c : bytes) {
@@ -820,7 +816,7 @@ inline std::vector<std::string> tflite_labels(const std::uint8_t* data, std::siz
   }
   // Compressed members need an inflater this header-only library does not carry.
   if (!chosen || chosen->method != 0) return {};
-  std::vector<std::string> labels = detail::split_lines(zip_extract(fb, *chosen));
+  std::vector<std::string> labels = detail::metadata_label_lines(zip_extract(fb, *chosen));
   if (static_cast<Index>(labels.size()) != classes)
     throw FormatError(detail::concat(source, ": labels file '", chosen->name, "' in the metadata has ",
                                      labels.size(), " lines, the model has ", classes, " classes"));
@@ -845,8 +841,9 @@ inline TfliteModel load_tflite(const std::vector<std::uint8_t>& bytes, const std
   return result;
 }
 
-// Reads the whole file (at most 1 GiB) and loads it; errors name `path`.
-inline std::vector<std::uint8_t> read_file_bytes(const std::string& path, std::size_t limit) {
+namespace detail {
+// The whole file, refused unreadable or over `limit` bytes; errors name `path`.
+inline std::vector<std::uint8_t> read_model_bytes(const std::string& path, std::size_t limit) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw FormatError(detail::concat(path, ": cannot open for reading"));
   const std::streamoff size = in.tellg();
@@ -859,9 +856,11 @@ inline std::vector<std::uint8_t> read_file_bytes(const std::string& path, std::s
     throw FormatError(detail::concat(path, ": read failed"));
   return bytes;
 }
+}  // namespace detail
 
+// Reads the file (at most 1 GiB) and loads it; errors name `path`.
 inline TfliteModel load_tflite(const std::string& path) {
-  return load_tflite(read_file_bytes(path, detail::kTfliteMaxFileBytes), path);
+  return load_tflite(detail::read_model_bytes(path, detail::kTfliteMaxFileBytes), path);
 }
 
 }  // namespace io

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Writes the image fuzzer's seed corpus: tiny PNG, BMP and JPEG files (grey, RGB and RGBA;
 // odd sizes) encoded with stb_image_write, so the fuzzer starts from valid files of each kind.
-//   make_image_seeds DIR
+//   fuzz_image_seeds DIR
 
 #include <cstdio>
 #include <fstream>
@@ -13,7 +13,7 @@
 int main(int argc, char** argv) {
   using namespace mobilenet::testing;
   if (argc != 2) {
-    std::fprintf(stderr, "usage: make_image_seeds DIR\n");
+    std::fprintf(stderr, "usage: fuzz_image_seeds DIR\n");
     return 2;
   }
   int written = 0;
@@ -30,12 +30,12 @@ int main(int argc, char** argv) {
       std::ofstream out(path, std::ios::binary);
       out.write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
       if (!out) {
-        std::fprintf(stderr, "make_image_seeds: cannot write %s\n", path.c_str());
+        std::fprintf(stderr, "fuzz_image_seeds: cannot write %s\n", path.c_str());
         return 1;
       }
       ++written;
     }
   }
-  std::printf("make_image_seeds: wrote %d files to %s\n", written, argv[1]);
+  std::printf("fuzz_image_seeds: wrote %d files to %s\n", written, argv[1]);
   return 0;
 }
