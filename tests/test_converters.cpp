@@ -31,17 +31,23 @@ MobileNetV1Config converted_config(const std::string& path) {
   return io::config_from_weights(io::SafetensorsFile::read(path));
 }
 
-// Largest |difference| between the model's probabilities and the case file's.
-double worst_difference(const MobileNetV1<float>& model, const std::string& case_path) {
+// Loads converted weights as an app would (io::load_model: BatchNorm folded, preprocessing
+// from the metadata) and checks their probabilities on the case file's input against the
+// reference framework's. float vs float64: rounding only (seen: 3e-8 and 1.5e-8).
+void expect_reproduces(const std::string& weights, const std::string& case_path,
+                       io::Preprocessing::Mode mode, const char* what) {
+  const io::LoadedModel loaded = io::load_model(weights);
+  EXPECT_EQ(loaded.preprocessing.mode, mode) << what;
   const io::SafetensorsFile expected = io::SafetensorsFile::read(case_path);
-  const Tensor<float> input(model.input_shape(1), expected.to_vector<float>("input"));
+  const Tensor<float> input(loaded.model.input_shape(1), expected.to_vector<float>("input"));
   const auto want = expected.to_vector<float>("probabilities");
-  const auto got = model.predict(input).to_vector();
-  EXPECT_EQ(got.size(), want.size());
+  const auto got = loaded.model.predict(input).to_vector();
+  ASSERT_EQ(got.size(), want.size()) << what;
   double worst = 0;
-  for (std::size_t i = 0; i < got.size() && i < want.size(); ++i)
+  for (std::size_t i = 0; i < got.size(); ++i)
     worst = std::max(worst, std::abs(double(got[i]) - double(want[i])));
-  return worst;
+  std::printf("%s: max |probability difference| %.2g\n", what, worst);
+  EXPECT_LT(worst, 2e-6) << what;
 }
 
 TEST(KerasConverter, TinyModelMatchesNumPyKerasForward) {
@@ -56,11 +62,8 @@ TEST(KerasConverter, TinyModelMatchesNumPyKerasForward) {
   EXPECT_FALSE(config.conv_bias);
   EXPECT_EQ(config.activation, Activation::ReLU6);
   EXPECT_EQ(config.padding, Padding::same());
-  const io::LoadedModel loaded = io::load_model(dir + "/tiny.safetensors");
-  EXPECT_EQ(loaded.preprocessing.mode, io::Preprocessing::Mode::TensorFlow);
-  const double worst = worst_difference(loaded.model, dir + "/tiny_case.safetensors");
-  std::printf("Keras tiny: max |probability difference| %.2g\n", worst);
-  EXPECT_LT(worst, 2e-6);  // float vs NumPy float64
+  expect_reproduces(dir + "/tiny.safetensors", dir + "/tiny_case.safetensors",
+                    io::Preprocessing::Mode::TensorFlow, "Keras tiny vs NumPy");
 }
 
 TEST(TorchConverter, TinyModelMatchesPyTorch) {
@@ -72,11 +75,8 @@ TEST(TorchConverter, TinyModelMatchesPyTorch) {
   EXPECT_EQ(config.activation, Activation::ReLU);
   EXPECT_EQ(config.padding, Padding::symmetric(1));
   EXPECT_EQ(config.head, Head::Dense);
-  const io::LoadedModel loaded = io::load_model(dir + "/tiny_torch.safetensors");
-  EXPECT_EQ(loaded.preprocessing.mode, io::Preprocessing::Mode::MeanStd);
-  const double worst = worst_difference(loaded.model, dir + "/tiny_torch_case.safetensors");
-  std::printf("PyTorch tiny: max |probability difference| %.2g\n", worst);
-  EXPECT_LT(worst, 2e-6);  // float vs PyTorch float64
+  expect_reproduces(dir + "/tiny_torch.safetensors", dir + "/tiny_torch_case.safetensors",
+                    io::Preprocessing::Mode::MeanStd, "PyTorch tiny vs PyTorch");
 }
 
 // The Keras 0.25/224 model of the shared data, converted by the script, against the TFLite
@@ -122,7 +122,7 @@ TEST(KerasConverter, SharedKerasModelAgainstTfliteFloatOnPhotos) {
   }
   std::printf("top-1 agrees on %d of 5 photos; max |probability difference| %.3f\n", agree, worst);
   EXPECT_GE(agree, 4);     // seen: 4 (the cat: Keras says tiger cat, TFLite Egyptian cat)
-  EXPECT_LT(worst, 0.35);  // seen: see the line above
+  EXPECT_LT(worst, 0.35);  // seen: 0.306 (the hot dog: Keras p 0.55, TFLite p 0.24)
 }
 
 }  // namespace
