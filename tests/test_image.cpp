@@ -16,6 +16,9 @@
 #include "image_encoders.hpp"
 
 namespace mobilenet {
+namespace testing {
+Index pixels_decoded_in_another_unit(const std::vector<std::uint8_t>& file);  // image_second_unit.cpp
+}  // namespace testing
 namespace {
 
 using testing::Encoding;
@@ -49,6 +52,12 @@ TEST(Image, PngAndBmpDecodeExactly) {
     EXPECT_EQ(image.pixels, rgb) << testing::extension(e);
     EXPECT_EQ(image.at(4, 6, 0), rgb[(4 * width + 6) * 3]);
   }
+}
+
+TEST(Image, TwoTranslationUnitsEachDecode) {
+  const auto file = testing::encode(Encoding::PNG, 6, 4, 3, testing::gradient(6, 4));
+  EXPECT_EQ(testing::pixels_decoded_in_another_unit(file), 24);
+  EXPECT_EQ(io::decode_image(file, "this unit").width, 6);
 }
 
 TEST(Image, JpegDecodesCloseToTheOriginal) {

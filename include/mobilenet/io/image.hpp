@@ -163,6 +163,11 @@ inline bool png_chunks_fit(const std::uint8_t* data, std::size_t size) {
 
 }  // namespace image_detail
 
+// The functions that call stb_image have internal linkage (an unnamed namespace), like the
+// stb_image copy they call: an inline function shared across translation units must mean the
+// same thing in each, and each unit's stb_image is its own.
+namespace {
+
 // Decodes an encoded JPEG, PNG or BMP held in memory; `source` names it in error messages.
 // Grey and grey+alpha become RGB; an alpha channel is dropped (not composited).
 // out: height x width x 3 (uint8 RGB). Throws FormatError for empty input, data that is not
@@ -231,6 +236,8 @@ inline Image load_image(const std::string& path, Index max_pixels = kMaxImagePix
     throw FormatError(path + ": cannot read image file");
   return decode_image(bytes, path, max_pixels);
 }
+
+}  // namespace
 
 }  // namespace io
 }  // namespace mobilenet
