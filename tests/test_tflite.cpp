@@ -180,6 +180,27 @@ TEST(TfliteSynthetic, Float16AndInt8WeightsAreWidened) {
       ASSERT_EQ(ours.data()[k * 8 + o], (static_cast<float>((o * 27 + k) % 200) - 100.0f + 3.0f) * 0.5f);
 }
 
+// Float16 models keep their weights as FLOAT16 constants behind DEQUANTIZE operators.
+TEST(TfliteSynthetic, DequantizeOperatorsAreReadThrough) {
+  tflite_test::Model m = tflite_test::mobilenet({});
+  const std::int32_t weights = m.operators[0].inputs[1];
+  tflite_test::Tensor half = m.tensors[static_cast<std::size_t>(weights)];
+  half.type = 1;
+  half.data.assign(2 * 216, 0);
+  for (std::size_t k = 0; k < 216; ++k) half.data[2 * k + 1] = 0x38;  // 0x3800 = 0.5
+  m.tensors[static_cast<std::size_t>(weights)].data.clear();  // the float tensor is computed
+  m.tensors.push_back(half);
+  tflite_test::Operator dequantize;
+  dequantize.code = 6;
+  dequantize.inputs = {static_cast<std::int32_t>(m.tensors.size() - 1)};
+  dequantize.outputs = {weights};
+  m.operators.insert(m.operators.begin(), dequantize);
+  const TfliteModel loaded = load(m);
+  EXPECT_EQ(loaded.format, "tflite-float16");
+  const auto& ours = parameter(loaded.model, "stem.conv.weight");
+  for (Index k = 0; k < ours.count(); ++k) ASSERT_EQ(ours.data()[k], 0.5f);
+}
+
 TEST(TfliteSynthetic, QuantizedOutputRangeImpliesTheActivation) {
   tflite_test::MobileNetSpec spec;
   spec.quantized = true;
