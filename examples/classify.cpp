@@ -40,8 +40,7 @@ const char* kUsage =
     "  --labels FILE   one label per line (1000 or 1001 lines); default: the model's own labels,\n"
     "                  else class numbers\n"
     "  --top K         how many classes to print per image (default 5)\n"
-    "  --threads N     threads for inference (default 1; kept for the multi-threaded plan,\n"
-    "                  today's reference kernels run on one thread)\n"
+    "  --threads N     threads for one inference (default 1)\n"
     "  --tsv           one line per image: path<TAB>class_index<TAB>label<TAB>probability\n"
     "  IMAGE|DIR       JPEG, PNG or BMP files; a directory means every such file in it, sorted\n";
 
@@ -91,6 +90,7 @@ Options parse_options(int argc, char** argv) {
       o.top = parse_positive(arg, value());
     } else if (arg == "--threads") {
       o.threads = parse_positive(arg, value());
+      if (o.threads > 256) throw UsageError("--threads expects at most 256, got " + std::to_string(o.threads));
     } else if (arg == "--tsv") {
       o.tsv = true;
     } else if (arg.size() > 1 && arg[0] == '-') {
@@ -158,13 +158,12 @@ int run(const Options& options) {
   if (!options.labels.empty()) labels = io::load_labels(options.labels, config.num_classes);
   else if (static_cast<Index>(loaded.labels.size()) == config.num_classes) labels = loaded.labels;
   auto label_of = [&](Index k) { return labels.empty() ? std::to_string(k) : labels[std::size_t(k)]; };
-  // options.threads is accepted now so scripts need not change when the multi-threaded plan
-  // lands; the reference kernels below run on one thread.
+  // The execution plan: BatchNorm folded, weights packed, `threads` threads per inference.
+  Plan plan(model, PlanOptions{1, static_cast<int>(options.threads)});
 
   const std::vector<std::string> files = expand_inputs(options.inputs);
   const bool progress = files.size() > 1 && isatty(STDERR_FILENO);
   const Index top = std::min(options.top, config.num_classes);
-  Workspace<float> workspace;
   Tensor<float> input(model.input_shape(1));
   Tensor<float> output(model.output_shape(1));
   std::vector<Index> order(static_cast<std::size_t>(config.num_classes));
@@ -175,7 +174,7 @@ int run(const Options& options) {
       const io::Image image = io::load_image(path);
       const auto start = std::chrono::steady_clock::now();
       io::preprocess_into(image, loaded.preprocessing, input.view());
-      model.predict(input.view(), output.view(), workspace);
+      plan.run(input.view(), output.view());
       const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
       const float* p = output.data();
