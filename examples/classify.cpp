@@ -40,7 +40,7 @@ const char* kUsage =
     "  --labels FILE   one label per line (1000 or 1001 lines); default: the model's own labels,\n"
     "                  else class numbers\n"
     "  --top K         how many classes to print per image (default 5)\n"
-    "  --threads N     cores one inference runs on (default 1)\n"
+    "  --threads N     threads for one inference (default 1)\n"
     "  --tsv           one line per image: path<TAB>class_index<TAB>label<TAB>probability\n"
     "  IMAGE|DIR       JPEG, PNG or BMP files; a directory means every such file in it, sorted\n";
 
@@ -90,6 +90,7 @@ Options parse_options(int argc, char** argv) {
       o.top = parse_positive(arg, value());
     } else if (arg == "--threads") {
       o.threads = parse_positive(arg, value());
+      if (o.threads > 256) throw UsageError("--threads expects at most 256, got " + std::to_string(o.threads));
     } else if (arg == "--tsv") {
       o.tsv = true;
     } else if (arg.size() > 1 && arg[0] == '-') {
@@ -157,7 +158,7 @@ int run(const Options& options) {
   if (!options.labels.empty()) labels = io::load_labels(options.labels, config.num_classes);
   else if (static_cast<Index>(loaded.labels.size()) == config.num_classes) labels = loaded.labels;
   auto label_of = [&](Index k) { return labels.empty() ? std::to_string(k) : labels[std::size_t(k)]; };
-  // The fast path: BatchNorm folded, weights packed, SIMD kernels, `threads` cores per image.
+  // The execution plan: BatchNorm folded, weights packed, `threads` threads per inference.
   Plan plan(model, PlanOptions{1, static_cast<int>(options.threads)});
 
   const std::vector<std::string> files = expand_inputs(options.inputs);

@@ -13,6 +13,7 @@ check no-model 2 "no model: pass --model FILE or set MOBILENET_MODEL" -- "$class
 check no-images 2 "no images given" -- "$classify" --model m.tflite
 check bad-top 2 "--top expects a positive whole number, got '0'" -- "$classify" --model m --top 0 a.jpg
 check bad-threads 2 "--threads expects a positive whole number, got 'x'" -- "$classify" --model m --threads x a.jpg
+check too-many-threads 2 "--threads expects at most 256, got 1000" -- "$classify" --model m --threads 1000 a.jpg
 check unknown-option 2 "unknown option '--fast'" -- "$classify" --model m --fast a.jpg
 check missing-value 2 "--labels needs a value" -- "$classify" --model m a.jpg --labels
 check help 0 "usage: classify --model FILE" -- "$classify" --help
@@ -29,6 +30,7 @@ if [[ -f "$model" && -f "$data/images/burger.jpg" ]]; then
     --labels "$data/labels/imagenet_labels_1001.txt" "$data/images/burger.jpg"
   check embedded-labels 0 "cheeseburger" -- "$classify" --model "$data/models/mobilenet_v1_0.25_224_metadata.tflite" \
     "$data/images/burger.jpg"
+  check two-threads 0 "^ +934  0\.9[0-9]+  934$" -- "$classify" --model "$model" --threads 2 --top 1 "$data/images/burger.jpg"
   check timing 0 "burger.jpg \(480 x 325\): [0-9.]+ ms" -- "$classify" --model "$model" "$data/images/burger.jpg"
   check env-model 0 "Egyptian cat" -- env MOBILENET_MODEL="$model" "$classify" \
     --labels "$data/labels/imagenet_labels_1001.txt" --threads 2 "$data/images/cat.bmp"
