@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Packed-weight GEMM for the 1x1 convolutions (and the stem's im2col and the classifier):
+//   C[M x N] = act(A[M x K] * B[K x N] + bias)
+// A is activations (M pixels, K input channels contiguous per pixel), B the weights, packed
+// once into 32-column panels (PackedGemmWeights); bias and activation are applied in the
+// micro-kernel's epilogue, so C is written once.
+//
+// Blocking (sized for Zen 4: 32 KB L1d, 1 MB L2 per core): the driver walks
+//   column blocks of up to kGemmBlockPanels panels (KC x 512 floats of B = 512 KB, stays in L2)
+//   -> blocks of up to kGemmBlockDepth of K
+//   -> row tiles of the micro-kernel's height (the tile's slice of A, <= 14 x 256 floats = 14 KB,
+//      stays in L1 while it meets every panel of the column block)
+//   -> panels.
+// A is read in place (no packing): its rows are already contiguous in k.
+
+#include <algorithm>
+#include <cassert>
+#include <utility>
+#include <vector>
+
+#include "mobilenet/core/error.hpp"
+#include "mobilenet/core/shape.hpp"
+#include "mobilenet/kernels/activation.hpp"
+#include "mobilenet/kernels/cpu_features.hpp"
+#include "mobilenet/kernels/gemm/avx2.hpp"
+#include "mobilenet/kernels/gemm/avx512.hpp"
+#include "mobilenet/kernels/gemm/common.hpp"
+#include "mobilenet/kernels/gemm/generic.hpp"
+#include "mobilenet/kernels/gemm/neon.hpp"
+
+namespace mobilenet {
+namespace kernels {
+
+inline constexpr Index kGemmBlockDepth = 256;
+inline constexpr Index kGemmBlockPanels = 16;
+
+// B (K x N, row-major) and its bias, packed for the micro-kernels. Built once per layer.
+// Layout: K is cut into equal blocks of at most kGemmBlockDepth rows; block by block, each
+// panel's rows of that block are contiguous (depth x 32 floats). So the slice of B one pass of
+// the driver streams is one contiguous range. (Panels stored whole, K x 32 each, put the
+// slices of one pass 128 KB apart at K = 1024: all in the same L2 sets, which thrashed.)
+class PackedGemmWeights {
+ public:
+  PackedGemmWeights() = default;
+  // weights: K x N row-major (Cin x Cout, as Pointwise stores it); bias: N, or nullptr.
+  PackedGemmWeights(const float* weights, const float* bias, Index k, Index n)
+      : k_(k), n_(n), panels_((n + kGemmPanelWidth - 1) / kGemmPanelWidth) {
+    if (k < 1 || n < 1)
+      throw ShapeError(mobilenet::detail::concat("GEMM weights must be at least 1 x 1, got ", k, " x ", n));
+    const Index blocks = (k + kGemmBlockDepth - 1) / kGemmBlockDepth;
+    block_depth_ = (k + blocks - 1) / blocks;
+    data_.assign(static_cast<std::size_t>(panels_ * k * kGemmPanelWidth), 0.0f);
+    bias_.assign(static_cast<std::size_t>(panels_ * kGemmPanelWidth), 0.0f);
+    for (Index k0 = 0; k0 < k; k0 += block_depth_)
+      for (Index p = 0; p < panels_; ++p) {
+        const Index first = p * kGemmPanelWidth, width = std::min(kGemmPanelWidth, n - first);
+        float* out = data_.data() + (slice(k0, p) - data_.data());
+        for (Index kk = k0; kk < std::min(k, k0 + block_depth_); ++kk)
+          std::copy(weights + kk * n + first, weights + kk * n + first + width,
+                    out + (kk - k0) * kGemmPanelWidth);
+      }
+    if (bias) std::copy(bias, bias + n, bias_.begin());
+  }
+
+  Index k() const { return k_; }
+  Index n() const { return n_; }
+  Index panels() const { return panels_; }
+  // Rows of K per block (the last block may have fewer).
+  Index block_depth() const { return block_depth_; }
+  // Rows [k0, k0 + depth of that block) of panel p, 32 floats a row; k0 is a block start.
+  const float* slice(Index k0, Index p) const {
+    const Index depth = std::min(block_depth_, k_ - k0);
+    return data_.data() + (k0 * panels_ + p * depth) * kGemmPanelWidth;
+  }
+  // N values, zero-padded to a whole number of panels.
+  const float* bias() const { return bias_.data(); }
+  Index bytes() const { return Index((data_.size() + bias_.size()) * sizeof(float)); }
+
+ private:
+  Index k_ = 0, n_ = 0, panels_ = 0, block_depth_ = 0;
+  std::vector<float> data_, bias_;
+};
+
+// The part of C one call computes: rows [row_begin, row_end) x panels [panel_begin, panel_end).
+// Threads split a GEMM by giving each a disjoint range.
+struct GemmRange {
+  Index row_begin = 0, row_end = 0;
+  Index panel_begin = 0, panel_end = 0;
+};
+
+namespace detail {
+
+// Micro-kernels of one instruction set, indexed by tile height; `narrow` is for tiles of at
+// most 16 columns (the last panel of an N that is not a multiple of 32).
+struct GemmKernelTable {
+  Index rows = 0;
+  GemmMicroKernel wide[15] = {};
+  GemmMicroKernel narrow[15] = {};
+};
+
+template <template <int> class Kernel, int... Rows>
+GemmKernelTable make_gemm_table(std::integer_sequence<int, Rows...>) {
+  GemmKernelTable t;
+  t.rows = sizeof...(Rows);
+  ((t.wide[Rows + 1] = Kernel<Rows + 1>::wide, t.narrow[Rows + 1] = Kernel<Rows + 1>::narrow), ...);
+  return t;
+}
+
+template <int Rows>
+struct GenericKernel {
+  static constexpr GemmMicroKernel wide = &gemm_tile_generic<Rows>;
+  static constexpr GemmMicroKernel narrow = wide;
+};
+#if MOBILENET_X86_DISPATCH
+template <int Rows>
+struct Avx512Kernel {
+  static constexpr GemmMicroKernel wide = &gemm_tile_avx512<Rows, 2>;
+  static constexpr GemmMicroKernel narrow = &gemm_tile_avx512<Rows, 1>;
+};
+template <int Rows>
+struct Avx2Kernel {
+  static constexpr GemmMicroKernel wide = &gemm_tile_in_halves<&gemm_half_tile_avx2<Rows>>;
+  static constexpr GemmMicroKernel narrow = wide;
+};
+#endif
+#if MOBILENET_NEON
+template <int Rows>
+struct NeonKernel {
+  static constexpr GemmMicroKernel wide = &gemm_tile_in_halves<&gemm_half_tile_neon<Rows>>;
+  static constexpr GemmMicroKernel narrow = wide;
+};
+#endif
+
+inline const GemmKernelTable& gemm_kernels(Isa isa) {
+  static const GemmKernelTable generic =
+      make_gemm_table<GenericKernel>(std::make_integer_sequence<int, kGemmGenericRows>());
+#if MOBILENET_X86_DISPATCH
+  static const GemmKernelTable avx512 =
+      make_gemm_table<Avx512Kernel>(std::make_integer_sequence<int, kGemmAvx512Rows>());
+  static const GemmKernelTable avx2 =
+      make_gemm_table<Avx2Kernel>(std::make_integer_sequence<int, kGemmAvx2Rows>());
+  if (isa == Isa::Avx512) return avx512;
+  if (isa == Isa::Avx2) return avx2;
+#endif
+#if MOBILENET_NEON
+  static const GemmKernelTable neon =
+      make_gemm_table<NeonKernel>(std::make_integer_sequence<int, kGemmNeonRows>());
+  if (isa == Isa::Neon) return neon;
+#endif
+  return generic;
+}
+
+// Height of the next row tile when `remaining` rows are left for tiles of at most `tallest`
+// rows: the tiles are made as equal as possible (49 rows run as 13+12+12+12, not
+// 14+14+14+7, since a short tile wastes most of the micro-kernel's FMAs).
+inline Index balanced_tile_rows(Index remaining, Index tallest) {
+  const Index tiles = (remaining + tallest - 1) / tallest;
+  return (remaining + tiles - 1) / tiles;
+}
+
+}  // namespace detail
+
+// a: M x K, row i at a + i * lda (lda >= K)
+// c: M x N, row i at c + i * ldc (ldc >= N); only `range` of it is written
+// C = act(A * B + bias) over `range`. `isa` must be supported (isa_supported).
+inline void gemm_packed(const float* a, Index lda, const PackedGemmWeights& w, float* c, Index ldc,
+                        Activation activation, const GemmRange& range, Isa isa = best_isa()) {
+  assert(a && c && lda >= w.k() && ldc >= w.n() && isa_supported(isa));
+  assert(range.panel_begin >= 0 && range.panel_end <= w.panels());
+  const detail::GemmKernelTable& kernels = detail::gemm_kernels(isa);
+  const Index depth = w.k(), W = kGemmPanelWidth;
+  const Index kc_max = w.block_depth();
+  GemmTileEpilogue e;
+  set_clamp(e, activation);
+  for (Index pb = range.panel_begin; pb < range.panel_end; pb += kGemmBlockPanels) {
+    const Index pe = std::min(pb + kGemmBlockPanels, range.panel_end);
+    for (Index k0 = 0; k0 < depth; k0 += kc_max) {
+      const Index kc = std::min(kc_max, depth - k0);
+      e.accumulate = k0 > 0;
+      e.activate = k0 + kc == depth;
+      Index rows = 0;
+      for (Index m = range.row_begin; m < range.row_end; m += rows) {
+        rows = detail::balanced_tile_rows(range.row_end - m, kernels.rows);
+        const float* a_tile = a + m * lda + k0;
+        float* c_tile = c + m * ldc;
+        for (Index p = pb; p < pe; ++p) {
+          const Index columns = std::min(W, w.n() - p * W);
+          e.bias = w.bias() + p * W;
+          const GemmMicroKernel kernel = columns > 16 ? kernels.wide[rows] : kernels.narrow[rows];
+          kernel(kc, a_tile, lda, w.slice(k0, p), c_tile + p * W, ldc, columns, e);
+        }
+      }
+    }
+  }
+}
+
+// The whole of C.
+inline void gemm_packed(const float* a, Index m, Index lda, const PackedGemmWeights& w, float* c,
+                        Index ldc, Activation activation, Isa isa = best_isa()) {
+  gemm_packed(a, lda, w, c, ldc, activation, GemmRange{0, m, 0, w.panels()}, isa);
+}
+
+// The reference twin: plain loops, the same contract with unpacked row-major weights (K x N).
+template <typename T>
+void gemm_reference(const T* a, Index m, Index lda, const T* weights, const T* bias, Index k,
+                    Index n, T* c, Index ldc, Activation activation) {
+  for (Index i = 0; i < m; ++i)
+    for (Index j = 0; j < n; ++j) {
+      T sum = bias ? bias[j] : T(0);
+      for (Index kk = 0; kk < k; ++kk) sum += a[i * lda + kk] * weights[kk * n + j];
+      c[i * ldc + j] = activate(sum, activation);
+    }
+}
+
+}  // namespace kernels
+}  // namespace mobilenet

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// AVX-512 GEMM micro-kernel: up to 14 rows x 32 columns of C held in 28 zmm accumulators
+// (AVX-512's 32 registers are what makes a tile this tall possible; Zen 4 runs a 512-bit FMA
+// as two 256-bit halves, so the win over AVX2 is fewer loads per FMA, not wider ALUs).
+// Per step of k: 2 loads of the packed weight row, then per row one broadcast of the
+// activation and 2 FMAs.
+
+#include "mobilenet/kernels/cpu_features.hpp"
+#include "mobilenet/kernels/gemm/common.hpp"
+
+#if MOBILENET_X86_DISPATCH
+#include <immintrin.h>
+
+namespace mobilenet {
+namespace kernels {
+
+inline constexpr Index kGemmAvx512Rows = 14;
+
+// Rows x (16 * Vectors) tile, columns <= 16 * Vectors; see GemmMicroKernel.
+template <int Rows, int Vectors>
+MOBILENET_TARGET_AVX512 void gemm_tile_avx512(Index kc, const float* a, Index lda,
+                                                   const float* b, float* c, Index ldc,
+                                                   Index columns, const GemmTileEpilogue& e) {
+  static_assert(Rows >= 1 && Rows <= 14 && (Vectors == 1 || Vectors == 2), "tile too large");
+  constexpr Index W = kGemmPanelWidth;
+  // Lanes of the last vector that are real columns (the rest is panel padding).
+  const Index last_lanes = columns - 16 * (Vectors - 1);
+  const __mmask16 last_mask = static_cast<__mmask16>((1u << last_lanes) - 1u);
+  __m512 acc[Rows][Vectors];
+  if (e.accumulate) {
+#pragma GCC unroll 14
+    for (int i = 0; i < Rows; ++i) {
+      if (Vectors == 2) acc[i][0] = _mm512_loadu_ps(c + i * ldc);
+      acc[i][Vectors - 1] = _mm512_maskz_loadu_ps(last_mask, c + i * ldc + 16 * (Vectors - 1));
+    }
+  } else {
+    const __m512 b0 = _mm512_loadu_ps(e.bias);
+    const __m512 b1 = _mm512_loadu_ps(e.bias + 16);
+#pragma GCC unroll 14
+    for (int i = 0; i < Rows; ++i) {
+      acc[i][0] = b0;
+      if (Vectors == 2) acc[i][1] = b1;
+    }
+  }
+  const float* a_row[Rows];
+#pragma GCC unroll 14
+  for (int i = 0; i < Rows; ++i) a_row[i] = a + i * lda;
+  for (Index k = 0; k < kc; ++k) {
+    const __m512 w0 = _mm512_loadu_ps(b + k * W);
+    const __m512 w1 = Vectors == 2 ? _mm512_loadu_ps(b + k * W + 16) : w0;
+#pragma GCC unroll 14
+    for (int i = 0; i < Rows; ++i) {
+      const __m512 x = _mm512_set1_ps(a_row[i][k]);
+      acc[i][0] = _mm512_fmadd_ps(x, w0, acc[i][0]);
+      if (Vectors == 2) acc[i][1] = _mm512_fmadd_ps(x, w1, acc[i][1]);
+    }
+  }
+  if (e.activate) {
+    const __m512 lo = _mm512_set1_ps(e.lower), hi = _mm512_set1_ps(e.upper);
+    // Masked forms: GCC 12's unmasked _mm512_max_ps trips -Wmaybe-uninitialized.
+    const __mmask16 all = 0xFFFF;
+#pragma GCC unroll 14
+    for (int i = 0; i < Rows; ++i)
+      for (int v = 0; v < Vectors; ++v) acc[i][v] = _mm512_maskz_min_ps(all, _mm512_maskz_max_ps(all, acc[i][v], lo), hi);
+  }
+#pragma GCC unroll 14
+  for (int i = 0; i < Rows; ++i) {
+    if (Vectors == 2) _mm512_storeu_ps(c + i * ldc, acc[i][0]);
+    _mm512_mask_storeu_ps(c + i * ldc + 16 * (Vectors - 1), last_mask, acc[i][Vectors - 1]);
+  }
+}
+
+}  // namespace kernels
+}  // namespace mobilenet
+
+#endif  // MOBILENET_X86_DISPATCH

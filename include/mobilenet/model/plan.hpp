@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// The execution plan: MobileNetV1 compiled once for an input size, a batch and a thread count.
+//
+//   mobilenet::Plan plan(model, {/*batch=*/1, /*threads=*/2});
+//   plan.run(images, probabilities);               // allocates nothing
+//   mobilenet::Tensor<float> p = plan.predict(images);
+//
+// At build time BatchNorm is folded into the convolutions (model/fold.hpp), every GEMM's weights are packed
+// for the micro-kernels, and all activations get their place in one arena. What runs is a
+// flat list of steps: the stem (im2col + GEMM), thirteen fused DSConv blocks, the pool, the
+// classifier (a GEMM with M = batch) and the softmax.
+//
+// A DSConv block runs band by band: the depthwise result for a few output rows goes to a
+// per-thread scratch buffer (sized to stay in L2), and the pointwise GEMM reads it from there
+// straight into the block's output. The depthwise output never travels to memory, and a
+// block needs one barrier instead of two.
+//
+// Threads split each step: by output rows for the large early layers, by the GEMM's
+// 32-column weight panels for the small late ones (where each thread then reads only its half
+// of the weights, and both compute the cheap depthwise band). The plan lives in model/ since it
+// is built from the model's layers; the threads are in runtime/thread_pool.hpp.
+
+#include <algorithm>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "mobilenet/core/error.hpp"
+#include "mobilenet/core/padding.hpp"
+#include "mobilenet/core/tensor.hpp"
+#include "mobilenet/kernels/activation.hpp"
+#include "mobilenet/kernels/depthwise3x3.hpp"
+#include "mobilenet/kernels/gemm.hpp"
+#include "mobilenet/kernels/pooling_reference.hpp"
+#include "mobilenet/model/fold.hpp"
+#include "mobilenet/model/mobilenet_v1.hpp"
+#include "mobilenet/runtime/thread_pool.hpp"
+
+namespace mobilenet {
+
+struct PlanOptions {
+  Index batch = 1;   // the largest batch run() accepts
+  int threads = 1;   // threads that run one inference, the caller included; 0: one per core
+  kernels::Isa isa = kernels::best_isa();
+};
+
+namespace plan_detail {
+
+// A layer's bias, or nullptr when it has none (PackedGemmWeights then uses zeros).
+template <typename Conv>
+const float* bias_of(const Conv& conv) {
+  return conv.has_bias() ? conv.bias().data() : nullptr;
+}
+
+// [begin, end) of part `index` when `total` items are shared by `parts`.
+inline std::pair<Index, Index> share(Index total, Index parts, Index index) {
+  return {total * index / parts, total * (index + 1) / parts};
+}
+
+// Rounds a float count up to a whole cache line (16 floats).
+inline Index cache_lines(Index floats) { return (floats + 15) / 16 * 16; }
+
+}  // namespace plan_detail
+
+class Plan {
+ public:
+  // Throws ConfigError for options it cannot honour.
+  explicit Plan(const MobileNetV1<float>& model, const PlanOptions& options = {})
+      : options_(checked(options)), name_(model.name()), input_(model.input_shape(1)),
+        output_(model.output_shape(1)), pool_(resolved_threads(options.threads)) {
+    if (!kernels::isa_supported(options_.isa))
+      throw ConfigError(detail::concat("Plan: this machine cannot run instruction set ",
+                                       kernels::isa_name(options_.isa)));
+    build(model);
+  }
+
+  Plan(const Plan&) = delete;
+  Plan& operator=(const Plan&) = delete;
+
+  // N x R x R x C_in for N <= batch
+  Shape input_shape(Index batch = 1) const { return Shape(batch, input_.h, input_.w, input_.c); }
+  // N x 1 x 1 x classes (or the pooled features for a model without classifier)
+  Shape output_shape(Index batch = 1) const { return Shape(batch, output_.h, output_.w, output_.c); }
+  Index batch() const { return options_.batch; }
+  int threads() const { return pool_.threads(); }
+  kernels::Isa isa() const { return options_.isa; }
+  // Bytes of the preallocated activations (ping-pong buffers, pooled features, per-thread
+  // scratch for depthwise bands and the stem's im2col).
+  Index arena_bytes() const { return Index(arena_.size() * sizeof(float)); }
+  // Bytes of the folded, packed weights.
+  Index weight_bytes() const {
+    Index total = 0;
+    for (const Step& s : steps_)
+      total += s.gemm.bytes() + Index((s.depthwise_weights.size() + s.depthwise_bias.size()) * sizeof(float));
+    return total;
+  }
+
+  // in: N x R x R x C_in (N <= batch)  ->  out: output_shape(N)
+  // Allocates nothing. Calls on one plan from several threads are serialised (one arena);
+  // give each thread its own Plan to run them side by side.
+  void run(TensorView<const float> in, TensorView<float> out) {
+    check_shape(in.shape(), name_ + ": plan input");
+    if (in.shape() != input_shape(in.shape().n) || in.shape().n > options_.batch)
+      throw ShapeError(detail::concat(name_, ": plan expects input [N, ", input_.h, ", ", input_.w, ", ",
+                                      input_.c, "] with N <= ", options_.batch, " (NHWC), got ",
+                                      in.shape().str()));
+    if (out.shape() != output_shape(in.shape().n))
+      throw ShapeError(detail::concat(name_, ": plan output should have shape ",
+                                      output_shape(in.shape().n).str(), ", got ", out.shape().str()));
+    std::lock_guard<std::mutex> lock(run_mutex_);
+    batch_ = in.shape().n;
+    input_data_ = in.data();
+    output_data_ = out.data();
+    auto job = [this](int thread) {
+      for (std::size_t i = 0; i < steps_.size(); ++i) {
+        execute(steps_[i], thread);
+        if (i + 1 < steps_.size()) pool_.barrier();
+      }
+    };
+    pool_.run(job);
+  }
+
+  // What each step is, for profiling and benchmarks (bench/bench_layers.cpp). Counts are for
+  // a batch of `batch` images; bytes are the activations read and written plus the weights.
+  struct StepInfo {
+    std::string name;
+    Index multiply_adds = 0;
+    Index bytes = 0;
+  };
+  std::vector<StepInfo> step_info(Index batch = 1) const {
+    std::vector<StepInfo> info;
+    for (const Step& s : steps_) {
+      StepInfo i{s.name, 0, Index(sizeof(float)) * batch * (s.in.size() + s.out.size())};
+      i.bytes += s.gemm.bytes() + Index(sizeof(float) * (s.depthwise_weights.size() + s.depthwise_bias.size()));
+      if (s.kind == Kind::Stem || s.kind == Kind::DSConv || s.kind == Kind::Classifier)
+        i.multiply_adds = batch * s.out.pixels() * s.gemm.k() * s.gemm.n();
+      if (s.kind == Kind::DSConv) i.multiply_adds += batch * s.out.pixels() * s.in.c * 9;
+      info.push_back(i);
+    }
+    return info;
+  }
+  // Runs step `index` alone, on all threads, over the tensors of the last run() (which must
+  // have happened): for timing one layer in place.
+  void run_step(std::size_t index) {
+    if (index >= steps_.size() || !input_data_)
+      throw ConfigError(detail::concat(name_, ": run_step(", index, ") needs a step index below ",
+                                       steps_.size(), " and a run() before it"));
+    std::lock_guard<std::mutex> lock(run_mutex_);
+    auto job = [this, index](int thread) { execute(steps_[index], thread); };
+    pool_.run(job);
+  }
+
+  // Same, allocating the output.
+  Tensor<float> predict(const Tensor<float>& images) {
+    Tensor<float> out(output_shape(images.shape().n));
+    run(images.view(), out.view());
+    return out;
+  }
+
+ private:
+  // Where a step reads and writes.
+  enum class Buffer { Input, Ping, Pong, Pooled, Output };
+  enum class Kind { Stem, DSConv, Pool, Classifier, Softmax };
+
+  struct Step {
+    std::string name;
+    Kind kind = Kind::Stem;
+    Buffer from = Buffer::Input, to = Buffer::Output;
+    Shape in, out;  // one image
+    // Stem and depthwise windows (3x3).
+    Index stride = 1, pad_top = 0, pad_left = 0;
+    Activation activation = Activation::None;
+    std::vector<float> depthwise_weights, depthwise_bias;
+    kernels::PackedGemmWeights gemm;  // stem (im2col rows), pointwise, classifier
+    Activation gemm_activation = Activation::None;
+    Index band_rows = 1;         // output rows per band (stem, DSConv)
+    bool split_panels = false;   // threads split the GEMM's columns instead of the rows
+    Window2D pool_window;        // Pool: k x k, or kernel 0 for global
+  };
+
+  // A band's depthwise output takes between these many bytes of scratch: small enough to stay
+  // in L2 (1 MB on Zen 4) beside the weight block the GEMM streams, and for layers with large
+  // weights as large as that allows, since each band streams all the weights again (measured
+  // on 1.0/224: 128 KB bands suit the early layers, dsconv13 wants its whole 7x7 image).
+  static constexpr Index kMinBandBytes = 128 * 1024;
+  static constexpr Index kMaxBandBytes = 512 * 1024;
+  // Blocks with fewer output pixels (whole batch) than this split the GEMM's columns.
+  static constexpr Index kSplitPanelsBelowPixels = 400;
+
+  static PlanOptions checked(const PlanOptions& o) {
+    detail::require_at_least("Plan", "batch", o.batch, 1);
+    detail::require_at_least("Plan", "threads", o.threads, 0);
+    return o;
+  }
+  static int resolved_threads(int threads) {
+    if (threads > 0) return threads;
+    const unsigned cores = std::thread::hardware_concurrency();
+    return cores > 0 ? static_cast<int>(cores) : 1;
+  }
+
+  // Output rows per band when a row of the band's scratch holds `row_floats` floats and the
+  // GEMM's packed weights take `weight_bytes`.
+  static Index band_rows_for(Index row_floats, Index weight_bytes) {
+    const Index bytes = std::min(kMaxBandBytes, std::max(kMinBandBytes, weight_bytes));
+    return std::max<Index>(1, bytes / Index(sizeof(float)) / row_floats);
+  }
+
+  void build(const MobileNetV1<float>& unfolded) {
+    // BatchNorm folded into every convolution (a copy; a folded model stays as it is).
+    const MobileNetV1<float> model = fold_batch_norm(unfolded);
+    using plan_detail::bias_of;
+    const Activation act = model.config().activation;
+    Index largest = 0, scratch = 0;
+
+    // Stem: 3x3 convolution as im2col rows of K = 9 * C_in times the HWIO weights (K x C_out).
+    Step stem;
+    stem.kind = Kind::Stem;
+    stem.name = "stem";
+    stem.in = input_;
+    stem.out = model.stem.output_shape(input_);
+    const Window2D sw = model.stem.window(input_);
+    stem.stride = sw.stride, stem.pad_top = sw.rows.pad_before, stem.pad_left = sw.cols.pad_before;
+    const Index stem_k = 9 * input_.c;
+    stem.gemm = kernels::PackedGemmWeights(model.stem.weight().data(), bias_of(model.stem), stem_k, stem.out.c);
+    stem.band_rows = std::min(stem.out.h, band_rows_for(stem.out.w * stem_k, stem.gemm.bytes()));
+    scratch = std::max(scratch, stem.band_rows * stem.out.w * stem_k);
+    stem.gemm_activation = act;
+    stem.to = Buffer::Ping;
+    largest = std::max(largest, stem.out.size());
+    Shape x = stem.out;
+    Buffer at = Buffer::Ping;
+    steps_.push_back(std::move(stem));
+
+    for (const auto& block : model.blocks) {
+      Step s;
+      s.kind = Kind::DSConv;
+      s.name = block.name();
+      s.in = x;
+      const Shape mid = block.depthwise_output_shape(x);
+      s.out = block.output_shape(x);
+      const Window2D w = block.depthwise.window(x);
+      s.stride = w.stride, s.pad_top = w.rows.pad_before, s.pad_left = w.cols.pad_before;
+      s.activation = act;
+      const auto& dw = block.depthwise.weight().values();
+      s.depthwise_weights.assign(dw.data(), dw.data() + dw.size());
+      s.depthwise_bias.assign(static_cast<std::size_t>(x.c), 0.0f);
+      if (const float* bias = bias_of(block.depthwise)) std::copy(bias, bias + x.c, s.depthwise_bias.begin());
+      s.gemm = kernels::PackedGemmWeights(block.pointwise.weight().data(), bias_of(block.pointwise), x.c,
+                                          s.out.c);
+      s.gemm_activation = act;
+      s.split_panels = pool_.threads() > 1 && options_.batch * mid.h * mid.w < kSplitPanelsBelowPixels &&
+                       s.gemm.panels() >= pool_.threads();
+      s.band_rows = std::min(mid.h, band_rows_for(mid.w * mid.c, s.gemm.bytes()));
+      scratch = std::max(scratch, s.band_rows * mid.w * mid.c);
+      s.from = at;
+      s.to = at = (at == Buffer::Ping ? Buffer::Pong : Buffer::Ping);
+      largest = std::max(largest, s.out.size());
+      x = s.out;
+      steps_.push_back(std::move(s));
+    }
+
+    const bool has_classifier = model.has_classifier();
+    Step pool;
+    pool.kind = Kind::Pool;
+    pool.name = "pool";
+    pool.in = x;
+    pool.out = model.pool.output_shape(x);
+    pool.from = at;
+    pool.to = has_classifier ? Buffer::Pooled : Buffer::Output;
+    pool.pool_window = model.pool.is_global() ? Window2D{} : model.pool.window(x);
+    const Shape pooled = pool.out;
+    steps_.push_back(std::move(pool));
+
+    if (has_classifier) {
+      Step head;
+      head.kind = Kind::Classifier;
+      head.name = "classifier";
+      head.in = pooled;
+      head.out = output_;
+      head.from = Buffer::Pooled;
+      const Index k = pooled.h * pooled.w * pooled.c;
+      if (const Dense<float>* dense = model.dense_head())
+        head.gemm = kernels::PackedGemmWeights(dense->weight().data(), bias_of(*dense), k, output_.c);
+      else
+        head.gemm = kernels::PackedGemmWeights(model.conv_head()->weight().data(), bias_of(*model.conv_head()),
+                                               k, output_.c);
+      head.split_panels = true;
+      steps_.push_back(std::move(head));
+      if (model.config().softmax) {
+        Step softmax;
+        softmax.kind = Kind::Softmax;
+        softmax.name = "softmax";
+        softmax.in = softmax.out = output_;
+        softmax.from = softmax.to = Buffer::Output;
+        steps_.push_back(std::move(softmax));
+      }
+    }
+
+    // Arena: two activation buffers, the pooled features, and one scratch per thread, each
+    // starting on a cache line.
+    const Index b = options_.batch;
+    using plan_detail::cache_lines;
+    ping_offset_ = 0;
+    pong_offset_ = cache_lines(b * largest);
+    pooled_offset_ = pong_offset_ + cache_lines(b * largest);
+    scratch_offset_ = pooled_offset_ + cache_lines(b * pooled.size());
+    scratch_stride_ = cache_lines(scratch);
+    arena_.assign(static_cast<std::size_t>(scratch_offset_ + scratch_stride_ * pool_.threads() + 16), 0.0f);
+  }
+
+  // The arena from its first whole cache line.
+  float* arena() {
+    const auto misalignment = (reinterpret_cast<std::uintptr_t>(arena_.data()) / sizeof(float)) % 16;
+    return arena_.data() + (16 - misalignment) % 16;
+  }
+  float* buffer(Buffer which) {
+    switch (which) {
+      case Buffer::Input: return const_cast<float*>(input_data_);  // only ever read
+      case Buffer::Ping: return arena() + ping_offset_;
+      case Buffer::Pong: return arena() + pong_offset_;
+      case Buffer::Pooled: return arena() + pooled_offset_;
+      case Buffer::Output: return output_data_;
+    }
+    return nullptr;
+  }
+  float* scratch(int thread) { return arena() + scratch_offset_ + scratch_stride_ * thread; }
+
+  void execute(const Step& s, int thread) {
+    const int threads = pool_.threads();
+    switch (s.kind) {
+      case Kind::Stem: return run_stem(s, thread, threads);
+      case Kind::DSConv: return run_dsconv(s, thread, threads);
+      case Kind::Pool:
+        if (thread == 0) {
+          const Shape in(batch_, s.in.h, s.in.w, s.in.c);
+          if (s.pool_window.kernel == 0)
+            kernels::global_average_pool(buffer(s.from), in, buffer(s.to));
+          else
+            kernels::average_pool_reference(buffer(s.from), in, s.pool_window, buffer(s.to));
+        }
+        return;
+      case Kind::Classifier: {
+        const auto [p0, p1] = plan_detail::share(s.gemm.panels(), threads, thread);
+        kernels::gemm_packed(buffer(s.from), s.gemm.k(), s.gemm, buffer(s.to), s.gemm.n(),
+                             Activation::None, kernels::GemmRange{0, batch_, p0, p1}, options_.isa);
+        return;
+      }
+      case Kind::Softmax:
+        if (thread == 0) kernels::softmax_rows_inplace(buffer(s.to), batch_, s.out.c);
+        return;
+    }
+  }
+
+  // Calls band(image, first_row, end_row) for bands of at most `band_rows` output rows that
+  // cover rows [begin, end) of the batch's N * out_h rows, never crossing an image.
+  template <typename Band>
+  static void for_each_band(Index begin, Index end, Index out_h, Index band_rows, Band&& band) {
+    for (Index r = begin; r < end;) {
+      const Index image = r / out_h, row = r % out_h;
+      const Index rows = std::min({band_rows, out_h - row, end - r});
+      band(image, row, row + rows);
+      r += rows;
+    }
+  }
+
+  void run_stem(const Step& s, int thread, int threads) {
+    const auto [r0, r1] = plan_detail::share(batch_ * s.out.h, threads, thread);
+    const Index k = s.gemm.k(), cin = s.in.c;
+    float* cols = scratch(thread);
+    for_each_band(r0, r1, s.out.h, s.band_rows, [&](Index image, Index first, Index end) {
+      const float* in = buffer(s.from) + image * s.in.h * s.in.w * cin;
+      // im2col: one row of K = 3 x 3 x C_in values per output pixel, zeros where the window
+      // overhangs the image. A window row inside the image is 3 x C_in contiguous floats.
+      float* row = cols;
+      const Index span = 3 * cin;
+      for (Index oy = first; oy < end; ++oy)
+        for (Index ox = 0; ox < s.out.w; ++ox) {
+          const Index x0 = ox * s.stride - s.pad_left;
+          for (Index ky = 0; ky < 3; ++ky, row += span) {
+            const Index iy = oy * s.stride - s.pad_top + ky;
+            if (iy < 0 || iy >= s.in.h) {
+              for (Index i = 0; i < span; ++i) row[i] = 0.0f;
+            } else if (x0 >= 0 && x0 + 3 <= s.in.w) {
+              const float* src = in + (iy * s.in.w + x0) * cin;
+              for (Index i = 0; i < span; ++i) row[i] = src[i];
+            } else {
+              for (Index i = 0; i < span; ++i) {
+                const Index ix = x0 + i / cin;
+                row[i] = ix >= 0 && ix < s.in.w ? in[(iy * s.in.w + ix) * cin + i % cin] : 0.0f;
+              }
+            }
+          }
+        }
+      float* out = buffer(s.to) + ((image * s.out.h + first) * s.out.w) * s.out.c;
+      kernels::gemm_packed(cols, (end - first) * s.out.w, k, s.gemm, out, s.out.c, s.gemm_activation,
+                           options_.isa);
+    });
+  }
+
+  void run_dsconv(const Step& s, int thread, int threads) {
+    const Index rows = batch_ * s.out.h;
+    Index r0 = 0, r1 = rows, p0 = 0, p1 = s.gemm.panels();
+    if (s.split_panels)
+      std::tie(p0, p1) = plan_detail::share(s.gemm.panels(), threads, thread);
+    else
+      std::tie(r0, r1) = plan_detail::share(rows, threads, thread);
+    if (p0 == p1) return;
+    float* band_out = scratch(thread);
+    for_each_band(r0, r1, s.out.h, s.band_rows, [&](Index image, Index first, Index end) {
+      kernels::Depthwise3x3Params p{};
+      p.input = buffer(s.from) + image * s.in.h * s.in.w * s.in.c;
+      p.in_h = s.in.h, p.in_w = s.in.w, p.channels = s.in.c;
+      p.weights = s.depthwise_weights.data(), p.bias = s.depthwise_bias.data();
+      p.output = band_out, p.out_h = s.out.h, p.out_w = s.out.w;
+      p.stride = s.stride, p.pad_top = s.pad_top, p.pad_left = s.pad_left;
+      p.activation = s.activation;
+      p.row_begin = first, p.row_end = end;
+      kernels::depthwise3x3(p, options_.isa);
+      const Index pixels = (end - first) * s.out.w;
+      float* out = buffer(s.to) + ((image * s.out.h + first) * s.out.w) * s.out.c;
+      kernels::gemm_packed(band_out, s.in.c, s.gemm, out, s.out.c, s.gemm_activation,
+                           kernels::GemmRange{0, pixels, p0, p1}, options_.isa);
+    });
+  }
+
+  PlanOptions options_;
+  std::string name_;
+  Shape input_, output_;  // one image
+  runtime::ThreadPool pool_;
+  std::vector<Step> steps_;
+  std::vector<float> arena_;
+  Index ping_offset_ = 0, pong_offset_ = 0, pooled_offset_ = 0, scratch_offset_ = 0, scratch_stride_ = 0;
+  std::mutex run_mutex_;
+  // The current run's batch and tensors (set under run_mutex_ before the threads start).
+  Index batch_ = 0;
+  const float* input_data_ = nullptr;
+  float* output_data_ = nullptr;
+};
+
+}  // namespace mobilenet

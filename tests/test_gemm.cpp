@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+// The packed GEMM against its reference twin, on every instruction set this machine runs:
+// odd M, N and K (tails of the row tile, of the 16/32-column panels and of the k blocks),
+// each activation, and split ranges as the threads use them.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "mobilenet/kernels/gemm.hpp"
+
+namespace mobilenet {
+namespace kernels {
+namespace {
+
+std::vector<float> random_values(Index count, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(static_cast<std::size_t>(count));
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+std::vector<Isa> runnable_isas() {
+  std::vector<Isa> isas;
+  for (Isa isa : {Isa::Generic, Isa::Avx2, Isa::Avx512, Isa::Neon})
+    if (isa_supported(isa)) isas.push_back(isa);
+  return isas;
+}
+
+// m, k, n
+using GemmShape = std::tuple<Index, Index, Index>;
+
+using GemmCase = std::tuple<Isa, GemmShape, Activation>;
+std::string gemm_case_name(const ::testing::TestParamInfo<GemmCase>& info) {
+  const GemmShape& shape = std::get<1>(info.param);
+  return std::string(isa_name(std::get<0>(info.param))) + "_" + std::to_string(std::get<0>(shape)) +
+         "x" + std::to_string(std::get<1>(shape)) + "x" + std::to_string(std::get<2>(shape)) + "_" +
+         activation_name(std::get<2>(info.param));
+}
+
+class GemmTest : public ::testing::TestWithParam<GemmCase> {};
+
+TEST_P(GemmTest, MatchesReference) {
+  const auto [isa, shape, activation] = GetParam();
+  const auto [m, k, n] = shape;
+  // Row strides wider than the rows, as when A or C is a slice of a larger buffer.
+  const Index lda = k + 3, ldc = n + 5;
+  const std::vector<float> a = random_values(m * lda, 1), w = random_values(k * n, 2),
+                           bias = random_values(n, 3);
+  const PackedGemmWeights packed(w.data(), bias.data(), k, n);
+  std::vector<float> got(static_cast<std::size_t>(m * ldc), -7.0f), want = got;
+  gemm_packed(a.data(), m, lda, packed, got.data(), ldc, activation, isa);
+  gemm_reference(a.data(), m, lda, w.data(), bias.data(), k, n, want.data(), ldc, activation);
+  // Different summation orders: allow a few ulps of the largest partial sums (|a|,|w| <= 1).
+  const float tolerance = 1e-6f * static_cast<float>(k) + 1e-6f;
+  Index bad = 0;
+  for (Index i = 0; i < m && bad < 5; ++i)
+    for (Index j = 0; j < ldc && bad < 5; ++j) {
+      const float g = got[i * ldc + j], r = want[i * ldc + j];
+      if (!(std::abs(g - r) <= tolerance)) {
+        ++bad;
+        ADD_FAILURE() << isa_name(isa) << " m=" << m << " k=" << k << " n=" << n << " act="
+                      << activation_name(activation) << ": C[" << i << "][" << j << "] = " << g
+                      << ", reference " << r << (j >= n ? " (padding column must stay untouched)" : "");
+      }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    OddShapes, GemmTest,
+    ::testing::Combine(::testing::ValuesIn(runnable_isas()),
+                       ::testing::Values(GemmShape{1, 1, 1}, GemmShape{3, 5, 7}, GemmShape{13, 17, 16},
+                                         GemmShape{14, 32, 32}, GemmShape{15, 33, 33},
+                                         GemmShape{29, 64, 48}, GemmShape{49, 257, 100},
+                                         GemmShape{50, 600, 17}, GemmShape{7, 40, 545},
+                                         GemmShape{31, 3, 1001}),
+                       ::testing::Values(Activation::None, Activation::ReLU, Activation::ReLU6)),
+    gemm_case_name);
+
+// Disjoint ranges (as threads take them) together give the same C as one call.
+TEST(GemmRanges, SplitRowsAndPanelsGiveTheWholeProduct) {
+  const Index m = 37, k = 70, n = 90;
+  const std::vector<float> a = random_values(m * k, 4), w = random_values(k * n, 5);
+  const PackedGemmWeights packed(w.data(), nullptr, k, n);
+  for (Isa isa : runnable_isas()) {
+    std::vector<float> whole(static_cast<std::size_t>(m * n)), split(whole.size());
+    gemm_packed(a.data(), m, k, packed, whole.data(), n, Activation::ReLU, isa);
+    for (Index rows : {Index(0), Index(11), m})
+      for (Index panel : {Index(0), Index(1), packed.panels()}) {
+        gemm_packed(a.data(), k, packed, split.data(), n, Activation::ReLU, {0, rows, 0, panel}, isa);
+        gemm_packed(a.data(), k, packed, split.data(), n, Activation::ReLU, {rows, m, 0, panel}, isa);
+        gemm_packed(a.data(), k, packed, split.data(), n, Activation::ReLU,
+                    {0, m, panel, packed.panels()}, isa);
+        EXPECT_EQ(whole, split) << isa_name(isa) << " rows " << rows << " panel " << panel;
+      }
+  }
+}
+
+TEST(GemmWeights, RejectsEmptyShapes) {
+  const float w = 1.0f;
+  EXPECT_THROW(PackedGemmWeights(&w, nullptr, 0, 1), ShapeError);
+  EXPECT_THROW(PackedGemmWeights(&w, nullptr, 1, 0), ShapeError);
+}
+
+}  // namespace
+}  // namespace kernels
+}  // namespace mobilenet
