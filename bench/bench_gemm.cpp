@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Each pointwise layer of MobileNetV1 1.0/224 (batch 1) as a GEMM C[M x N] = A[M x K] * B + bias,
+// Each GEMM of MobileNetV1 1.0/224 (batch 1), pointwise layers foremost, C[M x N] = A[M x K] * B + bias,
 // ReLU6: our packed GEMM on each instruction set, Eigen's product (the foundation's
 // pointwise_eigen, then the activation) and the plain reference. Counter: GFLOP/s (2 flops a
 // multiply-add).
@@ -24,9 +24,10 @@ struct GemmShape {
   Index m, k, n;
 };
 
-// The 13 pointwise layers of Table 1 at alpha 1.0, resolution 224, batch 1.
+// The GEMMs of MobileNetV1 1.0/224 at batch 1: the stem as im2col (K = 3 x 3 x 3), the 13
+// pointwise layers of Table 1, and the classifier (M = batch).
 std::vector<GemmShape> pointwise_shapes() {
-  std::vector<GemmShape> shapes;
+  std::vector<GemmShape> shapes{{"stem_im2col", 112 * 112, 27, mobilenet::kStemChannels}};
   Index size = 112, in = mobilenet::kStemChannels;
   int block = 1;
   for (const auto& row : mobilenet::kMobileNetV1Table) {
@@ -34,6 +35,7 @@ std::vector<GemmShape> pointwise_shapes() {
     shapes.push_back({"dsconv" + std::to_string(block++), size * size, in, row.out_channels});
     in = row.out_channels;
   }
+  shapes.push_back({"classifier", 1, in, 1001});
   return shapes;
 }
 

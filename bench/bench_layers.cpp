@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
-// Every layer of Table 1 as the plan runs it (MobileNetV1 1.0/224, batch 1): the stem, the 13
-// fused DSConv blocks (depthwise + pointwise), the pool and the classifier, each timed alone
-// in place with Plan::run_step. Counters: GFLOP/s (2 flops a multiply-add) and bytes/s
-// (activations in and out plus weights). Threads 1 and 2.
+// Every layer of Table 1 (MobileNetV1 1.0/224, batch 1). Counters: GFLOP/s (2 flops a
+// multiply-add) and bytes/s (activations in and out plus weights).
+// - Layer/<step>/threads:T: the plan's steps as they run (stem, the 13 fused DSConv blocks,
+//   pool, classifier, softmax), each timed alone in place with Plan::run_step.
+// - Layer/dsconvN.depthwise and Layer/dsconvN.pointwise: the two halves of each block apart,
+//   one thread, whole image: kernels::depthwise3x3 and the packed GEMM on the block's shapes.
 #include <benchmark/benchmark.h>
 
 #include <memory>
+#include <vector>
 #include <string>
 
 #include "mobilenet/mobilenet.hpp"
@@ -33,17 +36,71 @@ Fixture& fixture(int threads) {
   return threads == 1 ? one : two;
 }
 
+void set_counters(benchmark::State& state, double multiply_adds, double bytes) {
+  state.counters["GFLOP/s"] = benchmark::Counter(2e-9 * multiply_adds, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["bytes/s"] =
+      benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1024);
+}
+
+// The input shape of block `block` (0-based) for one image.
+mobilenet::Shape block_input(const mobilenet::MobileNetV1<float>& model, std::size_t block) {
+  mobilenet::Shape in = model.stem.output_shape(model.input_shape(1));
+  for (std::size_t b = 0; b < block; ++b) in = model.blocks[b].output_shape(in);
+  return in;
+}
+
+// in: H x W x C -> out: H/s x W/s x C, ReLU6, the block's window.
+void bench_depthwise(benchmark::State& state, std::size_t block) {
+  const auto& model = fixture(1).model;
+  const mobilenet::Shape in = block_input(model, block);
+  const auto& layer = model.blocks[block].depthwise;
+  const mobilenet::Shape out = layer.output_shape(in);
+  const mobilenet::Window2D w = layer.window(in);
+  mobilenet::Tensor<float> x(in), y(out);
+  x.set_random();
+  const std::vector<float> bias(static_cast<std::size_t>(in.c), 0.1f);
+  mobilenet::kernels::Depthwise3x3Params p;
+  p.input = x.data(), p.in_h = in.h, p.in_w = in.w, p.channels = in.c;
+  p.weights = layer.weight().data(), p.bias = bias.data();
+  p.output = y.data(), p.out_h = out.h, p.out_w = out.w;
+  p.stride = w.stride, p.pad_top = w.rows.pad_before, p.pad_left = w.cols.pad_before;
+  p.activation = mobilenet::Activation::ReLU6, p.row_begin = 0, p.row_end = out.h;
+  for (auto _ : state) {
+    mobilenet::kernels::depthwise3x3(p);
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_counters(state, double(out.size() * 9), 4.0 * double(in.size() + out.size() + 10 * in.c));
+}
+
+// in: H x W x Cin -> out: H x W x Cout, ReLU6.
+void bench_pointwise(benchmark::State& state, std::size_t block) {
+  const auto& model = fixture(1).model;
+  const auto& layer = model.blocks[block].pointwise;
+  const mobilenet::Index k = layer.options().in_channels, n = layer.options().out_channels;
+  const mobilenet::Shape mid = model.blocks[block].depthwise_output_shape(block_input(model, block));
+  const mobilenet::kernels::PackedGemmWeights packed(layer.weight().data(), nullptr, k, n);
+  mobilenet::Tensor<float> x(mid), y(layer.output_shape(mid));
+  x.set_random();
+  for (auto _ : state) {
+    mobilenet::kernels::gemm_packed(x.data(), mid.pixels(), k, packed, y.data(), n, mobilenet::Activation::ReLU6);
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_counters(state, double(mid.pixels() * k * n), 4.0 * double(x.size() + y.size() + k * n));
+}
+
 void bench_step(benchmark::State& state, int threads, std::size_t step) {
   mobilenet::Plan& plan = *fixture(threads).plan;
   const auto info = plan.step_info(1)[step];
   for (auto _ : state) plan.run_step(step);
-  state.counters["GFLOP/s"] = benchmark::Counter(2e-9 * double(info.multiply_adds),
-                                                 benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["bytes/s"] = benchmark::Counter(double(info.bytes), benchmark::Counter::kIsIterationInvariantRate,
-                                                 benchmark::Counter::kIs1024);
+  set_counters(state, double(info.multiply_adds), double(info.bytes));
 }
 
 int register_all() {
+  for (std::size_t b = 0; b < mobilenet::kMobileNetV1Table.size(); ++b) {
+    const std::string name = "Layer/dsconv" + std::to_string(b + 1);
+    benchmark::RegisterBenchmark((name + ".depthwise").c_str(), bench_depthwise, b)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark((name + ".pointwise").c_str(), bench_pointwise, b)->Unit(benchmark::kMicrosecond);
+  }
   for (int threads : {1, 2}) {
     const auto steps = fixture(threads).plan->step_info(1);
     for (std::size_t i = 0; i < steps.size(); ++i)

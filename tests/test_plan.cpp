@@ -12,7 +12,6 @@
 
 #include "mobilenet/io/weights.hpp"
 #include "mobilenet/mobilenet.hpp"
-#include "mobilenet/model/plan.hpp"
 
 namespace mobilenet {
 namespace {
@@ -95,6 +94,23 @@ TEST_P(PlanTest, MatchesReferencePath) {
 
 INSTANTIATE_TEST_SUITE_P(Configs, PlanTest, ::testing::ValuesIn(plan_cases()),
                          [](const auto& info) { return info.param.name; });
+
+// Every instruction set this machine runs gives the reference's result (GEMM and depthwise
+// kernels of that set, through the whole plan).
+TEST(PlanIsa, EveryInstructionSetMatchesReference) {
+  MobileNetV1<float> model(make_config(0.5, 61, Padding::same(), Activation::ReLU6, true, Head::Conv1x1, 0, false));
+  model.randomize(21);
+  const Tensor<float> images = random_images(model, 2, 4);
+  const Tensor<float> want = model.predict(images);
+  kernels::Isa isas[4];
+  const int count = kernels::supported_isas(isas);
+  for (int i = 0; i < count; ++i) {
+    Plan plan(model, {2, 2, isas[i]});
+    EXPECT_EQ(plan.isa(), isas[i]);
+    EXPECT_LE(max_abs_difference(plan.predict(images), want), kLogitTolerance * std::max(1.0, max_abs(want)))
+        << kernels::isa_name(isas[i]);
+  }
+}
 
 // PyTorch's logits for the committed golden cases (tests/golden/README.md), through the plan.
 TEST(PlanGolden, MatchesPyTorchLogits) {

@@ -19,5 +19,6 @@
 #include "mobilenet/model/dsconv.hpp"
 #include "mobilenet/model/fold.hpp"
 #include "mobilenet/model/mobilenet_v1.hpp"
+#include "mobilenet/model/plan.hpp"
 #include "mobilenet/model/summary.hpp"
 #include "mobilenet/version.hpp"

@@ -22,8 +22,10 @@ struct Vec {
   using Reg = __m256;
   using Tail = __m256i;
   static constexpr Index kWidth = 8;
-  // 16 ymm registers: 9 weights + bias + 2 accumulators + the inputs in flight.
-  static constexpr int kTile = 4;
+  // Output pixels per interior step. 16 ymm registers cannot hold 9 weights, the bias, the
+  // accumulators and the inputs, so some weights are re-read from L1; 4 and 2 measured best.
+  static constexpr int kTileStride1 = 4;
+  static constexpr int kTileStride2 = 2;
   MOBILENET_TARGET_AVX2 static Tail tail(Index lanes) {
     // Lane i is on when i < lanes: a window into 8 ones followed by 8 zeros.
     alignas(32) static const std::int32_t ones_then_zeros[16] = {-1, -1, -1, -1, -1, -1, -1, -1,

@@ -16,7 +16,8 @@ struct Vec {
   };
   using Tail = Index;  // lanes in use
   static constexpr Index kWidth = 4;
-  static constexpr int kTile = 2;
+  static constexpr int kTileStride1 = 2;  // output pixels per interior step
+  static constexpr int kTileStride2 = 2;
   static Tail tail(Index lanes) { return lanes; }
   static Reg load(const float* p) { return load(p, kWidth); }
   static Reg load(const float* p, Tail lanes) {

@@ -2,14 +2,16 @@
 // The 3x3 depthwise algorithm, written once for every ISA. Not a standalone header: each
 // depthwise3x3_<isa>.hpp includes it inside its own namespace after defining
 //   struct Vec   the ISA's vector: Reg, Tail (lanes of a partial channel block), kWidth,
-//                kTile (output pixels per interior step), tail(n), load/store (full and
+//                kTileStride1/2 (output pixels per interior step), tail(n), load/store (full and
 //                partial), fma(a, b, acc) = a * b + acc, max, min, splat;
 //   MOBILENET_DW_TARGET   the function attribute that enables the ISA (empty for generic),
 // so that each copy is compiled for its own instruction set and chosen at run time.
 //
-// Loop order: output row -> channel block -> pixels. The 3 x Rows weight vectors and the bias
-// of a channel block stay in registers across the whole row, and kTile neighbouring output
-// pixels share the input vectors they overlap on.
+// Loop order: output row -> tile of neighbouring output pixels -> channel block. The tile's
+// pixels share the input vectors they overlap on (a stride-1 tile of 8 reads 10 columns, not
+// 24), and each input pixel is read as one contiguous run of channels. Keeping a block's
+// weights in registers across a whole row instead walks memory with a stride of C floats;
+// that measured slower from C = 64 up (L1 set conflicts, short prefetch streams).
 
 // A run of output pixels of one row, all with the same input rows.
 struct RowRun {
@@ -92,7 +94,7 @@ MOBILENET_DW_TARGET inline void interior_pixels(const RowRun& run, Index p, Inde
 
 // Pixels [p, count) in tiles of Tile, the rest in halving tiles. (Splitting the channels
 // into L1-sized groups, to reuse the columns neighbouring tiles share, measured slower.)
-template <int Rows, int Stride, int Tile = Vec::kTile>
+template <int Rows, int Stride, int Tile = Stride == 1 ? Vec::kTileStride1 : Vec::kTileStride2>
 MOBILENET_DW_TARGET void interior_run(const RowRun& run, Index p = 0) {
   for (; p + Tile <= run.count; p += Tile) interior_pixels<Rows, Stride, Tile>(run, p, 0, run.channels);
   if constexpr (Tile > 1) interior_run<Rows, Stride, Tile / 2>(run, p);

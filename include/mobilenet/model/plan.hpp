@@ -23,9 +23,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -53,7 +51,7 @@ struct PlanOptions {
 
 namespace plan_detail {
 
-// A folded model's convolution weights (output channels last) and bias, as floats.
+// A layer's bias, or nullptr when it has none (PackedGemmWeights then uses zeros).
 template <typename Conv>
 const float* bias_of(const Conv& conv) {
   return conv.has_bias() ? conv.bias().data() : nullptr;
@@ -185,9 +183,12 @@ class Plan {
     Window2D pool_window;        // Pool: k x k, or kernel 0 for global
   };
 
-  // Bands stay within this many bytes of scratch, so they stay in L2 (1 MB on Zen 4) beside
-  // the weight block the GEMM is streaming.
-  static constexpr Index kBandBytes = 128 * 1024;
+  // A band's depthwise output takes between these many bytes of scratch: small enough to stay
+  // in L2 (1 MB on Zen 4) beside the weight block the GEMM streams, and for layers with large
+  // weights as large as that allows, since each band streams all the weights again (measured
+  // on 1.0/224: 128 KB bands suit the early layers, dsconv13 wants its whole 7x7 image).
+  static constexpr Index kMinBandBytes = 128 * 1024;
+  static constexpr Index kMaxBandBytes = 512 * 1024;
   // Blocks with fewer output pixels (whole batch) than this split the GEMM's columns.
   static constexpr Index kSplitPanelsBelowPixels = 400;
 
@@ -202,8 +203,11 @@ class Plan {
     return cores > 0 ? static_cast<int>(cores) : 1;
   }
 
-  Index band_rows_for(Index row_floats) const {
-    return std::max<Index>(1, kBandBytes / Index(sizeof(float)) / row_floats);
+  // Output rows per band when a row of the band's scratch holds `row_floats` floats and the
+  // GEMM's packed weights take `weight_bytes`.
+  static Index band_rows_for(Index row_floats, Index weight_bytes) {
+    const Index bytes = std::min(kMaxBandBytes, std::max(kMinBandBytes, weight_bytes));
+    return std::max<Index>(1, bytes / Index(sizeof(float)) / row_floats);
   }
 
   void build(const MobileNetV1<float>& unfolded) {
@@ -223,7 +227,7 @@ class Plan {
     stem.stride = sw.stride, stem.pad_top = sw.rows.pad_before, stem.pad_left = sw.cols.pad_before;
     const Index stem_k = 9 * input_.c;
     stem.gemm = kernels::PackedGemmWeights(model.stem.weight().data(), bias_of(model.stem), stem_k, stem.out.c);
-    stem.band_rows = std::min(stem.out.h, band_rows_for(stem.out.w * stem_k));
+    stem.band_rows = std::min(stem.out.h, band_rows_for(stem.out.w * stem_k, stem.gemm.bytes()));
     scratch = std::max(scratch, stem.band_rows * stem.out.w * stem_k);
     stem.gemm_activation = act;
     stem.to = Buffer::Ping;
@@ -251,7 +255,7 @@ class Plan {
       s.gemm_activation = act;
       s.split_panels = pool_.threads() > 1 && options_.batch * mid.h * mid.w < kSplitPanelsBelowPixels &&
                        s.gemm.panels() >= pool_.threads();
-      s.band_rows = std::min(mid.h, band_rows_for(mid.w * mid.c));
+      s.band_rows = std::min(mid.h, band_rows_for(mid.w * mid.c, s.gemm.bytes()));
       scratch = std::max(scratch, s.band_rows * mid.w * mid.c);
       s.from = at;
       s.to = at = (at == Buffer::Ping ? Buffer::Pong : Buffer::Ping);

@@ -7,7 +7,8 @@
 // 5-20 us, which alone would eat most of the gain of a second core. So one inference is one
 // parallel region: `run(job)` wakes the workers once, every thread runs every step of the plan
 // on its share and meets the others at `barrier()`, which spins (the wait is short, since
-// the shares are equal). Between inferences a worker spins a little, then sleeps on a
+// the shares are equal), falling back to a condition variable if a thread is late (a busy
+// machine preempted it). Between inferences a worker spins a little, then sleeps on a
 // condition variable so an idle pool costs no CPU. OpenMP would do the same but adds a
 // compiler flag and runtime to every app of a header-only library; Eigen's ThreadPool has
 // no barrier and wakes through condition variables.
@@ -73,27 +74,34 @@ class ThreadPool {
   }
 
   // Waits until every thread of the current run has called barrier() as often as this one.
+  // Spins first (the shares are equal, so the others are usually microseconds away), then
+  // sleeps, so a preempted thread on a busy machine costs a wake-up, not a burnt time slice.
   void barrier() {
     if (threads_ == 1) return;
     const unsigned generation = barrier_generation_.load(std::memory_order_acquire);
     if (barrier_count_.fetch_add(1, std::memory_order_acq_rel) + 1 == threads_) {
       barrier_count_.store(0, std::memory_order_relaxed);
-      barrier_generation_.store(generation + 1, std::memory_order_release);
+      barrier_generation_.store(generation + 1);  // seq_cst: pairs with barrier_sleepers_
+      if (barrier_sleepers_.load() > 0) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        barrier_wake_.notify_all();
+      }
       return;
     }
-    // Spin, then yield: on a machine with more threads than free cores the thread we wait
-    // for may need this core.
-    for (unsigned spins = 0; barrier_generation_.load(std::memory_order_acquire) == generation; ++spins) {
-      if (spins < kBarrierSpins)
-        detail::cpu_relax();
-      else
-        std::this_thread::yield();
+    for (unsigned spins = 0; spins < kBarrierSpins; ++spins) {
+      if (barrier_generation_.load(std::memory_order_acquire) != generation) return;
+      detail::cpu_relax();
     }
+    std::unique_lock<std::mutex> lock(mutex_);
+    barrier_sleepers_.fetch_add(1);  // seq_cst, before re-reading the generation
+    barrier_wake_.wait(lock, [&] { return barrier_generation_.load() != generation; });
+    barrier_sleepers_.fetch_sub(1);
   }
 
  private:
-  static constexpr unsigned kBarrierSpins = 1u << 14;
-  static constexpr unsigned kIdleSpins = 1u << 17;  // ~1 ms of pause before sleeping
+  // About 50-150 us of pause instructions (their latency differs between CPUs).
+  static constexpr unsigned kBarrierSpins = 1u << 12;
+  static constexpr unsigned kIdleSpins = 1u << 13;
 
   void work(int thread) {
     unsigned seen = 0;
@@ -120,7 +128,7 @@ class ThreadPool {
   const int threads_;
   std::vector<std::thread> workers_;
   std::mutex mutex_;
-  std::condition_variable wake_;
+  std::condition_variable wake_, barrier_wake_;
   std::atomic<unsigned> epoch_{0};
   std::atomic<int> sleepers_{0};
   bool stopping_ = false;  // written under mutex_ before the epoch changes
@@ -128,6 +136,7 @@ class ThreadPool {
   void (*job_call_)(void*, int) = nullptr;
   std::atomic<int> barrier_count_{0};
   std::atomic<unsigned> barrier_generation_{0};
+  std::atomic<int> barrier_sleepers_{0};
 };
 
 }  // namespace runtime

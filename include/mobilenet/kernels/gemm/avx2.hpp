@@ -4,8 +4,6 @@
 // classic tile for 16 registers: 12 accumulators, 2 weight vectors, 1 broadcast). A 32-wide
 // weight panel is run as two 16-column halves.
 
-#include <algorithm>
-
 #include "mobilenet/kernels/cpu_features.hpp"
 #include "mobilenet/kernels/gemm/common.hpp"
 
@@ -17,30 +15,31 @@ namespace kernels {
 
 inline constexpr Index kGemmAvx2Rows = 6;
 
-// Rows x 16 tile at panel column offset 0 of `b`; columns <= 16.
+// Lanes [0, count) of 8 set, as an AVX2 load/store mask (count may be <= 0 or >= 8).
+MOBILENET_TARGET_AVX2 inline __m256i avx2_lane_mask(Index count) {
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count < 0 ? 0 : count > 8 ? 8 : count)), lanes);
+}
+
+// Rows x 16 tile at panel column offset 0 of `b`; columns <= 16. Every loop over rows is
+// unrolled so the 12 accumulators stay in registers.
 template <int Rows>
 MOBILENET_TARGET_AVX2 void gemm_half_tile_avx2(Index kc, const float* a, Index lda,
                                                     const float* b, float* c, Index ldc,
                                                     Index columns, const float* bias,
                                                     const GemmTileEpilogue& e) {
   constexpr Index W = kGemmPanelWidth;
+  const __m256i mask0 = avx2_lane_mask(columns), mask1 = avx2_lane_mask(columns - 8);
   __m256 acc[Rows][2];
-  // Full 16-column tiles load and store C directly; a narrower one goes through this buffer.
-  alignas(32) float edge[Rows][16];
-  const bool full = columns == 16;
   if (e.accumulate) {
+#pragma GCC unroll 6
     for (int i = 0; i < Rows; ++i) {
-      const float* src = c + i * ldc;
-      if (!full) {
-        std::fill(edge[i], edge[i] + 16, 0.0f);
-        std::copy(src, src + columns, edge[i]);
-        src = edge[i];
-      }
-      acc[i][0] = _mm256_loadu_ps(src);
-      acc[i][1] = _mm256_loadu_ps(src + 8);
+      acc[i][0] = _mm256_maskload_ps(c + i * ldc, mask0);
+      acc[i][1] = _mm256_maskload_ps(c + i * ldc + 8, mask1);
     }
   } else {
     const __m256 b0 = _mm256_loadu_ps(bias), b1 = _mm256_loadu_ps(bias + 8);
+#pragma GCC unroll 6
     for (int i = 0; i < Rows; ++i) acc[i][0] = b0, acc[i][1] = b1;
   }
   for (Index k = 0; k < kc; ++k) {
@@ -54,14 +53,16 @@ MOBILENET_TARGET_AVX2 void gemm_half_tile_avx2(Index kc, const float* a, Index l
   }
   if (e.activate) {
     const __m256 lo = _mm256_set1_ps(e.lower), hi = _mm256_set1_ps(e.upper);
-    for (int i = 0; i < Rows; ++i)
-      for (int v = 0; v < 2; ++v) acc[i][v] = _mm256_min_ps(_mm256_max_ps(acc[i][v], lo), hi);
+#pragma GCC unroll 6
+    for (int i = 0; i < Rows; ++i) {
+      acc[i][0] = _mm256_min_ps(_mm256_max_ps(acc[i][0], lo), hi);
+      acc[i][1] = _mm256_min_ps(_mm256_max_ps(acc[i][1], lo), hi);
+    }
   }
+#pragma GCC unroll 6
   for (int i = 0; i < Rows; ++i) {
-    float* dst = full ? c + i * ldc : edge[i];
-    _mm256_storeu_ps(dst, acc[i][0]);
-    _mm256_storeu_ps(dst + 8, acc[i][1]);
-    if (!full) std::copy(edge[i], edge[i] + columns, c + i * ldc);
+    _mm256_maskstore_ps(c + i * ldc, mask0, acc[i][0]);
+    _mm256_maskstore_ps(c + i * ldc + 8, mask1, acc[i][1]);
   }
 }
 
