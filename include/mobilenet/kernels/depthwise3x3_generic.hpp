@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // 3x3 depthwise convolution in portable C++: the same tiled algorithm as the SIMD kernels over
-// a 4-lane array the compiler may vectorise with whatever the build targets (SSE2 on x86-64).
+// 4-lane vectors (GCC/clang vector extensions: SSE2 on baseline x86-64, NEON on ARM; a plain
+// array elsewhere).
 // It runs on any CPU and is the fallback when no SIMD kernel fits.
+
+#include <cstddef>
+#include <cstring>
 
 #include "mobilenet/kernels/depthwise3x3_common.hpp"
 
@@ -10,38 +14,59 @@ namespace mobilenet {
 namespace kernels {
 namespace depthwise3x3_generic_impl {
 
+#if defined(__GNUC__) || defined(__clang__)
+// GCC/clang vector extension: 4 floats the compiler maps to SSE2, NEON, ... or scalars.
+using Lanes = float __attribute__((vector_size(16)));
+#else
+struct Lanes {
+  float lane[4];
+  float& operator[](int i) { return lane[i]; }
+  float operator[](int i) const { return lane[i]; }
+};
+#endif
+
 struct Vec {
-  struct Reg {
-    float lane[4];
-  };
+  using Reg = Lanes;
   using Tail = Index;  // lanes in use
   static constexpr Index kWidth = 4;
-  static constexpr int kTileStride1 = 2;  // output pixels per interior step
+  static constexpr int kTileStride1 = 4;  // output pixels per interior step
   static constexpr int kTileStride2 = 2;
   static Tail tail(Index lanes) { return lanes; }
-  static Reg load(const float* p) { return load(p, kWidth); }
-  static Reg load(const float* p, Tail lanes) {
-    Reg r{{0.0f, 0.0f, 0.0f, 0.0f}};
-    for (Index i = 0; i < lanes; ++i) r.lane[i] = p[i];
+  static Reg load(const float* p) {
+    Reg r;
+    std::memcpy(&r, p, sizeof r);
     return r;
   }
-  static void store(float* p, Reg v) { store(p, v, kWidth); }
+  static Reg load(const float* p, Tail lanes) {
+    float buffer[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    std::memcpy(buffer, p, static_cast<std::size_t>(lanes) * sizeof(float));
+    return load(buffer);
+  }
+  static void store(float* p, Reg v) { std::memcpy(p, &v, sizeof v); }
   static void store(float* p, Reg v, Tail lanes) {
-    for (Index i = 0; i < lanes; ++i) p[i] = v.lane[i];
+    std::memcpy(p, &v, static_cast<std::size_t>(lanes) * sizeof(float));
   }
   static Reg fma(Reg a, Reg b, Reg acc) {
-    for (int i = 0; i < 4; ++i) acc.lane[i] += a.lane[i] * b.lane[i];
+#if defined(__GNUC__) || defined(__clang__)
+    return a * b + acc;
+#else
+    for (int i = 0; i < 4; ++i) acc[i] += a[i] * b[i];
     return acc;
+#endif
   }
   static Reg max(Reg a, Reg b) {
-    for (int i = 0; i < 4; ++i) a.lane[i] = a.lane[i] < b.lane[i] ? b.lane[i] : a.lane[i];
+    for (int i = 0; i < 4; ++i) a[i] = a[i] < b[i] ? b[i] : a[i];
     return a;
   }
   static Reg min(Reg a, Reg b) {
-    for (int i = 0; i < 4; ++i) a.lane[i] = b.lane[i] < a.lane[i] ? b.lane[i] : a.lane[i];
+    for (int i = 0; i < 4; ++i) a[i] = b[i] < a[i] ? b[i] : a[i];
     return a;
   }
-  static Reg splat(float x) { return Reg{{x, x, x, x}}; }
+  static Reg splat(float x) {
+    Reg r;
+    for (int i = 0; i < 4; ++i) r[i] = x;
+    return r;
+  }
 };
 
 #define MOBILENET_DW_TARGET
