@@ -6,13 +6,14 @@
 #   3. clang++, Release (when clang is installed)
 #   4. a short libFuzzer run of each loader (when clang's fuzzer runtime is installed)
 #   5. the ARM64 depthwise kernels under qemu (when the cross compiler and qemu are installed)
-# Environment: JOBS (default: number of cores), FUZZ_SECONDS (default 30; 0 skips fuzzing).
+# Environment: JOBS (default: number of cores), FUZZ_SECONDS (default 60; 0 skips fuzzing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh --optional clang libclang-rt-14-dev g++-aarch64-linux-gnu qemu-user
+bash scripts/install-deps.sh --optional clang libclang-rt-14-dev g++-aarch64-linux-gnu qemu-user \
+  python3-numpy python3-h5py python3-torch
 jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
-fuzz_seconds="${FUZZ_SECONDS:-30}"
+fuzz_seconds="${FUZZ_SECONDS:-60}"
 
 suite() {  # suite NAME CTEST_ARGS CMAKE_ARGS...
   local name="$1" ctest_args="$2"
@@ -44,12 +45,21 @@ if command -v clang++ >/dev/null 2>&1; then
     for fuzzer in build/clang-release/fuzz/fuzz_*; do
       [[ -x "$fuzzer" ]] || continue
       name="$(basename "$fuzzer")"
+      [[ "$name" == *_seeds ]] && continue  # a seed writer, not a fuzzer
       corpus="build/clang-release/fuzz/corpus_$name"
       mkdir -p "$corpus"
       echo "=== $name for ${fuzz_seconds}s ==="
-      # Seeds: the committed golden files (valid inputs whose headers the fuzzer mutates).
-      "$fuzzer" -max_total_time="$fuzz_seconds" -max_len=4096 -print_final_stats=1 "$corpus" \
-        tests/golden/data > "build/clang-release/fuzz/$name.log" 2>&1 ||
+      # Seeds: the committed golden files (valid inputs whose headers the fuzzer mutates), or
+      # what the fuzzer's own seed writer <fuzzer>_seeds makes; max_len fits the largest seed.
+      seeds=tests/golden/data max_len=4096
+      if [[ -x "${fuzzer}_seeds" ]]; then
+        seeds="build/clang-release/fuzz/seeds_$name"
+        mkdir -p "$seeds"
+        "${fuzzer}_seeds" "$seeds" >/dev/null
+        max_len=$(($(find "$seeds" -type f -printf '%s\n' | sort -n | tail -n 1) * 2))
+      fi
+      "$fuzzer" -max_total_time="$fuzz_seconds" -max_len="$max_len" -print_final_stats=1 "$corpus" \
+        "$seeds" > "build/clang-release/fuzz/$name.log" 2>&1 ||
         { tail -n 40 "build/clang-release/fuzz/$name.log"; exit 1; }
       grep -E "^(#[0-9]+.*DONE|Done|stat::number_of_executed_units)" "build/clang-release/fuzz/$name.log" || true
     done

@@ -70,7 +70,7 @@ TEST(Weights, ConfigIsInferredFromTheFile) {
   EXPECT_EQ(c.alpha, 0.25);
   EXPECT_EQ(c.num_classes, 7);
   EXPECT_TRUE(c.conv_bias);
-  EXPECT_EQ(c.resolution, 224);  // not in the weights: the default stays
+  EXPECT_EQ(c.resolution, 32);  // recorded in the metadata
   std::remove(path.c_str());
 }
 

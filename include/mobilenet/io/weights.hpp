@@ -4,12 +4,15 @@
 // "<layer>.<parameter>" (docs/weights-format.md), in the library's layouts (HWIO convolution,
 // [kh, kw, C] depthwise, [Cin, Cout] pointwise and classifier, BatchNorm unfolded).
 
+#include <array>
+#include <cmath>
 #include <cstdlib>
 #include <set>
 #include <sstream>
 #include <string>
 
 #include "mobilenet/core/error.hpp"
+#include "mobilenet/io/preprocess.hpp"
 #include "mobilenet/io/safetensors.hpp"
 #include "mobilenet/model/mobilenet_v1.hpp"
 
@@ -61,10 +64,121 @@ void load_weights(MobileNetV1<T>& model, const std::string& path) {
   load_weights(model, SafetensorsFile::read(path));
 }
 
-// Writes every parameter (F32 for a float model, F64 for double) with metadata describing
-// the configuration that determines their shapes.
+namespace detail {
+
+inline std::string head_name(Head head) {
+  switch (head) {
+    case Head::Conv1x1: return "conv1x1";
+    case Head::Dense: return "dense";
+    case Head::None: return "none";
+  }
+  return "?";
+}
+
+inline std::string number_list(const std::array<float, 3>& values) {
+  std::ostringstream os;
+  os.precision(9);  // float round-trips exactly
+  os << values[0] << ',' << values[1] << ',' << values[2];
+  return os.str();
+}
+
+// Metadata keys of a weights file, parsed strictly: a malformed value is a FormatError naming
+// the file, the key and the value.
+class WeightsMetadata {
+ public:
+  explicit WeightsMetadata(const SafetensorsFile& file) : file_(file) {}
+
+  const std::string* find(const std::string& key) const {
+    const auto found = file_.metadata().find(key);
+    return found == file_.metadata().end() ? nullptr : &found->second;
+  }
+  // Sets `out` from the key's value when present.
+  void number(const std::string& key, double& out) const {
+    if (const std::string* text = find(key)) out = parse_number(key, *text);
+  }
+  void integer(const std::string& key, Index& out, Index most) const {
+    if (const std::string* text = find(key)) {
+      const double value = parse_number(key, *text);
+      if (value != std::floor(value) || value < 0 || value > static_cast<double>(most))
+        bad(key, *text, concat("a whole number from 0 to ", most));
+      out = static_cast<Index>(value);
+    }
+  }
+  void boolean(const std::string& key, bool& out) const {
+    if (const std::string* text = find(key)) {
+      if (*text != "true" && *text != "false") bad(key, *text, "'true' or 'false'");
+      out = *text == "true";
+    }
+  }
+  // One of `names`: returns its index, or -1 when the key is absent.
+  int choice(const std::string& key, const std::vector<std::string>& names) const {
+    const std::string* text = find(key);
+    if (!text) return -1;
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (*text == names[i]) return static_cast<int>(i);
+    std::string expected;
+    for (const std::string& name : names) expected += (expected.empty() ? "'" : ", '") + name + "'";
+    bad(key, *text, "one of " + expected);
+  }
+  void floats(const std::string& key, std::array<float, 3>& out) const {
+    const std::string* text = find(key);
+    if (!text) return;
+    std::istringstream in(*text);
+    std::string part;
+    std::size_t n = 0;
+    while (std::getline(in, part, ',')) {
+      if (n == 3) bad(key, *text, "three comma-separated numbers");
+      out[n++] = static_cast<float>(parse_number(key, part));
+    }
+    if (n != 3) bad(key, *text, "three comma-separated numbers");
+  }
+  [[noreturn]] void bad(const std::string& key, const std::string& text, const std::string& expected) const {
+    throw FormatError(concat(file_.source(), ": metadata '", key, "' = '", text, "': expected ", expected));
+  }
+
+ private:
+  double parse_number(const std::string& key, const std::string& text) const {
+    char* end = nullptr;
+    const double value = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value))
+      bad(key, text, "a number");
+    return value;
+  }
+  const SafetensorsFile& file_;
+};
+
+// Metadata can claim any alpha or head; before a model of that configuration allocates its
+// parameters, its widest tensors must match the file's (which the file's size bounds).
+inline void check_config_against_tensors(const SafetensorsFile& file, const MobileNetV1Config& c) {
+  auto require = [&](const std::string& name, std::size_t dim, Index expected) {
+    if (!file.contains(name)) return;  // load_weights reports missing tensors
+    const auto& shape = file.info(name).shape;
+    if (shape.size() <= dim || shape[dim] != expected)
+      throw FormatError(concat(file.source(), ": tensor '", name, "' has shape ", shape_to_string(shape),
+                               " but the configuration (alpha ", c.alpha, ", min_depth ", c.min_depth,
+                               ") needs ", expected, " in dimension ", dim));
+  };
+  require("stem.conv.weight", 3, scaled_channels(kStemChannels, c.alpha, c.min_depth));
+  const Index widest = scaled_channels(kMobileNetV1Table.back().out_channels, c.alpha, c.min_depth);
+  require("dsconv13.pointwise.weight", 1, widest);
+  if (c.head == Head::Dense) {  // its input is the pooled map, which the resolution sets
+    MobileNetV1Config backbone = c;
+    backbone.head = Head::None;
+    const Shape pooled = MobileNetV1<float>(backbone).features_shape(1);
+    require("classifier.weight", 0, pooled.h * pooled.w * pooled.c);
+  } else if (c.head == Head::Conv1x1) {
+    require("classifier.weight", 0, widest);
+  }
+}
+
+}  // namespace detail
+
+// Writes every parameter (F32 for a float model, F64 for double) with metadata recording the
+// whole configuration (config_from_weights reads it back) and the preprocessing the weights
+// expect (preprocessing_from_weights).
 template <typename T>
-void save_weights(const MobileNetV1<T>& model, const std::string& path) {
+void save_weights(const MobileNetV1<T>& model, const std::string& path,
+                  const Preprocessing& preprocessing = Preprocessing::tensorflow()) {
   SafetensorsWriter writer;
   model.for_each_parameter([&](const std::string& name, const Parameter<T>& p) {
     writer.add(name, p.shape(), p.data());
@@ -79,13 +193,31 @@ void save_weights(const MobileNetV1<T>& model, const std::string& path) {
   writer.set_metadata("conv_bias", c.conv_bias ? "true" : "false");
   writer.set_metadata("bn_epsilon", epsilon.str());
   writer.set_metadata("batch_norm", c.batch_norm ? "true" : "false");
+  writer.set_metadata("resolution", std::to_string(c.resolution));
+  writer.set_metadata("activation", activation_name(c.activation));
+  writer.set_metadata("padding", c.padding.kind() == Padding::Kind::Symmetric
+                                     ? "symmetric:" + std::to_string(c.padding.amount())
+                                     : c.padding.str());
+  writer.set_metadata("head", detail::head_name(c.head));
+  writer.set_metadata("pool_size", std::to_string(c.pool_size));
+  writer.set_metadata("softmax", c.softmax ? "true" : "false");
+  writer.set_metadata("min_depth", std::to_string(c.min_depth));
+  std::ostringstream fraction;
+  fraction.precision(17);
+  fraction << preprocessing.central_fraction;
+  writer.set_metadata("preprocessing",
+                      preprocessing.mode == Preprocessing::Mode::TensorFlow ? "tensorflow" : "mean_std");
+  writer.set_metadata("preprocessing_central_fraction", fraction.str());
+  writer.set_metadata("preprocessing_mean", detail::number_list(preprocessing.mean));
+  writer.set_metadata("preprocessing_std", detail::number_list(preprocessing.std));
   writer.write(path);
 }
 
-// The configuration fields a weights file determines, read from its tensors (alpha from the
-// stem's channels, the classes, the biases) and its metadata (BatchNorm epsilon, and alpha
-// when written there, which is exact where channels are ambiguous). Fields the weights do not
-// determine (resolution, activation, padding, head) are taken from `base`.
+// The configuration of a weights file. Its tensors give alpha (the stem's channels), the
+// input channels, the classes (no classifier: Head::None), the biases and whether BatchNorm is
+// folded; its metadata, when present, the exact alpha, BatchNorm epsilon, resolution,
+// activation, padding ("same", "valid", "symmetric:N"), head, pool size, softmax and channel
+// floor. What neither says is taken from `base` (files of older versions lack most keys).
 inline MobileNetV1Config config_from_weights(const SafetensorsFile& file, MobileNetV1Config base = {}) {
   auto shape_of = [&](const std::string& name, std::size_t rank) {
     const TensorInfo& info = file.info(name);
@@ -95,25 +227,59 @@ inline MobileNetV1Config config_from_weights(const SafetensorsFile& file, Mobile
                                        " (is this a MobileNetV1 weights file?)"));
     return info.shape;
   };
-  auto number = [&](const std::string& key, double& out) {
-    const auto found = file.metadata().find(key);
-    if (found == file.metadata().end()) return;
-    char* end = nullptr;
-    const double value = std::strtod(found->second.c_str(), &end);
-    if (end == found->second.c_str() || *end != '\0')
-      throw FormatError(detail::concat(file.source(), ": metadata '", key, "' = '", found->second,
-                                       "' is not a number"));
-    out = value;
-  };
+  const detail::WeightsMetadata meta(file);
   base.alpha = static_cast<double>(shape_of("stem.conv.weight", 4)[3]) / kStemChannels;
   base.in_channels = shape_of("stem.conv.weight", 4)[2];
-  base.num_classes = shape_of("classifier.bias", 1)[0];
+  if (file.contains("classifier.bias")) {
+    base.num_classes = shape_of("classifier.bias", 1)[0];
+    if (base.head == Head::None) base.head = Head::Conv1x1;
+  } else {
+    base.head = Head::None;
+  }
   // A folded file (BatchNorm absorbed into the convolutions) has biases and no BatchNorm.
   base.batch_norm = file.contains("stem.bn.gamma");
   base.conv_bias = file.contains("stem.conv.bias");
-  number("alpha", base.alpha);
-  number("bn_epsilon", base.bn_epsilon);
+  meta.number("alpha", base.alpha);
+  meta.number("bn_epsilon", base.bn_epsilon);
+  // Bounds far above any MobileNetV1, low enough that predict() cannot be made to overflow.
+  meta.integer("resolution", base.resolution, 8192);
+  meta.integer("pool_size", base.pool_size, 8192);
+  meta.integer("min_depth", base.min_depth, 4096);
+  meta.boolean("softmax", base.softmax);
+  const int activation = meta.choice("activation", {"none", "relu", "relu6"});
+  if (activation >= 0)
+    base.activation = activation == 0 ? Activation::None : activation == 1 ? Activation::ReLU : Activation::ReLU6;
+  const int head = meta.choice("head", {"conv1x1", "dense", "none"});
+  if (head >= 0) base.head = head == 0 ? Head::Conv1x1 : head == 1 ? Head::Dense : Head::None;
+  if (const std::string* padding = meta.find("padding")) {
+    const std::string prefix = "symmetric:";
+    if (*padding == "same") base.padding = Padding::same();
+    else if (*padding == "valid") base.padding = Padding::valid();
+    else if (padding->compare(0, prefix.size(), prefix) == 0 && padding->size() > prefix.size() &&
+             padding->find_first_not_of("0123456789", prefix.size()) == std::string::npos &&
+             padding->size() < prefix.size() + 6)
+      base.padding = Padding::symmetric(std::stol(padding->substr(prefix.size())));
+    else meta.bad("padding", *padding, "'same', 'valid' or 'symmetric:N'");
+  }
+  detail::check_config_against_tensors(file, base);
   return base;
+}
+
+// The preprocessing a weights file asks for: metadata "preprocessing" = "tensorflow" (the
+// default when absent), "torch" (ImageNet mean/std) or "mean_std" with explicit
+// "preprocessing_mean", "preprocessing_std" and "preprocessing_central_fraction".
+inline Preprocessing preprocessing_from_weights(const SafetensorsFile& file) {
+  const detail::WeightsMetadata meta(file);
+  const int mode = meta.choice("preprocessing", {"tensorflow", "torch", "mean_std"});
+  Preprocessing p = mode == 1 || mode == 2 ? Preprocessing::torch() : Preprocessing::tensorflow();
+  meta.number("preprocessing_central_fraction", p.central_fraction);
+  meta.floats("preprocessing_mean", p.mean);
+  meta.floats("preprocessing_std", p.std);
+  if (!(p.central_fraction > 0 && p.central_fraction <= 1))
+    meta.bad("preprocessing_central_fraction", std::to_string(p.central_fraction), "a number in (0, 1]");
+  for (float s : p.std)
+    if (!(s > 0)) meta.bad("preprocessing_std", detail::number_list(p.std), "positive numbers");
+  return p;
 }
 
 }  // namespace io

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: MIT
+// Classifies photos with a pretrained MobileNetV1: prints the top-K labels with their
+// probabilities and the time per image, or with --tsv one line per image for scripts.
+//
+//   classify --model FILE [--labels FILE] [--top K] [--threads N] [--tsv] IMAGE|DIR...
+//
+// The model is a .tflite (float or uint8) or .safetensors file; without --model the path in
+// the environment variable MOBILENET_MODEL is used. Labels come from --labels, else from the
+// model file (TFLite metadata), else class numbers are printed.
+
+#include <mobilenet/io/image.hpp>
+#include <mobilenet/io/labels.hpp>
+#include <mobilenet/io/model_file.hpp>
+#include <mobilenet/io/preprocess.hpp>
+#include <mobilenet/mobilenet.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using mobilenet::Index;
+
+const char* kUsage =
+    "usage: classify --model FILE [--labels FILE] [--top K] [--threads N] [--tsv] IMAGE|DIR...\n"
+    "  --model FILE    .tflite (float32 or uint8) or .safetensors model; default: $MOBILENET_MODEL\n"
+    "  --labels FILE   one label per line (1000 or 1001 lines); default: the model's own labels,\n"
+    "                  else class numbers\n"
+    "  --top K         how many classes to print per image (default 5)\n"
+    "  --threads N     threads for inference (default 1; kept for the multi-threaded plan,\n"
+    "                  today's reference kernels run on one thread)\n"
+    "  --tsv           one line per image: path<TAB>class_index<TAB>label<TAB>probability\n"
+    "  IMAGE|DIR       JPEG, PNG or BMP files; a directory means every such file in it, sorted\n";
+
+// Bad command line: exit code 2 with the usage.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Options {
+  std::string model;
+  std::string labels;
+  Index top = 5;
+  Index threads = 1;
+  bool tsv = false;
+  std::vector<std::string> inputs;
+};
+
+Index parse_positive(const std::string& flag, const std::string& text) {
+  std::size_t used = 0;
+  long long value = 0;
+  try {
+    value = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || value < 1)
+    throw UsageError(flag + " expects a positive whole number, got '" + text + "'");
+  return static_cast<Index>(value);
+}
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw UsageError(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      std::exit(0);
+    } else if (arg == "--model") {
+      o.model = value();
+    } else if (arg == "--labels") {
+      o.labels = value();
+    } else if (arg == "--top") {
+      o.top = parse_positive(arg, value());
+    } else if (arg == "--threads") {
+      o.threads = parse_positive(arg, value());
+    } else if (arg == "--tsv") {
+      o.tsv = true;
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      throw UsageError("unknown option '" + arg + "'");
+    } else {
+      o.inputs.push_back(arg);
+    }
+  }
+  if (o.model.empty()) {
+    const char* env = std::getenv("MOBILENET_MODEL");
+    if (env && *env) o.model = env;
+  }
+  if (o.model.empty()) throw UsageError("no model: pass --model FILE or set MOBILENET_MODEL");
+  if (o.inputs.empty()) throw UsageError("no images given");
+  return o;
+}
+
+bool has_image_extension(const fs::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp";
+}
+
+// Files named on the command line, in order; a directory contributes its image files, sorted.
+std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
+  std::vector<std::string> files;
+  for (const std::string& input : inputs) {
+    std::error_code error;
+    if (!fs::is_directory(input, error)) {
+      files.push_back(input);  // a missing or bad file is reported when it is read
+      continue;
+    }
+    std::vector<std::string> found;
+    for (fs::directory_iterator it(input, error), end; !error && it != end; it.increment(error))
+      if (it->is_regular_file(error) && has_image_extension(it->path())) found.push_back(it->path().string());
+    if (error) throw std::runtime_error(input + ": cannot list directory: " + error.message());
+    if (found.empty()) std::cerr << "classify: " << input << ": no .jpg, .jpeg, .png or .bmp files\n";
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
+}
+
+// "[=========>          ] 12/40" on stderr, redrawn in place; only used on a terminal.
+void draw_progress(std::size_t done, std::size_t total) {
+  constexpr std::size_t kWidth = 30;
+  const std::size_t filled = total ? done * kWidth / total : kWidth;
+  std::string bar(filled, '=');
+  if (filled < kWidth) bar += '>' + std::string(kWidth - filled - 1, ' ');
+  std::fprintf(stderr, "\r[%s] %zu/%zu", bar.c_str(), done, total);
+  if (done == total) std::fputc('\n', stderr);
+  std::fflush(stderr);
+}
+
+int run(const Options& options) {
+  using namespace mobilenet;
+  io::LoadedModel loaded = io::load_model(options.model);
+  const MobileNetV1<float>& model = loaded.model;
+  const MobileNetV1Config& config = model.config();
+  if (config.head == Head::None)
+    throw std::runtime_error(options.model + ": a backbone without a classifier (its output is " +
+                             model.output_shape(1).str() + " features), nothing to classify");
+  std::vector<std::string> labels;
+  if (!options.labels.empty()) labels = io::load_labels(options.labels, config.num_classes);
+  else if (static_cast<Index>(loaded.labels.size()) == config.num_classes) labels = loaded.labels;
+  auto label_of = [&](Index k) { return labels.empty() ? std::to_string(k) : labels[std::size_t(k)]; };
+  // options.threads is accepted now so scripts need not change when the multi-threaded plan
+  // lands; the reference kernels below run on one thread.
+
+  const std::vector<std::string> files = expand_inputs(options.inputs);
+  const bool progress = files.size() > 1 && isatty(STDERR_FILENO);
+  const Index top = std::min(options.top, config.num_classes);
+  Workspace<float> workspace;
+  Tensor<float> input(model.input_shape(1));
+  Tensor<float> output(model.output_shape(1));
+  std::vector<Index> order(static_cast<std::size_t>(config.num_classes));
+  int failures = 0;
+  for (std::size_t f = 0; f < files.size(); ++f) {
+    const std::string& path = files[f];
+    try {
+      const io::Image image = io::load_image(path);
+      const auto start = std::chrono::steady_clock::now();
+      io::preprocess_into(image, loaded.preprocessing, input.view());
+      model.predict(input.view(), output.view(), workspace);
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      const float* p = output.data();
+      std::iota(order.begin(), order.end(), Index(0));
+      std::partial_sort(order.begin(), order.begin() + top, order.end(),
+                        [&](Index a, Index b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
+      if (progress) std::fputs("\r\033[K", stderr);  // clear the bar before printing
+      if (options.tsv) {
+        std::printf("%s\t%lld\t%s\t%.6f\n", path.c_str(), static_cast<long long>(order[0]),
+                    label_of(order[0]).c_str(), static_cast<double>(p[order[0]]));
+      } else {
+        std::printf("%s (%lld x %lld): %.1f ms\n", path.c_str(), static_cast<long long>(image.width),
+                    static_cast<long long>(image.height), ms);
+        for (Index k = 0; k < top; ++k)
+          std::printf("  %5lld  %.4f  %s\n", static_cast<long long>(order[std::size_t(k)]),
+                      static_cast<double>(p[order[std::size_t(k)]]), label_of(order[std::size_t(k)]).c_str());
+      }
+      std::fflush(stdout);
+    } catch (const Error& error) {
+      if (progress) std::fputs("\r\033[K", stderr);
+      std::fprintf(stderr, "classify: %s\n", error.what());
+      ++failures;
+    }
+    if (progress) draw_progress(f + 1, files.size());
+  }
+  if (files.empty()) {
+    std::fprintf(stderr, "classify: no images to classify\n");
+    return 1;
+  }
+  return failures ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(parse_options(argc, argv));
+  } catch (const UsageError& error) {
+    std::fprintf(stderr, "classify: %s\n%s", error.what(), kUsage);
+    return 2;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "classify: %s\n", error.what());
+    return 1;
+  }
+}

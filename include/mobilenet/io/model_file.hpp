@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// One call to load a MobileNetV1 from any file we read: a TensorFlow Lite model (float32 or
+// uint8) or our safetensors weights. The format is recognised from the bytes, not the name.
+// What runs is always BatchNorm-folded.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mobilenet/core/error.hpp"
+#include "mobilenet/io/preprocess.hpp"
+#include "mobilenet/io/safetensors.hpp"
+#include "mobilenet/io/tflite.hpp"
+#include "mobilenet/io/weights.hpp"
+#include "mobilenet/model/fold.hpp"
+#include "mobilenet/model/mobilenet_v1.hpp"
+
+namespace mobilenet {
+namespace io {
+
+struct LoadedModel {
+  MobileNetV1<float> model;
+  std::vector<std::string> labels;  // from the file's metadata when present, else empty
+  std::string format;               // "tflite-float32", "tflite-uint8", ..., "safetensors"
+  Preprocessing preprocessing;      // what the weights were trained with
+};
+
+// Largest model file we read: the biggest MobileNetV1 (alpha 1.0, float32) is 17 MB.
+constexpr std::size_t kMaxModelFileBytes = std::size_t(1) << 30;
+
+// A safetensors file of MobileNetV1 weights (tensor names of docs/weights-format.md): its
+// configuration from config_from_weights (resolution 224 unless its metadata says otherwise),
+// loaded strictly, then folded. Labels come from the metadata key "labels" (one per line).
+inline LoadedModel load_safetensors_model(std::vector<std::uint8_t> bytes, const std::string& source) {
+  const SafetensorsFile file = SafetensorsFile::parse(std::move(bytes), source);
+  MobileNetV1<float> model(config_from_weights(file));
+  load_weights(model, file);
+  LoadedModel loaded{fold_batch_norm(model), {}, "safetensors", preprocessing_from_weights(file)};
+  const auto labels = file.metadata().find("labels");
+  if (labels != file.metadata().end()) {
+    loaded.labels = detail::metadata_label_lines(std::vector<std::uint8_t>(labels->second.begin(), labels->second.end()));
+    const Index classes = loaded.model.has_classifier() ? loaded.model.config().num_classes : 0;
+    if (static_cast<Index>(loaded.labels.size()) != classes)
+      throw FormatError(detail::concat(source, ": metadata 'labels' has ", loaded.labels.size(),
+                                       " lines, the model has ", classes, " classes"));
+  }
+  return loaded;
+}
+
+// Loads a model file, recognising TFLite ("TFL3" at byte 4) or safetensors (a little-endian
+// header length, then a JSON object). Anything else is a FormatError naming the file.
+inline LoadedModel load_model(const std::string& path) {
+  std::vector<std::uint8_t> bytes = detail::read_model_bytes(path, kMaxModelFileBytes);
+  if (bytes.size() >= 8 && std::string(bytes.begin() + 4, bytes.begin() + 8) == "TFL3") {
+    TfliteModel tflite = load_tflite(bytes, path);
+    return LoadedModel{std::move(tflite.model), std::move(tflite.labels), tflite.format,
+                       Preprocessing::tensorflow()};
+  }
+  std::uint64_t header = 0;
+  for (std::size_t i = 0; i < 8 && i < bytes.size(); ++i) header |= std::uint64_t(bytes[i]) << (8 * i);
+  if (bytes.size() > 8 && header < bytes.size() - 8 && bytes[8] == '{')
+    return load_safetensors_model(std::move(bytes), path);
+  throw FormatError(detail::concat(path, ": neither a TensorFlow Lite model ('TFL3' at byte 4) nor ",
+                                   "safetensors weights (an 8-byte header length, then '{')"));
+}
+
+}  // namespace io
+}  // namespace mobilenet

@@ -1,0 +1,867 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Loads the official MobileNetV1 TensorFlow Lite models (float32 and uint8-quantized, any
+// width multiplier and resolution) into a BatchNorm-folded MobileNetV1<float>.
+//
+// The file is a FlatBuffer of TFLite's public schema (tensorflow/lite/schema/schema.fbs).
+// We read only what MobileNetV1 needs, recognise its graph (CONV_2D stem, 13 x
+// (DEPTHWISE_CONV_2D, CONV_2D), AVERAGE_POOL_2D, then optionally CONV_2D 1x1, RESHAPE or
+// SQUEEZE, SOFTMAX), infer its configuration, and convert the weights to our layouts:
+//   CONV_2D          OHWI [O, kh, kw, I]  ->  HWIO [kh, kw, I, O]
+//   DEPTHWISE_CONV_2D [1, kh, kw, C]      ->  [kh, kw, C]
+//   CONV_2D 1x1      [O, 1, 1, I]         ->  [I, O]
+// Quantized tensors are dequantized to float: (q - zero_point) * scale, per tensor or per
+// channel; int32 biases as q * bias_scale.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mobilenet/core/error.hpp"
+#include "mobilenet/io/flatbuffer.hpp"
+#include "mobilenet/io/zip.hpp"
+#include "mobilenet/model/mobilenet_v1.hpp"
+
+namespace mobilenet {
+namespace io {
+
+// Field ids and enum values of schema.fbs that this reader uses.
+namespace tflite_schema {
+// table Model
+constexpr int kModelVersion = 0, kModelOperatorCodes = 1, kModelSubgraphs = 2, kModelBuffers = 4;
+// table OperatorCode: the code is max(deprecated_builtin_code, builtin_code), as TFLite reads
+// it: old files fill only the byte field, new ones keep it at 127 for codes past 127.
+constexpr int kCodeDeprecatedBuiltin = 0, kCodeBuiltin = 3;
+// table SubGraph
+constexpr int kGraphTensors = 0, kGraphInputs = 1, kGraphOutputs = 2, kGraphOperators = 3;
+// table Tensor
+constexpr int kTensorShape = 0, kTensorType = 1, kTensorBuffer = 2, kTensorName = 3,
+              kTensorQuantization = 4;
+// table QuantizationParameters
+constexpr int kQuantScale = 2, kQuantZeroPoint = 3, kQuantDimension = 6;
+// table Buffer: inline data, or (files over 2 GB) an offset and size into the file
+constexpr int kBufferData = 0, kBufferOffset = 1, kBufferSize = 2;
+// table Operator
+constexpr int kOpCodeIndex = 0, kOpInputs = 1, kOpOutputs = 2, kOpOptionsType = 3, kOpOptions = 4;
+// Conv2DOptions / DepthwiseConv2DOptions / Pool2DOptions fields
+constexpr int kConvPadding = 0, kConvStrideW = 1, kConvStrideH = 2, kConvActivation = 3,
+              kConvDilationW = 4, kConvDilationH = 5;
+constexpr int kDepthwiseMultiplier = 3, kDepthwiseActivation = 4, kDepthwiseDilationW = 5,
+              kDepthwiseDilationH = 6;
+constexpr int kPoolFilterW = 3, kPoolFilterH = 4, kPoolActivation = 5;
+// enum BuiltinOptions (the union's type tag)
+constexpr std::uint8_t kOptionsConv2D = 1, kOptionsDepthwise = 2, kOptionsPool2D = 5;
+
+enum TensorType : std::int8_t {
+  kFloat32 = 0, kFloat16 = 1, kInt32 = 2, kUInt8 = 3, kInt64 = 4, kInt8 = 9,
+};
+enum BuiltinOperator : std::int32_t {
+  kAveragePool2D = 1, kConv2D = 3, kDepthwiseConv2D = 4, kDequantize = 6, kReshape = 22,
+  kSoftmax = 25, kSqueeze = 43, kQuantize = 114,
+};
+enum FusedActivation : std::int8_t { kActNone = 0, kActRelu = 1, kActReluN1To1 = 2, kActRelu6 = 3 };
+enum PaddingType : std::int8_t { kPadSame = 0, kPadValid = 1 };
+
+inline const char* type_name(int type) {
+  switch (type) {
+    case kFloat32: return "FLOAT32";
+    case kFloat16: return "FLOAT16";
+    case kInt32: return "INT32";
+    case kUInt8: return "UINT8";
+    case kInt64: return "INT64";
+    case kInt8: return "INT8";
+    default: return "an unsupported type";
+  }
+}
+
+inline std::string operator_name(int code) {
+  switch (code) {
+    case kAveragePool2D: return "AVERAGE_POOL_2D";
+    case kConv2D: return "CONV_2D";
+    case kDepthwiseConv2D: return "DEPTHWISE_CONV_2D";
+    case kDequantize: return "DEQUANTIZE";
+    case kReshape: return "RESHAPE";
+    case kSoftmax: return "SOFTMAX";
+    case kSqueeze: return "SQUEEZE";
+    case kQuantize: return "QUANTIZE";
+    default: return detail::concat("builtin operator ", code);
+  }
+}
+}  // namespace tflite_schema
+
+// The parts of a .tflite file that describe a single-subgraph CNN.
+struct TfliteTensor {
+  std::vector<std::int64_t> shape;
+  int type = 0;
+  std::uint32_t buffer = 0;
+  std::string name;
+  std::vector<float> scale;             // empty: not quantized
+  std::vector<std::int64_t> zero_point;  // same length as scale (or empty: all 0)
+  int quantized_dimension = 0;
+  std::int64_t element_count() const {
+    std::int64_t count = 1;
+    for (std::int64_t d : shape) count *= d;
+    return count;
+  }
+};
+
+struct TfliteOperator {
+  int code = 0;
+  std::vector<std::int32_t> inputs, outputs;
+  bool has_options = false;
+  int padding = 0, stride_w = 1, stride_h = 1, activation = 0;
+  int dilation_w = 1, dilation_h = 1, depth_multiplier = 1;
+  int filter_w = 0, filter_h = 0;
+};
+
+struct TfliteModelFile {
+  std::string source;
+  std::uint32_t version = 0;
+  std::vector<TfliteTensor> tensors;
+  std::vector<TfliteOperator> operators;
+  std::vector<std::int32_t> inputs, outputs;
+  // Each buffer's bytes as [offset, offset + size) of the file; size 0 for none.
+  std::vector<std::pair<std::size_t, std::size_t>> buffers;
+};
+
+namespace detail {
+
+// Bounds that keep a hostile file from making us allocate much more than its own size.
+constexpr std::size_t kTfliteMaxFileBytes = std::size_t(1) << 30;  // 1 GiB
+constexpr std::size_t kTfliteMaxRank = 8;
+constexpr std::size_t kTfliteMaxOperands = 16;
+// Inputs beyond these are no MobileNetV1 anyone runs, and would make predict() allocate
+// activations of many gigabytes.
+constexpr Index kTfliteMaxResolution = 8192;
+constexpr Index kTfliteMaxChannels = 64;
+
+template <typename T>
+std::vector<T> flat_scalars(const FlatVector& vector) {
+  std::vector<T> values(vector.size());
+  for (std::size_t i = 0; i < vector.size(); ++i) values[i] = vector.scalar<T>(i);
+  return values;
+}
+
+inline TfliteTensor read_tensor(const FlatTable& table, std::size_t index) {
+  namespace s = tflite_schema;
+  const FlatBuffer& fb = table.buffer();
+  TfliteTensor tensor;
+  const FlatVector shape = table.vector(s::kTensorShape, 4, "tensor shape");
+  if (shape.size() > kTfliteMaxRank)
+    fb.fail(table.offset(), concat("tensor ", index, " has rank ", shape.size(), ", more than ",
+                                   kTfliteMaxRank));
+  std::int64_t count = 1;
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    const std::int32_t dim = shape.scalar<std::int32_t>(d);
+    // Any count past the file size is impossible for a constant and absurd for an activation.
+    if (dim < 0 || (dim > 0 && count > std::int64_t(kTfliteMaxFileBytes) / dim))
+      fb.fail(table.offset(), concat("tensor ", index, " has an impossible dimension ", dim));
+    count *= dim;
+    tensor.shape.push_back(dim);
+  }
+  tensor.type = table.scalar<std::int8_t>(s::kTensorType, 0);
+  tensor.buffer = table.scalar<std::uint32_t>(s::kTensorBuffer, 0);
+  tensor.name = table.string(s::kTensorName, "tensor name");
+  if (table.has(s::kTensorQuantization)) {
+    const FlatTable q = table.table(s::kTensorQuantization, "tensor quantization");
+    tensor.scale = flat_scalars<float>(q.vector(s::kQuantScale, 4, "quantization scale"));
+    tensor.zero_point = flat_scalars<std::int64_t>(q.vector(s::kQuantZeroPoint, 8, "zero point"));
+    tensor.quantized_dimension = q.scalar<std::int32_t>(s::kQuantDimension, 0);
+    if (!tensor.zero_point.empty() && tensor.zero_point.size() != tensor.scale.size())
+      fb.fail(q.offset(), concat("tensor ", index, " '", tensor.name, "' has ", tensor.scale.size(),
+                                 " scales but ", tensor.zero_point.size(), " zero points"));
+  }
+  return tensor;
+}
+
+inline TfliteOperator read_operator(const FlatTable& table, const std::vector<int>& codes,
+                                    std::size_t index) {
+  namespace s = tflite_schema;
+  const FlatBuffer& fb = table.buffer();
+  TfliteOperator op;
+  const std::uint32_t code_index = table.scalar<std::uint32_t>(s::kOpCodeIndex, 0);
+  if (code_index >= codes.size())
+    fb.fail(table.offset(), concat("operator ", index, " uses opcode ", code_index, " of ",
+                                   codes.size()));
+  op.code = codes[code_index];
+  const FlatVector inputs = table.vector(s::kOpInputs, 4, "operator inputs");
+  const FlatVector outputs = table.vector(s::kOpOutputs, 4, "operator outputs");
+  if (inputs.size() > kTfliteMaxOperands || outputs.size() > kTfliteMaxOperands)
+    fb.fail(table.offset(), concat("operator ", index, " has ", inputs.size(), " inputs and ",
+                                   outputs.size(), " outputs"));
+  op.inputs = flat_scalars<std::int32_t>(inputs);
+  op.outputs = flat_scalars<std::int32_t>(outputs);
+  const std::uint8_t options_type = table.scalar<std::uint8_t>(s::kOpOptionsType, 0);
+  // Conv2D, DepthwiseConv2D and Pool2D options share their first three fields.
+  if ((options_type != s::kOptionsConv2D && options_type != s::kOptionsDepthwise &&
+       options_type != s::kOptionsPool2D) ||
+      !table.has(s::kOpOptions))
+    return op;
+  const FlatTable o = table.table(s::kOpOptions, "operator options");
+  op.padding = o.scalar<std::int8_t>(s::kConvPadding, 0);
+  op.stride_w = o.scalar<std::int32_t>(s::kConvStrideW, 0);
+  op.stride_h = o.scalar<std::int32_t>(s::kConvStrideH, 0);
+  if (options_type == s::kOptionsConv2D) {
+    op.has_options = true;
+    op.activation = o.scalar<std::int8_t>(s::kConvActivation, 0);
+    op.dilation_w = o.scalar<std::int32_t>(s::kConvDilationW, 1);
+    op.dilation_h = o.scalar<std::int32_t>(s::kConvDilationH, 1);
+  } else if (options_type == s::kOptionsDepthwise) {
+    op.has_options = true;
+    op.depth_multiplier = o.scalar<std::int32_t>(s::kDepthwiseMultiplier, 1);
+    op.activation = o.scalar<std::int8_t>(s::kDepthwiseActivation, 0);
+    op.dilation_w = o.scalar<std::int32_t>(s::kDepthwiseDilationW, 1);
+    op.dilation_h = o.scalar<std::int32_t>(s::kDepthwiseDilationH, 1);
+  } else if (options_type == s::kOptionsPool2D) {
+    op.has_options = true;
+    op.filter_w = o.scalar<std::int32_t>(s::kPoolFilterW, 0);
+    op.filter_h = o.scalar<std::int32_t>(s::kPoolFilterH, 0);
+    op.activation = o.scalar<std::int8_t>(s::kPoolActivation, 0);
+  }
+  return op;
+}
+
+}  // namespace detail
+
+// Parses the flatbuffer structure of a .tflite file (no interpretation yet). Every index a
+// tensor or operator holds is checked here, so later stages may use them freely.
+inline TfliteModelFile parse_tflite(const std::uint8_t* data, std::size_t size,
+                                    const std::string& source) {
+  namespace s = tflite_schema;
+  const FlatBuffer fb(data, size, source);
+  if (size > detail::kTfliteMaxFileBytes)
+    fb.fail(0, detail::concat("file of ", size, " bytes exceeds the limit of ",
+                              detail::kTfliteMaxFileBytes));
+  if (size >= 8 && flatbuffer_identifier(fb) != "TFL3")
+    fb.fail(4, detail::concat("file identifier is not 'TFL3' (is this a TensorFlow Lite model?)"));
+  const FlatTable model = flatbuffer_root(fb);
+  TfliteModelFile file;
+  file.source = source;
+  file.version = model.scalar<std::uint32_t>(s::kModelVersion, 0);
+  if (file.version != 3)
+    fb.fail(model.offset(), detail::concat("schema version ", file.version, ", expected 3"));
+
+  std::vector<int> codes;
+  const FlatVector code_tables = model.vector(s::kModelOperatorCodes, 4, "operator codes");
+  for (std::size_t i = 0; i < code_tables.size(); ++i) {
+    const FlatTable code = code_tables.table(i);
+    codes.push_back(std::max<int>(code.scalar<std::int8_t>(s::kCodeDeprecatedBuiltin, 0),
+                                  code.scalar<std::int32_t>(s::kCodeBuiltin, 0)));
+  }
+
+  const FlatVector buffers = model.vector(s::kModelBuffers, 4, "buffers");
+  for (std::size_t i = 0; i < buffers.size(); ++i) {
+    const FlatTable buffer = buffers.table(i);
+    const FlatVector bytes = buffer.vector(s::kBufferData, 1, "buffer data");
+    std::pair<std::size_t, std::size_t> range(bytes.data_offset(), bytes.size());
+    const std::uint64_t offset = buffer.scalar<std::uint64_t>(s::kBufferOffset, 0);
+    const std::uint64_t length = buffer.scalar<std::uint64_t>(s::kBufferSize, 0);
+    if (offset > 1) {  // data outside the flatbuffer (1 is the writer's "none" marker)
+      if (offset > size || length > size - offset)
+        fb.fail(buffer.offset(), detail::concat("buffer ", i, " claims bytes [", offset, ", ",
+                                                offset + length, ") of a ", size, "-byte file"));
+      range = {static_cast<std::size_t>(offset), static_cast<std::size_t>(length)};
+    }
+    file.buffers.push_back(range);
+  }
+
+  const FlatVector graphs = model.vector(s::kModelSubgraphs, 4, "subgraphs");
+  if (graphs.size() != 1)
+    fb.fail(model.offset(), detail::concat("the model has ", graphs.size(),
+                                           " subgraphs; MobileNetV1 has exactly one"));
+  const FlatTable graph = graphs.table(0);
+  const FlatVector tensors = graph.vector(s::kGraphTensors, 4, "tensors");
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    file.tensors.push_back(detail::read_tensor(tensors.table(i), i));
+    if (file.tensors.back().buffer >= file.buffers.size() && !file.buffers.empty())
+      fb.fail(graph.offset(), detail::concat("tensor ", i, " '", file.tensors.back().name,
+                                             "' refers to buffer ", file.tensors.back().buffer,
+                                             " of ", file.buffers.size()));
+  }
+  auto check_tensor_indices = [&](const std::vector<std::int32_t>& indices, const char* what,
+                                  std::size_t offset) {
+    for (std::int32_t t : indices)
+      if (t < -1 || t >= static_cast<std::int32_t>(file.tensors.size()))
+        fb.fail(offset, detail::concat(what, " refers to tensor ", t, " of ", file.tensors.size()));
+  };
+  file.inputs = detail::flat_scalars<std::int32_t>(graph.vector(s::kGraphInputs, 4, "inputs"));
+  file.outputs = detail::flat_scalars<std::int32_t>(graph.vector(s::kGraphOutputs, 4, "outputs"));
+  check_tensor_indices(file.inputs, "graph input", graph.offset());
+  check_tensor_indices(file.outputs, "graph output", graph.offset());
+  const FlatVector operators = graph.vector(s::kGraphOperators, 4, "operators");
+  for (std::size_t i = 0; i < operators.size(); ++i) {
+    const FlatTable op = operators.table(i);
+    file.operators.push_back(detail::read_operator(op, codes, i));
+    check_tensor_indices(file.operators.back().inputs, "operator input", op.offset());
+    check_tensor_indices(file.operators.back().outputs, "operator output", op.offset());
+  }
+  return file;
+}
+
+namespace detail {
+
+inline float half_to_float(std::uint16_t half) {
+  const std::uint32_t sign = std::uint32_t(half >> 15) << 31;
+  const int exponent = (half >> 10) & 0x1F;
+  const std::uint32_t mantissa = half & 0x3FF;
+  float magnitude;
+  if (exponent == 0) magnitude = std::ldexp(static_cast<float>(mantissa), -24);
+  else if (exponent == 31) magnitude = mantissa ? NAN : INFINITY;
+  else magnitude = std::ldexp(static_cast<float>(mantissa | 0x400), exponent - 25);
+  return sign ? -magnitude : magnitude;
+}
+
+// Reads TFLite MobileNetV1 graphs into our model; one instance per file.
+class TfliteGraphReader {
+ public:
+  TfliteGraphReader(const TfliteModelFile& file, const std::uint8_t* bytes)
+      : file_(file), bytes_(bytes) {}
+
+  // A constant tensor as float in its own layout: dequantized when quantized.
+  // `input_scale` is the scale of the operator's input, for a bias without its own scale.
+  std::vector<float> constant(std::int32_t index, const std::string& role,
+                              const TfliteTensor* weights_for_bias = nullptr,
+                              float input_scale = 0.0f) const {
+    namespace s = tflite_schema;
+    const TfliteTensor& t = file_.tensors[static_cast<std::size_t>(index)];
+    const std::size_t element_bytes = constant_element_bytes(index, role);
+    const auto range = file_.buffers[t.buffer];
+    const std::size_t count = static_cast<std::size_t>(t.element_count());
+    const FlatBuffer fb(bytes_ + range.first, range.second, file_.source);
+    // Per-channel parameters run along `quantized_dimension`: stride = product of later dims.
+    std::size_t channels = 1, inner = 1;
+    const bool quantized = t.type != s::kFloat32 && t.type != s::kFloat16;
+    std::vector<float> scale = t.scale;
+    if (quantized) {
+      if (scale.empty() && t.type == s::kInt32 && weights_for_bias && !weights_for_bias->scale.empty()) {
+        // TFLite defines bias_scale = input_scale * weight_scale when the bias omits it.
+        for (float w : weights_for_bias->scale) scale.push_back(w * input_scale);
+      }
+      if (scale.empty())
+        fail(concat(role, " (tensor ", index, " '", t.name, "') is ", s::type_name(t.type),
+                    " without quantization parameters"));
+      if (scale.size() > 1) {
+        const int dim = t.quantized_dimension;
+        if (dim < 0 || dim >= static_cast<int>(t.shape.size()) ||
+            t.shape[static_cast<std::size_t>(dim)] != static_cast<std::int64_t>(scale.size()))
+          fail(concat(role, " (tensor ", index, " '", t.name, "') has ", scale.size(),
+                      " scales along dimension ", dim, " of shape ", shape_to_string(t.shape)));
+        channels = scale.size();
+        for (std::size_t d = static_cast<std::size_t>(dim) + 1; d < t.shape.size(); ++d)
+          inner *= static_cast<std::size_t>(t.shape[d]);
+      }
+    }
+    std::vector<float> out(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::size_t at = i * element_bytes;
+      const std::size_t channel = channels > 1 ? (i / inner) % channels : 0;
+      const double zero = quantized && !t.zero_point.empty() && channel < t.zero_point.size()
+                              ? static_cast<double>(t.zero_point[channel]) : 0.0;
+      switch (t.type) {
+        case s::kFloat32: out[i] = fb.read<float>(at, "weight"); break;
+        case s::kFloat16: out[i] = half_to_float(fb.read<std::uint16_t>(at, "weight")); break;
+        case s::kUInt8:
+          out[i] = static_cast<float>((fb.read<std::uint8_t>(at, "weight") - zero) * scale[channel]);
+          break;
+        case s::kInt8:
+          out[i] = static_cast<float>((fb.read<std::int8_t>(at, "weight") - zero) * scale[channel]);
+          break;
+        default:  // INT32: a bias, zero point 0 by definition
+          out[i] = static_cast<float>(fb.read<std::int32_t>(at, "bias") * double(scale[channel]));
+      }
+      if (!std::isfinite(out[i]))
+        fail(concat(role, " (tensor ", index, " '", t.name, "') holds a non-finite value at ", i));
+    }
+    return out;
+  }
+
+  // Bytes per element of a constant tensor, after checking that its type is one we convert
+  // and that its buffer holds exactly its elements.
+  std::size_t constant_element_bytes(std::int32_t index, const std::string& role) const {
+    namespace s = tflite_schema;
+    const TfliteTensor& t = file_.tensors[static_cast<std::size_t>(index)];
+    std::size_t element_bytes = 0;
+    switch (t.type) {
+      case s::kFloat32: case s::kInt32: element_bytes = 4; break;
+      case s::kFloat16: element_bytes = 2; break;
+      case s::kUInt8: case s::kInt8: element_bytes = 1; break;
+      default:
+        fail(concat(role, " (tensor ", index, " '", t.name, "') has type ", s::type_name(t.type),
+                    "; expected FLOAT32, FLOAT16, UINT8, INT8 or INT32"));
+    }
+    const std::size_t count = static_cast<std::size_t>(t.element_count());
+    const std::size_t available = t.buffer < file_.buffers.size() ? file_.buffers[t.buffer].second : 0;
+    if (available != count * element_bytes)
+      fail(concat(role, " (tensor ", index, " '", t.name, "') of shape ", shape_to_string(t.shape),
+                  " and type ", s::type_name(t.type), " needs ", count * element_bytes,
+                  " bytes, its buffer has ", available));
+    return element_bytes;
+  }
+
+  [[noreturn]] void fail(const std::string& message) const {
+    throw FormatError(concat(file_.source, ": ", message));
+  }
+
+ private:
+  const TfliteModelFile& file_;
+  const std::uint8_t* bytes_;
+};
+
+// MobileNetV1 as the graph spells it: which operator fills which of our layers.
+struct TfliteLayer {
+  std::size_t op = 0;        // index into TfliteModelFile::operators
+  std::string layer;         // our layer's name, e.g. "dsconv3.depthwise"
+  Index stride = 1;          // expected stride
+  bool is_depthwise = false;
+  bool is_pointwise = false;  // 1x1 convolution: weights [O, 1, 1, I] -> [I, O]
+};
+
+// Recognises the MobileNetV1 graph in `file` and builds the model; see load_tflite.
+class TfliteMobileNetReader : public TfliteGraphReader {
+ public:
+  TfliteMobileNetReader(const TfliteModelFile& file, const std::uint8_t* bytes)
+      : TfliteGraphReader(file, bytes), file_(file) {}
+
+  MobileNetV1<float> read() {
+    drop_quantize_operators();
+    const std::int32_t input = graph_input();
+    const TfliteTensor& input_tensor = tensor(input);
+    if (input_tensor.shape.size() != 4 || input_tensor.shape[1] != input_tensor.shape[2])
+      fail(concat("input tensor '", input_tensor.name, "' has shape ",
+                  shape_to_string(input_tensor.shape), "; expected a square image [1, R, R, C]"));
+    current_ = input;
+    recognise_layers();
+
+    // Alpha from the widest layer (the last pointwise, 1024 x alpha channels), where TF-slim's
+    // floor of 8 channels cannot hide it; every other layer is checked against it below.
+    const TfliteTensor& last_weights = tensor(weights_of(layers_.back()));
+    if (last_weights.shape.size() != 4 || last_weights.shape[0] < 1)
+      fail(concat("last pointwise weights '", last_weights.name, "' have shape ",
+                  shape_to_string(last_weights.shape), "; expected OHWI [O, 1, 1, I]"));
+    const Index widest = kMobileNetV1Table.back().out_channels;
+    MobileNetV1Config config = MobileNetV1Config::tflite(
+        static_cast<double>(last_weights.shape[0]) / static_cast<double>(widest),
+        static_cast<Index>(input_tensor.shape[1]));
+    config.in_channels = static_cast<Index>(input_tensor.shape[3]);
+    if (config.resolution < 1 || config.resolution > kTfliteMaxResolution || config.in_channels < 1 ||
+        config.in_channels > kTfliteMaxChannels)
+      fail(concat("input tensor '", input_tensor.name, "' has shape ",
+                  shape_to_string(input_tensor.shape), "; this loader accepts 1 x 1 x 1 up to ",
+                  kTfliteMaxResolution, " x ", kTfliteMaxResolution, " x ", kTfliteMaxChannels));
+    config.padding = common_padding();
+    config.activation = common_activation();
+    config.softmax = has_softmax_;
+    if (classifier_) {
+      const TfliteTensor& w = tensor(weights_of(*classifier_));
+      if (w.shape.empty())
+        fail(concat("classifier weights '", w.name, "' have no shape"));
+      config.num_classes = static_cast<Index>(w.shape[0]);
+      config.head = Head::Conv1x1;
+    } else {
+      config.head = Head::None;  // a backbone: predict() gives the pooled features
+      config.num_classes = 0;
+      config.softmax = false;
+    }
+    // Before the model allocates its parameters: every weight tensor must have the shape
+    // alpha implies and hold its data in the file, so a hostile file cannot make us allocate
+    // more than it holds.
+    check_weight_shapes(config);
+    MobileNetV1<float> model(config);
+    check_activation_shapes(model);
+    for (const TfliteLayer& layer : layers_) assign(model, layer);
+    if (classifier_) assign(model, *classifier_);
+    return model;
+  }
+
+  int weight_type() const { return tensor(weights_of(layers_.front())).type; }
+
+ private:
+  static constexpr const char* kExpectedGraph =
+      "a MobileNetV1 graph is CONV_2D, 13 x (DEPTHWISE_CONV_2D, CONV_2D), AVERAGE_POOL_2D, "
+      "then optionally CONV_2D 1x1, RESHAPE or SQUEEZE, SOFTMAX";
+
+  const TfliteTensor& tensor(std::int32_t index) const {
+    return file_.tensors[static_cast<std::size_t>(index)];
+  }
+  std::string describe(std::size_t op) const {
+    return concat("operator ", op, " (", tflite_schema::operator_name(file_.operators[op].code), ")");
+  }
+
+  // QUANTIZE and DEQUANTIZE only change the number format: the model runs in float, so each
+  // one's output is read as its input (e.g. float16 weights behind a DEQUANTIZE).
+  void drop_quantize_operators() {
+    alias_.resize(file_.tensors.size());
+    for (std::size_t t = 0; t < alias_.size(); ++t) alias_[t] = static_cast<std::int32_t>(t);
+    for (std::size_t i = 0; i < file_.operators.size(); ++i) {
+      const TfliteOperator& op = file_.operators[i];
+      if (op.code != tflite_schema::kQuantize && op.code != tflite_schema::kDequantize) {
+        kept_.push_back(i);
+        continue;
+      }
+      if (op.inputs.size() != 1 || op.outputs.size() != 1 || op.inputs[0] < 0 || op.outputs[0] < 0)
+        fail(concat(describe(i), " should have one input and one output"));
+      alias_[static_cast<std::size_t>(op.outputs[0])] = resolve(op.inputs[0]);
+    }
+  }
+  std::int32_t resolve(std::int32_t t) const {
+    if (t < 0) return t;
+    // Each step goes to an earlier alias; the bound guards against a cycle in a hostile file.
+    for (std::size_t steps = 0; steps <= alias_.size(); ++steps) {
+      const std::int32_t next = alias_[static_cast<std::size_t>(t)];
+      if (next == t) return t;
+      t = next;
+    }
+    fail("QUANTIZE/DEQUANTIZE operators form a cycle");
+  }
+
+  std::int32_t graph_input() const {
+    if (file_.inputs.size() != 1 || file_.inputs[0] < 0)
+      fail(concat("the graph has ", file_.inputs.size(), " inputs; ", kExpectedGraph,
+                  " with one image input"));
+    return resolve(file_.inputs[0]);
+  }
+
+  // The next operator, which must be `code` and read the previous one's output.
+  const TfliteOperator& expect(int code, const std::string& role) {
+    namespace s = tflite_schema;
+    if (next_ >= kept_.size())
+      fail(concat("the graph ends after ", kept_.size(), " operators where ", role, " (",
+                  s::operator_name(code), ") should follow; ", kExpectedGraph,
+                  " (is this a MobileNetV1 model?)"));
+    const std::size_t index = kept_[next_];
+    const TfliteOperator& op = file_.operators[index];
+    if (op.code != code)
+      fail(concat(describe(index), " is where ", role, " (", s::operator_name(code),
+                  ") should be; ", kExpectedGraph, " (is this a MobileNetV1 model?)"));
+    if (op.inputs.empty() || op.outputs.empty() || resolve(op.inputs[0]) != current_)
+      fail(concat(describe(index), " (", role, ") does not read the previous layer's output"));
+    if ((code == s::kConv2D || code == s::kDepthwiseConv2D || code == s::kAveragePool2D) &&
+        !op.has_options)
+      fail(concat(describe(index), " (", role, ") has no options"));
+    current_ = resolve(op.outputs[0]);
+    last_op_ = index;
+    ++next_;
+    return op;
+  }
+  bool next_is(int code) const {
+    return next_ < kept_.size() && file_.operators[kept_[next_]].code == code;
+  }
+
+  void recognise_layers() {
+    namespace s = tflite_schema;
+    expect(s::kConv2D, "the stem convolution");
+    layers_.push_back({last_op_, "stem.conv", kStemStride, false, false});
+    for (std::size_t i = 0; i < kMobileNetV1Table.size(); ++i) {
+      const std::string block = "dsconv" + std::to_string(i + 1);
+      expect(s::kDepthwiseConv2D, "block " + std::to_string(i + 1) + " depthwise");
+      layers_.push_back({last_op_, block + ".depthwise", kMobileNetV1Table[i].stride, true, false});
+      expect(s::kConv2D, "block " + std::to_string(i + 1) + " pointwise");
+      layers_.push_back({last_op_, block + ".pointwise", 1, false, true});
+    }
+    const TfliteOperator& pool = expect(s::kAveragePool2D, "the global average pool");
+    pool_op_ = last_op_;
+    if (pool.activation != s::kActNone)
+      fail(concat(describe(pool_op_), ": the pool has a fused activation; expected none"));
+    if (next_ < kept_.size()) {
+      expect(s::kConv2D, "the 1x1 classifier");
+      classifier_ = TfliteLayer{last_op_, "classifier", 1, false, true};
+      if (file_.operators[last_op_].activation != s::kActNone)
+        fail(concat(describe(last_op_), ": the classifier has a fused activation; expected none"));
+      if (next_is(s::kReshape)) expect(s::kReshape, "the reshape to [N, classes]");
+      else if (next_is(s::kSqueeze)) expect(s::kSqueeze, "the squeeze to [N, classes]");
+      if (next_is(s::kSoftmax)) {
+        expect(s::kSoftmax, "the softmax");
+        has_softmax_ = true;
+      }
+    }
+    if (next_ < kept_.size())
+      fail(concat(describe(kept_[next_]), " follows the ",
+                  classifier_ ? "classifier" : "pool", "; ", kExpectedGraph));
+    if (file_.outputs.size() != 1 || resolve(file_.outputs[0]) != current_)
+      fail(concat("the graph's output is not the last operator's output; ", kExpectedGraph));
+  }
+
+  void check_weight_shapes(const MobileNetV1Config& config) const {
+    Index in = config.in_channels;
+    auto check = [&](const TfliteLayer& layer, std::vector<std::int64_t> expected) {
+      const std::int32_t index = weights_of(layer);
+      const TfliteTensor& w = tensor(index);
+      const std::string role = concat(describe(layer.op), " (", layer.layer, ") weights");
+      if (w.shape != expected)
+        fail(concat(role, " '", w.name, "' have shape ", shape_to_string(w.shape), "; MobileNetV1 at alpha ",
+                    config.alpha, " expects ", shape_to_string(expected)));
+      constant_element_bytes(index, role);
+    };
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      const TfliteLayer& layer = layers_[i];
+      const Index base = i == 0 ? kStemChannels : kMobileNetV1Table[(i - 1) / 2].out_channels;
+      const Index out = layer.is_depthwise ? in : scaled_channels(base, config.alpha, config.min_depth);
+      if (layer.is_depthwise) check(layer, {1, 3, 3, in});
+      else if (layer.is_pointwise) check(layer, {out, 1, 1, in});
+      else check(layer, {out, 3, 3, in});
+      in = out;
+    }
+    if (classifier_) check(*classifier_, {config.num_classes, 1, 1, in});
+  }
+
+  std::int32_t weights_of(const TfliteLayer& layer) const {
+    const TfliteOperator& op = file_.operators[layer.op];
+    if (op.inputs.size() < 2 || op.inputs[1] < 0)
+      fail(concat(describe(layer.op), " (", layer.layer, ") has no weights"));
+    return resolve(op.inputs[1]);
+  }
+
+  Padding common_padding() const {
+    namespace s = tflite_schema;
+    int padding = -1;
+    for (const TfliteLayer& layer : layers_) {
+      if (layer.is_pointwise) continue;  // a 1x1 window pads nothing either way
+      const TfliteOperator& op = file_.operators[layer.op];
+      if (op.padding != s::kPadSame && op.padding != s::kPadValid)
+        fail(concat(describe(layer.op), " (", layer.layer, ") has unknown padding ", op.padding));
+      if (padding >= 0 && op.padding != padding)
+        fail(concat(describe(layer.op), " (", layer.layer, ") pads ",
+                    op.padding == s::kPadSame ? "SAME" : "VALID", " unlike the layers before it; "
+                    "MobileNetV1 pads every 3x3 convolution the same way"));
+      padding = op.padding;
+    }
+    return padding == s::kPadValid ? Padding::valid() : Padding::same();
+  }
+
+  // The activation a layer applies: its fused activation, or for a quantized output with none,
+  // the clamp its output range implies (uint8 arithmetic saturates at the range's ends).
+  Activation activation_of(const TfliteLayer& layer) const {
+    namespace s = tflite_schema;
+    const TfliteOperator& op = file_.operators[layer.op];
+    switch (op.activation) {
+      case s::kActRelu6: return Activation::ReLU6;
+      case s::kActRelu: return Activation::ReLU;
+      case s::kActNone: break;
+      default:
+        fail(concat(describe(layer.op), " (", layer.layer, ") has fused activation ", op.activation,
+                    "; MobileNetV1 uses RELU6, RELU or none"));
+    }
+    const TfliteTensor& out = tensor(op.outputs[0]);
+    if ((out.type != s::kUInt8 && out.type != s::kInt8) || out.scale.size() != 1)
+      return Activation::None;
+    const double scale = out.scale[0];
+    const double zero = out.zero_point.empty() ? 0.0 : static_cast<double>(out.zero_point[0]);
+    const double low = ((out.type == s::kUInt8 ? 0.0 : -128.0) - zero) * scale;
+    const double high = ((out.type == s::kUInt8 ? 255.0 : 127.0) - zero) * scale;
+    if (low < -scale / 2) return Activation::None;
+    if (std::abs(high - 6.0) <= std::max(scale, 0.01)) return Activation::ReLU6;
+    if (high > 6.0) return Activation::ReLU;
+    fail(concat(describe(layer.op), " (", layer.layer, "): output '", out.name,
+                "' is clamped to [", low, ", ", high, "], which neither ReLU nor ReLU6 gives"));
+  }
+
+  Activation common_activation() const {
+    const Activation first = activation_of(layers_.front());
+    for (const TfliteLayer& layer : layers_)
+      if (activation_of(layer) != first)
+        fail(concat(describe(layer.op), " (", layer.layer, ") applies ",
+                    activation_name(activation_of(layer)), " but the stem applies ",
+                    activation_name(first), "; MobileNetV1 uses one activation throughout"));
+    return first;
+  }
+
+  // Strides, dilations and the activation shapes of the file must be the ones our model
+  // computes: this catches a foreign graph that happens to have the right operator sequence.
+  void check_activation_shapes(const MobileNetV1<float>& model) const {
+    Shape shape = model.input_shape(1);
+    auto check = [&](std::size_t op_index, const std::string& role, const Shape& ours) {
+      const TfliteTensor& out = tensor(file_.operators[op_index].outputs[0]);
+      const std::vector<std::int64_t> expected = {ours.n, ours.h, ours.w, ours.c};
+      if (out.shape.size() == 4 && out.shape != expected)
+        fail(concat(describe(op_index), " (", role, ") outputs ", shape_to_string(out.shape),
+                    "; MobileNetV1 ", model.name(), " computes ", shape_to_string(expected),
+                    " (wrong channel count for alpha ", model.config().alpha, "?)"));
+    };
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      const TfliteLayer& layer = layers_[i];
+      const TfliteOperator& op = file_.operators[layer.op];
+      if (op.stride_h != layer.stride || op.stride_w != layer.stride)
+        fail(concat(describe(layer.op), " (", layer.layer, ") has stride ", op.stride_h, "x",
+                    op.stride_w, "; MobileNetV1 has ", layer.stride, " there"));
+      if (op.dilation_h != 1 || op.dilation_w != 1 || op.depth_multiplier != 1)
+        fail(concat(describe(layer.op), " (", layer.layer,
+                    ") is dilated or has a depth multiplier; MobileNetV1 has neither"));
+      if (i == 0) shape = model.stem.output_shape(shape);
+      else if (layer.is_depthwise) shape = model.blocks[(i - 1) / 2].depthwise_output_shape(shape);
+      else shape = model.blocks[(i - 1) / 2].pointwise.output_shape(shape);
+      check(layer.op, layer.layer, shape);
+    }
+    check(pool_op_, "pool", model.features_shape(1));
+    const TfliteTensor& pool_in = tensor(file_.operators[pool_op_].inputs[0]);
+    const TfliteOperator& pool = file_.operators[pool_op_];
+    if (pool_in.shape.size() == 4 &&
+        (pool.filter_h != pool_in.shape[1] || pool.filter_w != pool_in.shape[2]))
+      fail(concat(describe(pool_op_), ": a ", pool.filter_h, "x", pool.filter_w, " pool over a ",
+                  pool_in.shape[1], "x", pool_in.shape[2], " map; expected a global average pool"));
+  }
+
+  // Converts one operator's weights and bias to our layout and stores them in the layer.
+  void assign(MobileNetV1<float>& model, const TfliteLayer& layer) const {
+    const TfliteOperator& op = file_.operators[layer.op];
+    const std::int32_t w_index = weights_of(layer);
+    const TfliteTensor& w = tensor(w_index);
+    const std::string role = concat(describe(layer.op), " (", layer.layer, ") weights");
+    if (w.shape.size() != 4)
+      fail(concat(role, " '", w.name, "' have shape ", shape_to_string(w.shape),
+                  layer.is_depthwise ? "; expected [1, kh, kw, C]" : "; expected OHWI [O, kh, kw, I]"));
+    const std::vector<float> raw = constant(w_index, role);
+    const std::int64_t o = w.shape[0], kh = w.shape[1], kw = w.shape[2], i = w.shape[3];
+    std::vector<Index> shape;
+    std::vector<float> values(raw.size());
+    if (layer.is_depthwise) {  // [1, kh, kw, C] is already [kh, kw, C] in memory
+      if (o != 1) fail(concat(role, " '", w.name, "' have shape ", shape_to_string(w.shape),
+                              "; expected [1, kh, kw, C]"));
+      shape = {kh, kw, i};
+      values = raw;
+    } else if (layer.is_pointwise) {  // [O, 1, 1, I] -> [I, O]
+      if (kh != 1 || kw != 1) fail(concat(role, " '", w.name, "' have shape ",
+                                          shape_to_string(w.shape), "; expected [O, 1, 1, I]"));
+      shape = {i, o};
+      for (std::int64_t out = 0; out < o; ++out)
+        for (std::int64_t in = 0; in < i; ++in) values[in * o + out] = raw[out * i + in];
+    } else {  // OHWI -> HWIO
+      shape = {kh, kw, i, o};
+      for (std::int64_t out = 0; out < o; ++out)
+        for (std::int64_t y = 0; y < kh; ++y)
+          for (std::int64_t x = 0; x < kw; ++x)
+            for (std::int64_t in = 0; in < i; ++in)
+              values[((y * kw + x) * i + in) * o + out] = raw[((out * kh + y) * kw + x) * i + in];
+    }
+    std::vector<float> bias(static_cast<std::size_t>(layer.is_depthwise ? i : o), 0.0f);
+    if (op.inputs.size() > 2 && op.inputs[2] >= 0) {
+      const std::int32_t b_index = resolve(op.inputs[2]);
+      const TfliteTensor& input = tensor(op.inputs[0]);
+      bias = constant(b_index, concat(describe(layer.op), " (", layer.layer, ") bias"), &w,
+                      input.scale.size() == 1 ? input.scale[0] : 0.0f);
+      if (bias.size() != static_cast<std::size_t>(layer.is_depthwise ? i : o))
+        fail(concat(describe(layer.op), " (", layer.layer, ") bias has ", bias.size(),
+                    " values for ", layer.is_depthwise ? i : o, " channels"));
+    }
+    bool found = false;
+    model.for_each_layer([&](auto& target) {
+      if (target.name() != layer.layer) return;
+      for (auto& p : target.parameters()) {
+        if (p.name() == "weight") {
+          if (p.shape() != shape)
+            fail(concat(role, " '", w.name, "' are ", shape_to_string(shape), " in our layout; ",
+                        model.name(), " expects ", shape_to_string(p.shape())));
+          p.assign(shape, values.data(), target.label());
+          found = true;
+        } else if (p.name() == "bias") {
+          p.assign(std::vector<Index>{static_cast<Index>(bias.size())}, bias.data(), target.label());
+        }
+      }
+    });
+    if (!found) fail(concat("internal: no layer '", layer.layer, "' in ", model.name()));
+  }
+
+  const TfliteModelFile& file_;
+  std::vector<std::int32_t> alias_;  // tensor -> the tensor it is a re-encoding of
+  std::vector<std::size_t> kept_;    // operators other than QUANTIZE / DEQUANTIZE
+  std::size_t next_ = 0;             // position in kept_
+  std::int32_t current_ = -1;        // the activation the next operator must read
+  std::size_t last_op_ = 0;
+  std::size_t pool_op_ = 0;
+  std::vector<TfliteLayer> layers_;  // stem, then depthwise/pointwise pairs
+  std::optional<TfliteLayer> classifier_;
+  bool has_softmax_ = false;
+};
+
+// Lines of a labels file: one label per line, "\r\n" or "\n", a final newline optional.
+inline std::vector<std::string> metadata_label_lines(const std::vector<std::uint8_t>& bytes) {
+  std::vector<std::string> lines;
+  std::string line;
+  for (std::uint8_t c : bytes) {
+    if (c == '\n') {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      lines.push_back(line);
+      line.clear();
+    } else {
+      line.push_back(static_cast<char>(c));
+    }
+  }
+  if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
+}  // namespace detail
+
+// A MobileNetV1 read from a .tflite file.
+struct TfliteModel {
+  MobileNetV1<float> model;
+  std::vector<std::string> labels;  // from the metadata's labels file, else empty
+  std::string format;               // "tflite-float32", "tflite-float16", "tflite-uint8", "tflite-int8"
+};
+
+// The labels file among the zip members appended to a .tflite (TFLite metadata), or empty when
+// there is none. A labels file whose line count is not `classes` is a FormatError.
+inline std::vector<std::string> tflite_labels(const std::uint8_t* data, std::size_t size,
+                                              const std::string& source, Index classes) {
+  const FlatBuffer fb(data, size, source);
+  const std::vector<ZipEntry> entries = zip_entries(fb);
+  const ZipEntry* chosen = nullptr;
+  for (const ZipEntry& entry : entries) {
+    const bool text = entry.name.size() > 4 && entry.name.compare(entry.name.size() - 4, 4, ".txt") == 0;
+    if (text && entry.name.find("label") != std::string::npos) { chosen = &entry; break; }
+    if (text && !chosen) chosen = &entry;
+  }
+  // Compressed members need an inflater this header-only library does not carry.
+  if (!chosen || chosen->method != 0) return {};
+  std::vector<std::string> labels = detail::metadata_label_lines(zip_extract(fb, *chosen));
+  if (static_cast<Index>(labels.size()) != classes)
+    throw FormatError(detail::concat(source, ": labels file '", chosen->name, "' in the metadata has ",
+                                     labels.size(), " lines, the model has ", classes, " classes"));
+  return labels;
+}
+
+// Loads a MobileNetV1 .tflite held in memory. The graph must be MobileNetV1 (else a
+// FormatError saying what was expected); the configuration (alpha, resolution, classes,
+// padding, activation, softmax, or Head::None for a backbone) is inferred from it.
+inline TfliteModel load_tflite(const std::vector<std::uint8_t>& bytes, const std::string& source) {
+  const TfliteModelFile file = parse_tflite(bytes.data(), bytes.size(), source);
+  detail::TfliteMobileNetReader reader(file, bytes.data());
+  TfliteModel result{reader.read(), {}, {}};
+  switch (reader.weight_type()) {
+    case tflite_schema::kFloat32: result.format = "tflite-float32"; break;
+    case tflite_schema::kFloat16: result.format = "tflite-float16"; break;
+    case tflite_schema::kUInt8: result.format = "tflite-uint8"; break;
+    default: result.format = "tflite-int8";
+  }
+  const Index classes = result.model.config().head == Head::None ? 0 : result.model.config().num_classes;
+  if (classes > 0) result.labels = tflite_labels(bytes.data(), bytes.size(), source, classes);
+  return result;
+}
+
+namespace detail {
+// The whole file, refused unreadable or over `limit` bytes; errors name `path`.
+inline std::vector<std::uint8_t> read_model_bytes(const std::string& path, std::size_t limit) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) throw FormatError(detail::concat(path, ": cannot open for reading"));
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw FormatError(detail::concat(path, ": cannot determine the file size"));
+  if (static_cast<std::uint64_t>(size) > limit)
+    throw FormatError(detail::concat(path, ": file of ", size, " bytes exceeds the limit of ", limit));
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+  in.seekg(0);
+  if (!bytes.empty() && !in.read(reinterpret_cast<char*>(bytes.data()), size))
+    throw FormatError(detail::concat(path, ": read failed"));
+  return bytes;
+}
+}  // namespace detail
+
+// Reads the file (at most 1 GiB) and loads it; errors name `path`.
+inline TfliteModel load_tflite(const std::string& path) {
+  return load_tflite(detail::read_model_bytes(path, detail::kTfliteMaxFileBytes), path);
+}
+
+}  // namespace io
+}  // namespace mobilenet

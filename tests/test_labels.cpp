@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+// Labels files (io/labels.hpp): both ImageNet forms fit both model forms, and a wrong count
+// is reported with the file and the numbers.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "error_matchers.hpp"
+#include "mobilenet/io/labels.hpp"
+#include "shared_data.hpp"
+
+namespace mobilenet {
+namespace {
+
+// "background\nclass1\n...classN\n" (with background) or "class1\n...classN\n".
+std::string numbered_labels(int classes, bool background) {
+  std::string text = background ? "background\n" : "";
+  for (int i = 1; i <= classes; ++i) text += "class" + std::to_string(i) + "\n";
+  return text;
+}
+
+TEST(Labels, SameCountIsTakenAsIs) {
+  const auto labels = io::parse_labels("cat\ndog\r\nbird", "three.txt", 3);
+  EXPECT_EQ(labels, (std::vector<std::string>{"cat", "dog", "bird"}));
+}
+
+TEST(Labels, FileWithBackgroundFitsAThousandClassModel) {
+  const auto labels = io::parse_labels(numbered_labels(1000, true), "labels.txt", 1000);
+  ASSERT_EQ(labels.size(), 1000u);
+  EXPECT_EQ(labels[0], "class1");  // class i is line i + 1
+  EXPECT_EQ(labels[999], "class1000");
+}
+
+TEST(Labels, FileWithoutBackgroundFitsABackgroundModel) {
+  const auto labels = io::parse_labels(numbered_labels(1000, false), "labels.txt", 1001);
+  ASSERT_EQ(labels.size(), 1001u);
+  EXPECT_EQ(labels[0], "background");
+  EXPECT_EQ(labels[1], "class1");
+  EXPECT_EQ(labels[1000], "class1000");
+}
+
+TEST(Labels, TrailingBlankLinesAreIgnored) {
+  const auto labels = io::parse_labels(numbered_labels(1000, true) + "\n\r\n  \n", "l.txt", 1001);
+  ASSERT_EQ(labels.size(), 1001u);
+  EXPECT_EQ(labels[1000], "class1000");
+}
+
+TEST(Labels, WrongCountNamesFileAndCounts) {
+  EXPECT_THROW_MESSAGE(io::parse_labels(numbered_labels(998, false), "short.txt", 1000),
+                       FormatError, {"short.txt", "has 998 labels", "expected 1000", "1001"});
+  EXPECT_THROW_MESSAGE(io::parse_labels("", "empty.txt", 1000), FormatError,
+                       {"empty.txt", "has 0 labels"});
+}
+
+TEST(Labels, LoadsFromFile) {
+  const std::string path = ::testing::TempDir() + "/labels_1001.txt";
+  std::ofstream(path) << numbered_labels(1000, true);
+  const auto labels = io::load_labels(path, 1000);
+  EXPECT_EQ(labels.front(), "class1");
+  std::remove(path.c_str());
+  EXPECT_THROW_MESSAGE(io::load_labels(path, 1000), FormatError, {path.c_str(), "cannot open"});
+  EXPECT_THROW_MESSAGE(io::load_labels(::testing::TempDir(), 1000), FormatError, {"is a directory"});
+}
+
+TEST(Labels, RealImageNetLabelsWhenPresent) {
+  const std::string path = testing::shared_data_file("labels/imagenet_labels_1001.txt");
+  if (path.empty())
+    GTEST_SKIP() << "no labels/imagenet_labels_1001.txt in " << testing::shared_data_dir()
+                 << " (set MOBILENET_DATA_DIR)";
+  const auto with_background = io::load_labels(path, 1001);
+  EXPECT_EQ(with_background[0], "background");
+  EXPECT_EQ(with_background[934], "cheeseburger");
+  const auto without = io::load_labels(path, 1000);
+  EXPECT_EQ(without[933], "cheeseburger");
+}
+
+}  // namespace
+}  // namespace mobilenet

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+// io::load_model: format sniffing, safetensors files that record their whole configuration
+// and preprocessing, BatchNorm folded at load, and the errors for files that are neither.
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "mobilenet/io/model_file.hpp"
+#include "error_matchers.hpp"
+#include "tflite_builder.hpp"
+
+namespace mobilenet {
+namespace {
+
+std::string temp_path(const std::string& name) { return ::testing::TempDir() + "/" + name; }
+
+void write_bytes(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Everything but the defaults, so a field the file forgets shows up.
+MobileNetV1Config unusual() {
+  MobileNetV1Config c;
+  c.alpha = 0.25;
+  c.resolution = 67;
+  c.num_classes = 7;
+  c.activation = Activation::ReLU;
+  c.padding = Padding::symmetric(1);
+  c.conv_bias = true;
+  c.head = Head::Dense;
+  c.pool_size = 3;
+  c.softmax = false;
+  c.min_depth = 4;
+  c.bn_epsilon = 1e-5;
+  return c;
+}
+
+// Writes `model`'s parameters with only the metadata keys of the first file format.
+void save_old_style(const MobileNetV1<float>& model, const std::string& path) {
+  io::SafetensorsWriter writer;
+  model.for_each_parameter([&](const std::string& name, const Parameter<float>& p) {
+    writer.add(name, p.shape(), p.data());
+  });
+  writer.set_metadata("format", "mobilenet_v1");
+  writer.set_metadata("alpha", "0.25");
+  writer.write(path);
+}
+
+TEST(ModelFile, SafetensorsRecordsTheWholeConfiguration) {
+  MobileNetV1<float> source(unusual());
+  source.randomize(3);
+  const std::string path = temp_path("unusual.safetensors");
+  io::save_weights(source, path, io::Preprocessing::torch());
+  const io::SafetensorsFile file = io::SafetensorsFile::read(path);
+  const MobileNetV1Config c = io::config_from_weights(file);
+  const MobileNetV1Config want = unusual();
+  EXPECT_EQ(c.alpha, want.alpha);
+  EXPECT_EQ(c.resolution, want.resolution);
+  EXPECT_EQ(c.num_classes, want.num_classes);
+  EXPECT_EQ(c.activation, want.activation);
+  EXPECT_EQ(c.padding, want.padding);
+  EXPECT_EQ(c.conv_bias, want.conv_bias);
+  EXPECT_EQ(c.head, want.head);
+  EXPECT_EQ(c.pool_size, want.pool_size);
+  EXPECT_EQ(c.softmax, want.softmax);
+  EXPECT_EQ(c.min_depth, want.min_depth);
+  EXPECT_EQ(c.bn_epsilon, want.bn_epsilon);
+  EXPECT_TRUE(c.batch_norm);
+  const io::Preprocessing p = io::preprocessing_from_weights(file);
+  const io::Preprocessing torch = io::Preprocessing::torch();
+  EXPECT_EQ(p.mode, torch.mode);
+  EXPECT_EQ(p.mean, torch.mean);
+  EXPECT_EQ(p.std, torch.std);
+  EXPECT_EQ(p.central_fraction, torch.central_fraction);
+  std::remove(path.c_str());
+}
+
+TEST(ModelFile, LoadModelFoldsBatchNormAndKeepsTheOutputs) {
+  MobileNetV1<float> source(unusual());
+  source.randomize(4);
+  const std::string path = temp_path("fold.safetensors");
+  io::save_weights(source, path);
+  const io::LoadedModel loaded = io::load_model(path);
+  EXPECT_EQ(loaded.format, "safetensors");
+  EXPECT_FALSE(loaded.model.config().batch_norm);
+  EXPECT_EQ(loaded.preprocessing.mode, io::Preprocessing::Mode::TensorFlow);
+  EXPECT_TRUE(loaded.labels.empty());
+  Tensor<float> x(source.input_shape(2));
+  x.set_random();
+  const std::vector<float> want = source.predict(x).to_vector();
+  const std::vector<float> got = loaded.model.predict(x).to_vector();
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], 1e-4 * (1 + std::abs(want[i]))) << "output " << i;
+  std::remove(path.c_str());
+}
+
+TEST(ModelFile, OldFilesStillLoadWithDefaults) {
+  MobileNetV1Config c = MobileNetV1Config::tf_slim(0.25, 224);
+  c.num_classes = 3;
+  MobileNetV1<float> source(c);
+  source.randomize(5);
+  const std::string path = temp_path("old.safetensors");
+  save_old_style(source, path);
+  const io::LoadedModel loaded = io::load_model(path);
+  EXPECT_EQ(loaded.model.config().resolution, 224);
+  EXPECT_EQ(loaded.model.config().activation, Activation::ReLU6);
+  EXPECT_EQ(loaded.model.config().head, Head::Conv1x1);
+  EXPECT_EQ(loaded.preprocessing.mode, io::Preprocessing::Mode::TensorFlow);
+  std::remove(path.c_str());
+}
+
+TEST(ModelFile, LabelsFromSafetensorsMetadata) {
+  MobileNetV1Config c = MobileNetV1Config::tf_slim(0.25, 32);
+  c.num_classes = 3;
+  MobileNetV1<float> source(c);
+  io::SafetensorsWriter writer;
+  source.for_each_parameter([&](const std::string& name, const Parameter<float>& p) {
+    writer.add(name, p.shape(), p.data());
+  });
+  writer.set_metadata("resolution", "32");
+  writer.set_metadata("labels", "cat\ndog\nfish\n");
+  const std::string path = temp_path("labels.safetensors");
+  writer.write(path);
+  EXPECT_EQ(io::load_model(path).labels, (std::vector<std::string>{"cat", "dog", "fish"}));
+  writer.set_metadata("labels", "cat\ndog\n");
+  writer.write(path);
+  EXPECT_THROW_MESSAGE(io::load_model(path), FormatError, {path.c_str(), "'labels' has 2 lines", "3 classes"});
+  std::remove(path.c_str());
+}
+
+TEST(ModelFile, BadMetadataIsNamed) {
+  MobileNetV1<float> source(MobileNetV1Config::tf_slim(0.25, 32));
+  const std::string path = temp_path("meta.safetensors");
+  auto write_with = [&](const std::string& key, const std::string& value) {
+    io::SafetensorsWriter writer;
+    source.for_each_parameter([&](const std::string& name, const Parameter<float>& p) {
+      writer.add(name, p.shape(), p.data());
+    });
+    writer.set_metadata(key, value);
+    writer.write(path);
+  };
+  write_with("activation", "gelu");
+  EXPECT_THROW_MESSAGE(io::load_model(path), FormatError, {path.c_str(), "'activation' = 'gelu'", "'relu6'"});
+  write_with("resolution", "1e12");
+  EXPECT_THROW_MESSAGE(io::load_model(path), FormatError, {"'resolution' = '1e12'", "0 to 8192"});
+  write_with("padding", "symmetric:x");
+  EXPECT_THROW_MESSAGE(io::load_model(path), FormatError, {"'padding' = 'symmetric:x'"});
+  write_with("preprocessing", "caffe");
+  EXPECT_THROW_MESSAGE(io::load_model(path), FormatError, {"'preprocessing' = 'caffe'"});
+  // A claimed alpha of 64 would allocate gigabytes before the tensors could disagree.
+  write_with("alpha", "64");
+  EXPECT_THROW_MESSAGE(io::load_model(path), FormatError, {"stem.conv.weight", "alpha 64", "needs 2048"});
+  std::remove(path.c_str());
+}
+
+TEST(ModelFile, SniffsTfliteFromTheBytes) {
+  const std::string path = temp_path("model.bin");  // the name says nothing
+  write_bytes(path, tflite_test::serialize(tflite_test::mobilenet({})));
+  const io::LoadedModel loaded = io::load_model(path);
+  EXPECT_EQ(loaded.format, "tflite-float32");
+  EXPECT_FALSE(loaded.model.config().batch_norm);
+  EXPECT_EQ(loaded.preprocessing.mode, io::Preprocessing::Mode::TensorFlow);
+  std::remove(path.c_str());
+}
+
+TEST(ModelFile, ForeignAndMissingFiles) {
+  const std::string path = temp_path("foreign.txt");
+  write_bytes(path, std::vector<std::uint8_t>{'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd'});
+  EXPECT_THROW_MESSAGE(io::load_model(path), FormatError, {path.c_str(), "neither a TensorFlow Lite model", "safetensors"});
+  write_bytes(path, {});
+  EXPECT_THROW_MESSAGE(io::load_model(path), FormatError, {path.c_str(), "neither"});
+  std::remove(path.c_str());
+  EXPECT_THROW_MESSAGE(io::load_model(path), FormatError, {path.c_str(), "cannot open"});
+}
+
+}  // namespace
+}  // namespace mobilenet
