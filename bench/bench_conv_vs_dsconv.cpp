@@ -6,7 +6,8 @@
 //                          stride and output channels; .../im2col and .../depthwise time the
 //                          standard side's copy and the separable side's depthwise half alone
 //   network/...            "Conv MobileNet" (every DSConv a full 3x3 convolution) against
-//                          MobileNetV1, the same stem, pool and classifier code around them
+//                          MobileNetV1, the same stem, pool and classifier code around them;
+//                          network/shared_layers times those shared layers alone
 // Counters: mult_adds and params per image (the paper's counting), GFLOP/s = 2 * mult-adds / s.
 // BatchNorm is taken as folded: every convolution has a bias and a ReLU6 epilogue.
 //
@@ -298,19 +299,24 @@ class Network {
     return total;
   }
 
-  void run() {
+  // The whole network, or (with_blocks false) only the layers both kinds share: stem, pool
+  // and classifier.
+  void run(bool with_blocks = true) {
     stem_.run(input_.data(), scratch_.data(), ping_.data());
     float* x = ping_.data();
     float* y = pong_.data();
-    for (const Block& b : blocks_) {
-      b.run(x, scratch_.data(), y);
-      std::swap(x, y);
+    if (with_blocks) {
+      for (const Block& b : blocks_) {
+        b.run(x, scratch_.data(), y);
+        std::swap(x, y);
+      }
     }
     kernels::global_average_pool(x, features_, pooled_.data());
     classifier_->run(pooled_.data(), 1, logits_.data(), Activation::None);
     benchmark::DoNotOptimize(logits_.data());
     benchmark::ClobberMemory();
   }
+  Index shared_multiply_adds() const { return stem_.multiply_adds() + features_.c * classes_; }
 
  private:
   StandardConv stem_;
@@ -353,6 +359,13 @@ bool register_all() {
   }
   register_network<StandardConv>("network/conv_mobilenet", BlockConvolution::Full);
   register_network<SeparableConv>("network/mobilenet", BlockConvolution::Separable);
+  // What both networks share, timed alone (the pool reads a map of the right size).
+  benchmark::RegisterBenchmark("network/shared_layers", [](benchmark::State& state) {
+    Network<SeparableConv> network{MobileNetV1<float>()};
+    for (auto _ : state) network.run(/*with_blocks=*/false);
+    set_counters(state, network.shared_multiply_adds(), 0);
+    state.SetLabel("stem, pool, classifier");
+  })->Unit(benchmark::kMillisecond);
   return true;
 }
 
