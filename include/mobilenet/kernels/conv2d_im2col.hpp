@@ -31,38 +31,45 @@ inline Index im2col_size(const Shape& in_shape, const Window2D& win) {
 // columns: (H' * W') x (k * k * Cin), row-major. Row p holds the receptive field of output
 //          pixel p in (ky, kx, ci) order, the order of HWIO weights flattened to
 //          (k * k * Cin) x Cout; taps in the padding are zeros.
+// Only output rows [row_begin, row_end): `columns` receives their rows, starting with
+// row_begin's first pixel (a band of a larger image, as the execution plan's stem uses).
 template <typename T>
-void im2col(const T* in, const Shape& in_shape, const Window2D& win, T* columns) {
+void im2col_rows(const T* in, const Shape& in_shape, const Window2D& win, Index row_begin,
+                 Index row_end, T* columns) {
   const Index cin = in_shape.c, k = win.kernel, s = win.stride;
+  const Index in_h = in_shape.h, in_w = in_shape.w, pad_top = win.rows.pad_before,
+              pad_left = win.cols.pad_before, out_w = win.cols.out;
   assert(in && columns && cin > 0 && k > 0 && s > 0);
-  const Index row_taps = k * cin;  // one kernel row: k pixels, contiguous in NHWC
-  T* dst = columns;
-  for (Index oy = 0; oy < win.rows.out; ++oy) {
-    for (Index ox = 0; ox < win.cols.out; ++ox) {
-      const Index x0 = ox * s - win.cols.pad_before;
-      const bool row_inside = x0 >= 0 && x0 + k <= in_shape.w;
-      for (Index ky = 0; ky < k; ++ky, dst += row_taps) {
-        const Index iy = oy * s - win.rows.pad_before + ky;
-        if (iy < 0 || iy >= in_shape.h) {
-          std::fill(dst, dst + row_taps, T(0));
-          continue;
-        }
-        const T* src_row = in + iy * in_shape.w * cin;
-        if (row_inside) {
-          std::copy(src_row + x0 * cin, src_row + (x0 + k) * cin, dst);
-          continue;
-        }
-        for (Index kx = 0; kx < k; ++kx) {
-          const Index ix = x0 + kx;
-          T* tap = dst + kx * cin;
-          if (ix < 0 || ix >= in_shape.w)
-            std::fill(tap, tap + cin, T(0));
-          else
-            std::copy(src_row + ix * cin, src_row + (ix + 1) * cin, tap);
+  assert(0 <= row_begin && row_begin <= row_end && row_end <= win.rows.out);
+  // One kernel row is k pixels, k * Cin values contiguous in NHWC. Plain loops rather than
+  // std::copy/std::fill: the runs are short (9 floats for the stem), and the sizes are
+  // copied into locals so the compiler need not reload them after every store.
+  const Index span = k * cin;
+  T* row = columns;
+  for (Index oy = row_begin; oy < row_end; ++oy)
+    for (Index ox = 0; ox < out_w; ++ox) {
+      const Index x0 = ox * s - pad_left;
+      for (Index ky = 0; ky < k; ++ky, row += span) {
+        const Index iy = oy * s - pad_top + ky;
+        if (iy < 0 || iy >= in_h) {
+          for (Index i = 0; i < span; ++i) row[i] = T(0);
+        } else if (x0 >= 0 && x0 + k <= in_w) {
+          const T* src = in + (iy * in_w + x0) * cin;
+          for (Index i = 0; i < span; ++i) row[i] = src[i];
+        } else {  // the window overhangs the left or right edge: zeros there
+          for (Index i = 0; i < span; ++i) {
+            const Index ix = x0 + i / cin;
+            row[i] = ix >= 0 && ix < in_w ? in[(iy * in_w + ix) * cin + i % cin] : T(0);
+          }
         }
       }
     }
-  }
+}
+
+// Every output row.
+template <typename T>
+void im2col(const T* in, const Shape& in_shape, const Window2D& win, T* columns) {
+  im2col_rows(in, in_shape, win, 0, win.rows.out, columns);
 }
 
 // in:      N x H x W x Cin

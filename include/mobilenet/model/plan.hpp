@@ -34,6 +34,7 @@
 #include "mobilenet/core/padding.hpp"
 #include "mobilenet/core/tensor.hpp"
 #include "mobilenet/kernels/activation.hpp"
+#include "mobilenet/kernels/conv2d_im2col.hpp"
 #include "mobilenet/kernels/depthwise3x3.hpp"
 #include "mobilenet/kernels/gemm.hpp"
 #include "mobilenet/kernels/pooling_reference.hpp"
@@ -180,6 +181,7 @@ class Plan {
     Activation gemm_activation = Activation::None;
     Index band_rows = 1;         // output rows per band (stem, DSConv)
     bool split_panels = false;   // threads split the GEMM's columns instead of the rows
+    Window2D stem_window;        // Stem: its 3x3 window (im2col)
     Window2D pool_window;        // Pool: k x k, or kernel 0 for global
   };
 
@@ -225,6 +227,7 @@ class Plan {
     stem.out = model.stem.output_shape(input_);
     const Window2D sw = model.stem.window(input_);
     stem.stride = sw.stride, stem.pad_top = sw.rows.pad_before, stem.pad_left = sw.cols.pad_before;
+    stem.stem_window = sw;
     const Index stem_k = 9 * input_.c;
     stem.gemm = kernels::PackedGemmWeights(model.stem.weight().data(), bias_of(model.stem), stem_k, stem.out.c);
     stem.band_rows = std::min(stem.out.h, band_rows_for(stem.out.w * stem_k, stem.gemm.bytes()));
@@ -374,28 +377,8 @@ class Plan {
     float* cols = scratch(thread);
     for_each_band(r0, r1, s.out.h, s.band_rows, [&](Index image, Index first, Index end) {
       const float* in = buffer(s.from) + image * s.in.h * s.in.w * cin;
-      // im2col: one row of K = 3 x 3 x C_in values per output pixel, zeros where the window
-      // overhangs the image. A window row inside the image is 3 x C_in contiguous floats.
-      float* row = cols;
-      const Index span = 3 * cin;
-      for (Index oy = first; oy < end; ++oy)
-        for (Index ox = 0; ox < s.out.w; ++ox) {
-          const Index x0 = ox * s.stride - s.pad_left;
-          for (Index ky = 0; ky < 3; ++ky, row += span) {
-            const Index iy = oy * s.stride - s.pad_top + ky;
-            if (iy < 0 || iy >= s.in.h) {
-              for (Index i = 0; i < span; ++i) row[i] = 0.0f;
-            } else if (x0 >= 0 && x0 + 3 <= s.in.w) {
-              const float* src = in + (iy * s.in.w + x0) * cin;
-              for (Index i = 0; i < span; ++i) row[i] = src[i];
-            } else {
-              for (Index i = 0; i < span; ++i) {
-                const Index ix = x0 + i / cin;
-                row[i] = ix >= 0 && ix < s.in.w ? in[(iy * s.in.w + ix) * cin + i % cin] : 0.0f;
-              }
-            }
-          }
-        }
+      // im2col: one row of K = 3 x 3 x C_in values per output pixel of the band.
+      kernels::im2col_rows(in, s.in, s.stem_window, first, end, cols);
       float* out = buffer(s.to) + ((image * s.out.h + first) * s.out.w) * s.out.c;
       kernels::gemm_packed(cols, (end - first) * s.out.w, k, s.gemm, out, s.out.c, s.gemm_activation,
                            options_.isa);
