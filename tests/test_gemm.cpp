@@ -77,7 +77,8 @@ INSTANTIATE_TEST_SUITE_P(
                                          GemmShape{14, 32, 32}, GemmShape{15, 33, 33},
                                          GemmShape{29, 64, 48}, GemmShape{49, 257, 100},
                                          GemmShape{50, 600, 17}, GemmShape{7, 40, 545},
-                                         GemmShape{31, 3, 1001}),
+                                         GemmShape{31, 3, 1001}, GemmShape{20, 70, 57},
+                                         GemmShape{9, 128, 80}),
                        ::testing::Values(Activation::None, Activation::ReLU, Activation::ReLU6)),
     gemm_case_name);
 

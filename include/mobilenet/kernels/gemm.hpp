@@ -11,7 +11,8 @@
 //   -> blocks of up to kGemmBlockDepth of K
 //   -> row tiles of the micro-kernel's height (the tile's slice of A, <= 14 x 256 floats = 14 KB,
 //      stays in L1 while it meets every panel of the column block)
-//   -> panels.
+//   -> panels, two at a time where the instruction set has two-panel tiles (AVX-512: 7 x 64,
+//      which also divides MobileNet's 49, 196, 784 and 12544 pixels into whole tiles).
 // A is read in place (no packing): its rows are already contiguous in k.
 
 #include <algorithm>
@@ -34,6 +35,8 @@ namespace kernels {
 
 inline constexpr Index kGemmBlockDepth = 256;
 inline constexpr Index kGemmBlockPanels = 16;
+// The shortest block of k that runs two-panel tiles (where the instruction set has them).
+inline constexpr Index kGemmPairMinDepth = 16;
 
 // B (K x N, row-major) and its bias, packed for the micro-kernels. Built once per layer.
 // Layout: K is cut into equal blocks of at most kGemmBlockDepth rows; block by block, each
@@ -97,6 +100,10 @@ struct GemmKernelTable {
   Index rows = 0;
   GemmMicroKernel wide[15] = {};
   GemmMicroKernel narrow[15] = {};
+  // Kernels for a tile over two neighbouring panels, indexed by height (up to pair_rows;
+  // pair_rows = 0: this instruction set has none).
+  Index pair_rows = 0;
+  GemmMicroKernel pair[15] = {};
 };
 
 template <template <int> class Kernel, int... Rows>
@@ -105,6 +112,12 @@ GemmKernelTable make_gemm_table(std::integer_sequence<int, Rows...>) {
   t.rows = sizeof...(Rows);
   ((t.wide[Rows + 1] = Kernel<Rows + 1>::wide, t.narrow[Rows + 1] = Kernel<Rows + 1>::narrow), ...);
   return t;
+}
+
+template <template <int> class Kernel, int... Rows>
+void add_pair_kernels(GemmKernelTable& t, std::integer_sequence<int, Rows...>) {
+  t.pair_rows = sizeof...(Rows);
+  ((t.pair[Rows + 1] = Kernel<Rows + 1>::pair), ...);
 }
 
 template <int Rows>
@@ -117,6 +130,10 @@ template <int Rows>
 struct Avx512Kernel {
   static constexpr GemmMicroKernel wide = &gemm_tile_avx512<Rows, 2>;
   static constexpr GemmMicroKernel narrow = &gemm_tile_avx512<Rows, 1>;
+};
+template <int Rows>
+struct Avx512PairKernel {
+  static constexpr GemmMicroKernel pair = &gemm_pair_tile_avx512<Rows>;
 };
 template <int Rows>
 struct Avx2Kernel {
@@ -136,8 +153,11 @@ inline const GemmKernelTable& gemm_kernels(Isa isa) {
   static const GemmKernelTable generic =
       make_gemm_table<GenericKernel>(std::make_integer_sequence<int, kGemmGenericRows>());
 #if MOBILENET_X86_DISPATCH
-  static const GemmKernelTable avx512 =
-      make_gemm_table<Avx512Kernel>(std::make_integer_sequence<int, kGemmAvx512Rows>());
+  static const GemmKernelTable avx512 = [] {
+    GemmKernelTable t = make_gemm_table<Avx512Kernel>(std::make_integer_sequence<int, kGemmAvx512Rows>());
+    add_pair_kernels<Avx512PairKernel>(t, std::make_integer_sequence<int, kGemmAvx512PairRows>());
+    return t;
+  }();
   static const GemmKernelTable avx2 =
       make_gemm_table<Avx2Kernel>(std::make_integer_sequence<int, kGemmAvx2Rows>());
   if (isa == Isa::Avx512) return avx512;
@@ -179,16 +199,22 @@ inline void gemm_packed(const float* a, Index lda, const PackedGemmWeights& w, f
       const Index kc = std::min(kc_max, depth - k0);
       e.accumulate = k0 > 0;
       e.activate = k0 + kc == depth;
+      // Two panels at a time where the instruction set has such tiles and the sum over k is
+      // long enough to pay for their shorter tiles' extra epilogues.
+      const bool pairs = kernels.pair_rows > 0 && pe - pb >= 2 && kc >= kGemmPairMinDepth;
+      const Index tallest = pairs ? kernels.pair_rows : kernels.rows;
       Index rows = 0;
       for (Index m = range.row_begin; m < range.row_end; m += rows) {
-        rows = detail::balanced_tile_rows(range.row_end - m, kernels.rows);
+        rows = detail::balanced_tile_rows(range.row_end - m, tallest);
         const float* a_tile = a + m * lda + k0;
         float* c_tile = c + m * ldc;
-        for (Index p = pb; p < pe; ++p) {
-          const Index columns = std::min(W, w.n() - p * W);
+        for (Index p = pb; p < pe;) {
+          const Index columns = std::min(pairs && p + 1 < pe ? 2 * W : W, w.n() - p * W);
           e.bias = w.bias() + p * W;
-          const GemmMicroKernel kernel = columns > 16 ? kernels.wide[rows] : kernels.narrow[rows];
+          const GemmMicroKernel kernel =
+              columns > W ? kernels.pair[rows] : columns > 16 ? kernels.wide[rows] : kernels.narrow[rows];
           kernel(kc, a_tile, lda, w.slice(k0, p), c_tile + p * W, ldc, columns, e);
+          p += columns > W ? 2 : 1;
         }
       }
     }

@@ -71,6 +71,68 @@ MOBILENET_TARGET_AVX512 void gemm_tile_avx512(Index kc, const float* a, Index ld
   }
 }
 
+// Rows x 64 tile over two neighbouring panels (16 < columns <= 64): panel p's rows of this
+// block of k at b, panel p + 1's at b + 32 kc (PackedGemmWeights stores a block's panels one
+// after the other). Per step of k: 4 weight loads and Rows broadcasts for 4 x Rows FMAs, so
+// 7 rows fill the same 28 accumulators as the 14 x 32 tile with 11 loads instead of 16; that
+// measured 113-114 GFLOP/s against 110-111 with the data in L1 (Zen 4, peak ~117).
+inline constexpr Index kGemmAvx512PairRows = 7;
+
+template <int Rows>
+MOBILENET_TARGET_AVX512 void gemm_pair_tile_avx512(Index kc, const float* a, Index lda,
+                                                        const float* b, float* c, Index ldc,
+                                                        Index columns, const GemmTileEpilogue& e) {
+  static_assert(Rows >= 1 && Rows <= 7, "tile too large");
+  constexpr Index W = kGemmPanelWidth;
+  const float* b1 = b + kc * W;
+  // Lanes of the third and fourth vector that are real columns (the rest is panel padding).
+  const auto lanes = [](Index n) { return static_cast<__mmask16>((1u << std::min<Index>(16, std::max<Index>(0, n))) - 1u); };
+  const __mmask16 mask2 = lanes(columns - 32), mask3 = lanes(columns - 48);
+  __m512 acc[Rows][4];
+  if (e.accumulate) {
+#pragma GCC unroll 7
+    for (int i = 0; i < Rows; ++i) {
+      for (int v = 0; v < 2; ++v) acc[i][v] = _mm512_loadu_ps(c + i * ldc + 16 * v);
+      acc[i][2] = _mm512_maskz_loadu_ps(mask2, c + i * ldc + 32);
+      acc[i][3] = _mm512_maskz_loadu_ps(mask3, c + i * ldc + 48);
+    }
+  } else {
+    __m512 bias[4];
+    for (int v = 0; v < 4; ++v) bias[v] = _mm512_loadu_ps(e.bias + 16 * v);
+#pragma GCC unroll 7
+    for (int i = 0; i < Rows; ++i)
+      for (int v = 0; v < 4; ++v) acc[i][v] = bias[v];
+  }
+  const float* a_row[Rows];
+#pragma GCC unroll 7
+  for (int i = 0; i < Rows; ++i) a_row[i] = a + i * lda;
+  for (Index k = 0; k < kc; ++k) {
+    const __m512 w0 = _mm512_loadu_ps(b + k * W), w1 = _mm512_loadu_ps(b + k * W + 16);
+    const __m512 w2 = _mm512_loadu_ps(b1 + k * W), w3 = _mm512_loadu_ps(b1 + k * W + 16);
+#pragma GCC unroll 7
+    for (int i = 0; i < Rows; ++i) {
+      const __m512 x = _mm512_set1_ps(a_row[i][k]);
+      acc[i][0] = _mm512_fmadd_ps(x, w0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(x, w1, acc[i][1]);
+      acc[i][2] = _mm512_fmadd_ps(x, w2, acc[i][2]);
+      acc[i][3] = _mm512_fmadd_ps(x, w3, acc[i][3]);
+    }
+  }
+  if (e.activate) {
+    const __m512 lo = _mm512_set1_ps(e.lower), hi = _mm512_set1_ps(e.upper);
+    const __mmask16 all = 0xFFFF;
+#pragma GCC unroll 7
+    for (int i = 0; i < Rows; ++i)
+      for (int v = 0; v < 4; ++v) acc[i][v] = _mm512_maskz_min_ps(all, _mm512_maskz_max_ps(all, acc[i][v], lo), hi);
+  }
+#pragma GCC unroll 7
+  for (int i = 0; i < Rows; ++i) {
+    for (int v = 0; v < 2; ++v) _mm512_storeu_ps(c + i * ldc + 16 * v, acc[i][v]);
+    _mm512_mask_storeu_ps(c + i * ldc + 32, mask2, acc[i][2]);
+    _mm512_mask_storeu_ps(c + i * ldc + 48, mask3, acc[i][3]);
+  }
+}
+
 }  // namespace kernels
 }  // namespace mobilenet
 
