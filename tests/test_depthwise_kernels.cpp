@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "depthwise_cases.hpp"
@@ -84,6 +88,55 @@ TEST(DepthwiseKernels, GenericIsAlwaysRunnable) {
   for (Isa isa : isas) names += std::string(kernels::isa_name(isa)) + " ";
   RecordProperty("isas", names);
   std::printf("depthwise3x3 kernels tested here: %s\n", names.c_str());
+}
+
+
+// Pixels further apart than the channel count (the plan pads 512 and 1024 channels): every
+// kernel, and the twin, read only the channels of each input pixel (the gaps hold NaN) and
+// write only those of each output pixel (the gaps keep their sentinel), and agree with the
+// dense twin.
+TEST(DepthwiseKernels, PaddedPixelStridesReadAndWriteOnlyTheChannels) {
+  constexpr float kSentinel = -777.0f;
+  for (Index channels : {Index(5), Index(16), Index(33), Index(64)})
+    for (Index stride : {Index(1), Index(2)})
+      for (Index size : {Index(7), Index(14)}) {
+        const Window2D win = window_2d(size, size + 1, 3, stride, Padding::same());
+        const Index in_stride = channels + 16, out_stride = channels + 7;
+        const Index pixels_in = size * (size + 1), pixels_out = win.rows.out * win.cols.out;
+        const std::vector<float> dense = testing::random_values(pixels_in * channels, 21);
+        const std::vector<float> weights = testing::random_values(9 * channels, 22);
+        const std::vector<float> bias = testing::random_values(channels, 23);
+        std::vector<float> strided(static_cast<std::size_t>(pixels_in * in_stride), std::nanf(""));
+        for (Index i = 0; i < pixels_in; ++i)
+          std::copy(dense.begin() + i * channels, dense.begin() + (i + 1) * channels,
+                    strided.begin() + i * in_stride);
+        Depthwise3x3Params p{dense.data(), size, size + 1, channels, weights.data(), bias.data(),
+                             nullptr, win.rows.out, win.cols.out, stride, win.rows.pad_before,
+                             win.cols.pad_before, Activation::ReLU6, 0, win.rows.out};
+        std::vector<float> expected(static_cast<std::size_t>(pixels_out * channels));
+        p.output = expected.data();
+        kernels::depthwise3x3_reference(p);
+        p.input = strided.data();
+        p.in_pixel_stride = in_stride, p.out_pixel_stride = out_stride;
+        std::vector<std::pair<std::string, std::function<void(const Depthwise3x3Params&)>>> kernels{
+            {"reference", [](const Depthwise3x3Params& q) { kernels::depthwise3x3_reference(q); }}};
+        for (Isa isa : kernels::depthwise3x3_runnable_isas())
+          kernels.emplace_back(kernels::isa_name(isa),
+                               [isa](const Depthwise3x3Params& q) { kernels::depthwise3x3(q, isa); });
+        for (const auto& [name, kernel] : kernels) {
+          std::vector<float> out(static_cast<std::size_t>(pixels_out * out_stride), kSentinel);
+          p.output = out.data();
+          kernel(p);
+          for (Index i = 0; i < pixels_out; ++i)
+            for (Index c = 0; c < out_stride; ++c) {
+              const float got = out[static_cast<std::size_t>(i * out_stride + c)];
+              const float want = c < channels ? expected[static_cast<std::size_t>(i * channels + c)] : kSentinel;
+              ASSERT_NEAR(got, want, 1e-5f * (1.0f + std::fabs(want)))
+                  << name << ": channels " << channels << ", stride " << stride << ", size " << size
+                  << ", pixel " << i << ", lane " << c << (c >= channels ? " (gap)" : "");
+            }
+        }
+      }
 }
 
 }  // namespace

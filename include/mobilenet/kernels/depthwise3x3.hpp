@@ -23,12 +23,13 @@ namespace kernels {
 // The plain-loop twin every kernel is tested against: same contract, no tiling, no SIMD.
 // in:  in_h x in_w x C, weights 3 x 3 x C, bias C
 // out: rows [row_begin, row_end) of out_h x out_w x C, starting at params.output
+// (pixels in_pixel_stride / out_pixel_stride floats apart when those are set)
 inline void depthwise3x3_reference(const Depthwise3x3Params& p) {
   assert(detail::valid_params(p));
-  const Index ch = p.channels;
+  const Index ch = p.channels, in_stride = detail::in_stride(p), out_stride = detail::out_stride(p);
   for (Index oy = p.row_begin; oy < p.row_end; ++oy) {
     for (Index ox = 0; ox < p.out_w; ++ox) {
-      float* acc = p.output + ((oy - p.row_begin) * p.out_w + ox) * ch;
+      float* acc = p.output + ((oy - p.row_begin) * p.out_w + ox) * out_stride;
       for (Index c = 0; c < ch; ++c) acc[c] = p.bias[c];
       for (Index ky = 0; ky < 3; ++ky) {
         const Index iy = oy * p.stride - p.pad_top + ky;
@@ -36,7 +37,7 @@ inline void depthwise3x3_reference(const Depthwise3x3Params& p) {
         for (Index kx = 0; kx < 3; ++kx) {
           const Index ix = ox * p.stride - p.pad_left + kx;
           if (ix < 0 || ix >= p.in_w) continue;
-          const float* pixel = p.input + (iy * p.in_w + ix) * ch;
+          const float* pixel = p.input + (iy * p.in_w + ix) * in_stride;
           const float* tap = p.weights + (ky * 3 + kx) * ch;
           for (Index c = 0; c < ch; ++c) acc[c] += pixel[c] * tap[c];
         }

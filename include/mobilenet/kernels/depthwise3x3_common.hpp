@@ -15,19 +15,27 @@ namespace kernels {
 // One image, float32, NHWC, BatchNorm already folded into weights and bias, activation fused.
 // Padding is implicit: taps that fall outside the input read zeros that are never stored.
 struct Depthwise3x3Params {
-  const float* input = nullptr;  // in_h x in_w x channels, contiguous
+  const float* input = nullptr;  // in_h x in_w pixels of `channels` floats, in_pixel_stride apart
   Index in_h = 0, in_w = 0, channels = 0;
   const float* weights = nullptr;  // 3 x 3 x channels (BN folded)
   const float* bias = nullptr;     // channels (BN folded); never null
-  float* output = nullptr;         // output row `row_begin`; rows of out_w * channels floats follow
+  float* output = nullptr;         // output row `row_begin`; rows of out_w pixels follow, out_pixel_stride apart
   Index out_h = 0, out_w = 0;
   Index stride = 1;                // 1 or 2 (others run through the per-pixel path)
   Index pad_top = 0, pad_left = 0; // bottom/right padding is implied by out_h/out_w
   Activation activation = Activation::None;
   Index row_begin = 0, row_end = 0;  // compute output rows [row_begin, row_end) only
+  // Floats from one pixel to the next (0: `channels`, dense NHWC). The execution plan pads
+  // 512 and 1024 channels by a cache line: at a power-of-two stride of 2 or 4 KB, the columns
+  // a tile reads and the pixels it writes fall into the same L1 sets and alias 4 KB apart,
+  // which made those layers 1.7-2x slower.
+  Index in_pixel_stride = 0, out_pixel_stride = 0;
 };
 
 namespace detail {
+
+inline Index in_stride(const Depthwise3x3Params& p) { return p.in_pixel_stride ? p.in_pixel_stride : p.channels; }
+inline Index out_stride(const Depthwise3x3Params& p) { return p.out_pixel_stride ? p.out_pixel_stride : p.channels; }
 
 // The input rows and weight rows one output row reads. Rows outside the input are left out
 // (not multiplied by zero), so `count` is 0..3.
@@ -52,7 +60,7 @@ inline DepthwiseTaps row_taps(const Depthwise3x3Params& p, Index oy) {
   const Index iy = oy * p.stride - p.pad_top;
   const TapRange r = tap_range(iy, p.in_h);
   for (Index ky = r.lo; ky < r.hi; ++ky, ++t.count) {
-    t.in[t.count] = p.input + (iy + ky) * p.in_w * p.channels;
+    t.in[t.count] = p.input + (iy + ky) * p.in_w * in_stride(p);
     t.taps[t.count] = p.weights + ky * 3 * p.channels;
   }
   return t;
@@ -77,7 +85,9 @@ inline ColumnSplit interior_columns(const Depthwise3x3Params& p) {
 inline bool valid_params(const Depthwise3x3Params& p) {
   return p.input && p.weights && p.bias && p.output && p.in_h > 0 && p.in_w > 0 &&
          p.channels > 0 && p.out_h > 0 && p.out_w > 0 && p.stride > 0 && p.pad_top >= 0 &&
-         p.pad_left >= 0 && 0 <= p.row_begin && p.row_begin <= p.row_end && p.row_end <= p.out_h;
+         p.pad_left >= 0 && 0 <= p.row_begin && p.row_begin <= p.row_end && p.row_end <= p.out_h &&
+         (p.in_pixel_stride == 0 || p.in_pixel_stride >= p.channels) &&
+         (p.out_pixel_stride == 0 || p.out_pixel_stride >= p.channels);
 }
 
 }  // namespace detail

@@ -19,7 +19,8 @@ struct RowRun {
   const float* bias;
   float* out;                  // first output pixel
   Index count;                 // pixels
-  Index channels;
+  Index channels;              // also the weights' pixel stride
+  Index in_stride, out_stride; // floats between neighbouring input / output pixels
   Activation activation;
 };
 
@@ -45,19 +46,19 @@ MOBILENET_DW_TARGET inline Vec::Reg activate_lanes(Vec::Reg v, Activation a) {
 // pixel's leftmost tap in input row r, weights and bias are in registers.
 template <int Rows, int Stride, int Tile, bool Partial>
 MOBILENET_DW_TARGET inline void interior_tile(const float* const* in, const Vec::Reg (&w)[Rows][3],
-                                              Vec::Reg bias, float* out, Index ch, Vec::Tail tail,
-                                              Activation activation) {
+                                              Vec::Reg bias, float* out, Index in_stride,
+                                              Index out_stride, Vec::Tail tail, Activation activation) {
   constexpr int kCols = (Tile - 1) * Stride + 3;  // input columns a tile reads
   Vec::Reg acc[Tile];
   for (int t = 0; t < Tile; ++t) acc[t] = bias;
   for (int r = 0; r < Rows; ++r) {
     Vec::Reg x[kCols];
-    for (int j = 0; j < kCols; ++j) x[j] = load_lanes<Partial>(in[r] + j * ch, tail);
+    for (int j = 0; j < kCols; ++j) x[j] = load_lanes<Partial>(in[r] + j * in_stride, tail);
     for (int t = 0; t < Tile; ++t)
       for (int k = 0; k < 3; ++k) acc[t] = Vec::fma(x[t * Stride + k], w[r][k], acc[t]);
   }
   for (int t = 0; t < Tile; ++t)
-    store_lanes<Partial>(out + t * ch, activate_lanes(acc[t], activation), tail);
+    store_lanes<Partial>(out + t * out_stride, activate_lanes(acc[t], activation), tail);
 }
 
 template <int Rows, bool Partial>
@@ -73,21 +74,21 @@ MOBILENET_DW_TARGET inline void load_weights(const RowRun& run, Index c, Vec::Ta
 template <int Rows, int Stride, int Tile>
 MOBILENET_DW_TARGET inline void interior_pixels(const RowRun& run, Index p, Index c_begin,
                                                 Index c_end) {
-  const Index ch = run.channels;
+  const Index is = run.in_stride, os = run.out_stride;
   Vec::Reg w[Rows][3], bias;
   const float* in[Rows];
   Index c = c_begin;
   for (; c + Vec::kWidth <= c_end; c += Vec::kWidth) {
     load_weights<Rows, false>(run, c, Vec::tail(Vec::kWidth), w, bias);
-    for (int r = 0; r < Rows; ++r) in[r] = run.taps.in[r] + p * Stride * ch + c;
-    interior_tile<Rows, Stride, Tile, false>(in, w, bias, run.out + p * ch + c, ch,
+    for (int r = 0; r < Rows; ++r) in[r] = run.taps.in[r] + p * Stride * is + c;
+    interior_tile<Rows, Stride, Tile, false>(in, w, bias, run.out + p * os + c, is, os,
                                              Vec::tail(Vec::kWidth), run.activation);
   }
   if (c < c_end) {
     const Vec::Tail tail = Vec::tail(c_end - c);
     load_weights<Rows, true>(run, c, tail, w, bias);
-    for (int r = 0; r < Rows; ++r) in[r] = run.taps.in[r] + p * Stride * ch + c;
-    interior_tile<Rows, Stride, Tile, true>(in, w, bias, run.out + p * ch + c, ch, tail,
+    for (int r = 0; r < Rows; ++r) in[r] = run.taps.in[r] + p * Stride * is + c;
+    interior_tile<Rows, Stride, Tile, true>(in, w, bias, run.out + p * os + c, is, os, tail,
                                             run.activation);
   }
 }
@@ -108,7 +109,7 @@ MOBILENET_DW_TARGET inline void border_block(const RowRun& run, Index cols, Inde
   Vec::Reg acc = load_lanes<Partial>(run.bias + c, tail);
   for (int r = 0; r < run.taps.count; ++r)
     for (Index k = 0; k < cols; ++k)
-      acc = Vec::fma(load_lanes<Partial>(run.taps.in[r] + k * ch + c, tail),
+      acc = Vec::fma(load_lanes<Partial>(run.taps.in[r] + k * run.in_stride + c, tail),
                      load_lanes<Partial>(run.taps.taps[r] + k * ch + c, tail), acc);
   store_lanes<Partial>(run.out + c, activate_lanes(acc, run.activation), tail);
 }
@@ -133,15 +134,16 @@ MOBILENET_DW_TARGET inline void interior_rows(const RowRun& run) {
 MOBILENET_DW_TARGET inline void run_depthwise3x3(const Depthwise3x3Params& p) {
   assert(detail::valid_params(p));
   const Index ch = p.channels, s = p.stride;
+  const Index in_stride = detail::in_stride(p), out_stride = detail::out_stride(p);
   // The tiled interior needs a stride it was compiled for and at least one input row.
   const bool tiled = s == 1 || s == 2;
   const detail::ColumnSplit interior = tiled ? detail::interior_columns(p) : detail::ColumnSplit{};
   for (Index oy = p.row_begin; oy < p.row_end; ++oy) {
     const detail::DepthwiseTaps rows = detail::row_taps(p, oy);
-    float* out_row = p.output + (oy - p.row_begin) * p.out_w * ch;
+    float* out_row = p.output + (oy - p.row_begin) * p.out_w * out_stride;
     auto pixel_run = [&](Index ox, Index count, Index first_tap) {
-      RowRun run{rows, p.bias, out_row + ox * ch, count, ch, p.activation};
-      const Index offset = (ox * s - p.pad_left + first_tap) * ch;
+      RowRun run{rows, p.bias, out_row + ox * out_stride, count, ch, in_stride, out_stride, p.activation};
+      const Index offset = (ox * s - p.pad_left + first_tap) * in_stride;
       for (int r = 0; r < rows.count; ++r) {
         run.taps.in[r] += offset;
         run.taps.taps[r] += first_tap * ch;
