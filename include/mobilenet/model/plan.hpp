@@ -34,6 +34,7 @@
 #include "mobilenet/core/padding.hpp"
 #include "mobilenet/core/tensor.hpp"
 #include "mobilenet/kernels/activation.hpp"
+#include "mobilenet/kernels/conv2d_direct.hpp"
 #include "mobilenet/kernels/conv2d_im2col.hpp"
 #include "mobilenet/kernels/depthwise3x3.hpp"
 #include "mobilenet/kernels/gemm.hpp"
@@ -192,7 +193,8 @@ class Plan {
     Activation gemm_activation = Activation::None;
     Index band_rows = 1;         // output rows per band (stem, DSConv)
     bool split_panels = false;   // threads split the GEMM's columns instead of the rows
-    Window2D stem_window;        // Stem: its 3x3 window (im2col)
+    Window2D stem_window;        // Stem: its 3x3 window
+    bool direct = false;         // Stem: conv2d_direct_rows over padded rows instead of im2col
     Window2D pool_window;        // Pool: k x k, or kernel 0 for global
   };
 
@@ -242,7 +244,10 @@ class Plan {
     const Index stem_k = 9 * input_.c;
     stem.gemm = kernels::PackedGemmWeights(model.stem.weight().data(), bias_of(model.stem), stem_k, stem.out.c);
     stem.band_rows = std::min(stem.out.h, band_rows_for(stem.out.w * stem_k, stem.gemm.bytes()));
-    scratch = std::max(scratch, stem.band_rows * stem.out.w * stem_k);
+    stem.direct = kernels::direct_conv_available(options_.isa, stem.gemm);
+    scratch = std::max(scratch, stem.direct ? kernels::padded_rows_count(sw, 0, stem.band_rows) *
+                                                  kernels::padded_row_width(sw) * input_.c
+                                            : stem.band_rows * stem.out.w * stem_k);
     stem.gemm_activation = act;
     stem.to = Buffer::Ping;
     stem.in_stride = input_.c;
@@ -396,9 +401,15 @@ class Plan {
     float* cols = scratch(thread);
     for_each_band(r0, r1, s.out.h, s.band_rows, [&](Index image, Index first, Index end) {
       const float* in = buffer(s.from) + image * s.in.h * s.in.w * cin;
+      float* out = buffer(s.to) + ((image * s.out.h + first) * s.out.w) * s.out_stride;
+      if (s.direct) {
+        kernels::padded_rows(in, s.in, s.stem_window, first, end, cols);
+        kernels::conv2d_direct_rows(cols, cin, s.stem_window, first, end, s.gemm, out, s.out_stride,
+                                    s.gemm_activation, options_.isa);
+        return;
+      }
       // im2col: one row of K = 3 x 3 x C_in values per output pixel of the band.
       kernels::im2col_rows(in, s.in, s.stem_window, first, end, cols);
-      float* out = buffer(s.to) + ((image * s.out.h + first) * s.out.w) * s.out_stride;
       kernels::gemm_packed(cols, (end - first) * s.out.w, k, s.gemm, out, s.out_stride, s.gemm_activation,
                            options_.isa);
     });

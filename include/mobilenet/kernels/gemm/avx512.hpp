@@ -17,6 +17,26 @@ namespace kernels {
 
 inline constexpr Index kGemmAvx512Rows = 14;
 
+// The end of a tile of Rows x (16 * Vectors): the clamp if e.activate, then the stores; the
+// last vector's lanes past the real columns are masked off.
+template <int Rows, int Vectors>
+MOBILENET_TARGET_AVX512 inline void store_tile_avx512(__m512 (&acc)[Rows][Vectors], float* c, Index ldc,
+                                                      __mmask16 last_mask, const GemmTileEpilogue& e) {
+  if (e.activate) {
+    const __m512 lo = _mm512_set1_ps(e.lower), hi = _mm512_set1_ps(e.upper);
+    // Masked forms: GCC 12's unmasked _mm512_max_ps trips -Wmaybe-uninitialized.
+    const __mmask16 all = 0xFFFF;
+#pragma GCC unroll 14
+    for (int i = 0; i < Rows; ++i)
+      for (int v = 0; v < Vectors; ++v) acc[i][v] = _mm512_maskz_min_ps(all, _mm512_maskz_max_ps(all, acc[i][v], lo), hi);
+  }
+#pragma GCC unroll 14
+  for (int i = 0; i < Rows; ++i) {
+    for (int v = 0; v + 1 < Vectors; ++v) _mm512_storeu_ps(c + i * ldc + 16 * v, acc[i][v]);
+    _mm512_mask_storeu_ps(c + i * ldc + 16 * (Vectors - 1), last_mask, acc[i][Vectors - 1]);
+  }
+}
+
 // Rows x (16 * Vectors) tile, columns <= 16 * Vectors; see GemmMicroKernel.
 template <int Rows, int Vectors>
 MOBILENET_TARGET_AVX512 void gemm_tile_avx512(Index kc, const float* a, Index lda,
@@ -56,19 +76,7 @@ MOBILENET_TARGET_AVX512 void gemm_tile_avx512(Index kc, const float* a, Index ld
       if (Vectors == 2) acc[i][1] = _mm512_fmadd_ps(x, w1, acc[i][1]);
     }
   }
-  if (e.activate) {
-    const __m512 lo = _mm512_set1_ps(e.lower), hi = _mm512_set1_ps(e.upper);
-    // Masked forms: GCC 12's unmasked _mm512_max_ps trips -Wmaybe-uninitialized.
-    const __mmask16 all = 0xFFFF;
-#pragma GCC unroll 14
-    for (int i = 0; i < Rows; ++i)
-      for (int v = 0; v < Vectors; ++v) acc[i][v] = _mm512_maskz_min_ps(all, _mm512_maskz_max_ps(all, acc[i][v], lo), hi);
-  }
-#pragma GCC unroll 14
-  for (int i = 0; i < Rows; ++i) {
-    if (Vectors == 2) _mm512_storeu_ps(c + i * ldc, acc[i][0]);
-    _mm512_mask_storeu_ps(c + i * ldc + 16 * (Vectors - 1), last_mask, acc[i][Vectors - 1]);
-  }
+  store_tile_avx512<Rows, Vectors>(acc, c, ldc, last_mask, e);
 }
 
 // Rows x 64 tile over two neighbouring panels (16 < columns <= 64): panel p's rows of this

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// A k x k convolution over few input channels (the stem: 3x3, stride 2, RGB) without im2col.
+//
+// im2col copies every receptive field (27 floats per output pixel for the stem) and the GEMM
+// reads the copy back; at 224x224 that copy cost a third of the stem's time. Here the input
+// rows a band of output rows reads are copied once, with their zero padding (padded_rows;
+// 2 * 3 rows per 3 output rows at stride 2, 1/4 of the im2col copy), and the micro-kernel reads
+// each receptive field in place: k runs of k * Cin contiguous floats, one per kernel row, with
+// `stride * Cin` floats from one output pixel to the next. Its sum over k is the GEMM's over
+// the same (ky, kx, ci) order, so it uses the GEMM's packed weights and epilogue.
+//
+// The micro-kernel is AVX-512 only; on other instruction sets the plan keeps im2col + GEMM
+// (direct_conv_available). The reference twin is conv2d_reference.
+
+#include <algorithm>
+#include <cassert>
+
+#include "mobilenet/core/padding.hpp"
+#include "mobilenet/core/shape.hpp"
+#include "mobilenet/kernels/cpu_features.hpp"
+#include "mobilenet/kernels/gemm.hpp"
+
+#if MOBILENET_X86_DISPATCH
+#include <immintrin.h>
+#endif
+
+namespace mobilenet {
+namespace kernels {
+
+// The input columns output row `oy`'s band needs, zero padding included: (W' - 1) * s + k.
+inline Index padded_row_width(const Window2D& win) { return (win.cols.out - 1) * win.stride + win.kernel; }
+
+// Input rows for output rows [row_begin, row_end): (rows - 1) * s + k.
+inline Index padded_rows_count(const Window2D& win, Index row_begin, Index row_end) {
+  return (row_end - row_begin - 1) * win.stride + win.kernel;
+}
+
+// in:   H x W x Cin, one image
+// band: padded_rows_count x padded_row_width x Cin: the input rows output rows
+//       [row_begin, row_end) read, with zeros where the window overhangs the image.
+template <typename T>
+void padded_rows(const T* in, const Shape& in_shape, const Window2D& win, Index row_begin, Index row_end,
+                 T* band) {
+  assert(in && band && row_begin < row_end && row_end <= win.rows.out);
+  const Index cin = in_shape.c, width = padded_row_width(win);
+  const Index x0 = -win.cols.pad_before;
+  // Columns [lo, hi) of the band lie inside the image.
+  const Index lo = std::min(width, std::max<Index>(0, -x0)), hi = std::max(lo, std::min(width, in_shape.w - x0));
+  for (Index r = 0; r < padded_rows_count(win, row_begin, row_end); ++r, band += width * cin) {
+    const Index iy = row_begin * win.stride - win.rows.pad_before + r;
+    if (iy < 0 || iy >= in_shape.h) {
+      std::fill(band, band + width * cin, T(0));
+      continue;
+    }
+    std::fill(band, band + lo * cin, T(0));
+    const T* src = in + (iy * in_shape.w + x0 + lo) * cin;
+    std::copy(src, src + (hi - lo) * cin, band + lo * cin);
+    std::fill(band + hi * cin, band + width * cin, T(0));
+  }
+}
+
+// Whether conv2d_direct_rows runs for `isa` and weights of k x k x Cin rows (one block of k).
+inline bool direct_conv_available(Isa isa, const PackedGemmWeights& w) {
+  return isa == Isa::Avx512 && MOBILENET_X86_DISPATCH && w.block_depth() == w.k();
+}
+
+#if MOBILENET_X86_DISPATCH
+inline constexpr Index kDirectConvRows = 14;
+
+// Rows output pixels x (16 * Vectors) output channels, columns <= 16 * Vectors: the GEMM
+// micro-kernel's 14 x 32 tile with its sum over k split into `kernel` runs of `run` floats,
+// `row_step` floats apart (one per kernel row); the tile's pixels are `pixel_step` floats apart.
+template <int Rows, int Vectors>
+MOBILENET_TARGET_AVX512 void conv_tile_avx512(const float* a, Index pixel_step, Index row_step, Index kernel,
+                                               Index run, const float* b, float* c, Index ldc, Index columns,
+                                               const GemmTileEpilogue& e) {
+  static_assert(Rows >= 1 && Rows <= kDirectConvRows && (Vectors == 1 || Vectors == 2), "tile too large");
+  constexpr Index W = kGemmPanelWidth;
+  const __mmask16 last_mask = static_cast<__mmask16>((1u << (columns - 16 * (Vectors - 1))) - 1u);
+  __m512 acc[Rows][Vectors];
+  const __m512 b0 = _mm512_loadu_ps(e.bias), b1 = _mm512_loadu_ps(e.bias + 16);
+#pragma GCC unroll 14
+  for (int i = 0; i < Rows; ++i) {
+    acc[i][0] = b0;
+    if (Vectors == 2) acc[i][1] = b1;
+  }
+  const float* a_row[Rows];
+  for (Index ky = 0; ky < kernel; ++ky, b += run * W) {
+#pragma GCC unroll 14
+    for (int i = 0; i < Rows; ++i) a_row[i] = a + ky * row_step + i * pixel_step;
+    for (Index k = 0; k < run; ++k) {
+      const __m512 w0 = _mm512_loadu_ps(b + k * W);
+      const __m512 w1 = Vectors == 2 ? _mm512_loadu_ps(b + k * W + 16) : w0;
+#pragma GCC unroll 14
+      for (int i = 0; i < Rows; ++i) {
+        const __m512 x = _mm512_set1_ps(a_row[i][k]);
+        acc[i][0] = _mm512_fmadd_ps(x, w0, acc[i][0]);
+        if (Vectors == 2) acc[i][1] = _mm512_fmadd_ps(x, w1, acc[i][1]);
+      }
+    }
+  }
+  store_tile_avx512<Rows, Vectors>(acc, c, ldc, last_mask, e);
+}
+
+namespace detail {
+using ConvTileKernel = void (*)(const float*, Index, Index, Index, Index, const float*, float*, Index, Index,
+                                const GemmTileEpilogue&);
+struct ConvKernelTable {
+  ConvTileKernel wide[kDirectConvRows + 1] = {};
+  ConvTileKernel narrow[kDirectConvRows + 1] = {};
+};
+template <int... Rows>
+ConvKernelTable make_conv_table(std::integer_sequence<int, Rows...>) {
+  ConvKernelTable t;
+  ((t.wide[Rows + 1] = &conv_tile_avx512<Rows + 1, 2>, t.narrow[Rows + 1] = &conv_tile_avx512<Rows + 1, 1>), ...);
+  return t;
+}
+inline const ConvKernelTable& conv_kernels() {
+  static const ConvKernelTable table = make_conv_table(std::make_integer_sequence<int, kDirectConvRows>());
+  return table;
+}
+}  // namespace detail
+#endif
+
+// band: padded_rows(in, in_shape, win, row_begin, row_end, band)'s output
+// w:    the k x k x Cin x Cout (HWIO) weights packed as a (k*k*Cin) x Cout GEMM, in one block of k
+// out:  (row_end - row_begin) x W' pixels, `ldc` floats apart (>= Cout)
+// out = act(conv(in) + bias) for output rows [row_begin, row_end). Needs direct_conv_available.
+inline void conv2d_direct_rows(const float* band, Index cin, const Window2D& win, Index row_begin, Index row_end,
+                               const PackedGemmWeights& w, float* out, Index ldc, Activation activation,
+                               [[maybe_unused]] Isa isa = best_isa()) {
+  assert(direct_conv_available(isa, w) && w.k() == win.kernel * win.kernel * cin && ldc >= w.n());
+#if MOBILENET_X86_DISPATCH
+  const detail::ConvKernelTable& kernels = detail::conv_kernels();
+  const Index out_w = win.cols.out, W = kGemmPanelWidth;
+  const Index row_step = padded_row_width(win) * cin, pixel_step = win.stride * cin, run = win.kernel * cin;
+  GemmTileEpilogue e;
+  set_clamp(e, activation);
+  e.activate = true;
+  for (Index r = 0; r < row_end - row_begin; ++r) {
+    const float* a = band + r * win.stride * row_step;
+    float* c = out + r * out_w * ldc;
+    Index rows = 0;
+    for (Index x = 0; x < out_w; x += rows) {
+      rows = detail::balanced_tile_rows(out_w - x, kDirectConvRows);
+      for (Index p = 0; p < w.panels(); ++p) {
+        const Index columns = std::min(W, w.n() - p * W);
+        e.bias = w.bias() + p * W;
+        const detail::ConvTileKernel kernel = columns > 16 ? kernels.wide[rows] : kernels.narrow[rows];
+        kernel(a + x * pixel_step, pixel_step, row_step, win.kernel, run, w.slice(0, p), c + x * ldc + p * W, ldc,
+               columns, e);
+      }
+    }
+  }
+#else
+  (void)band, (void)cin, (void)win, (void)row_begin, (void)row_end, (void)w, (void)out, (void)ldc, (void)activation;
+#endif
+}
+
+}  // namespace kernels
+}  // namespace mobilenet
