@@ -89,16 +89,7 @@ MOBILENET_TARGET_AVX512 void conv_tile_avx512(const float* a, Index pixel_step, 
   for (Index ky = 0; ky < kernel; ++ky, b += run * W) {
 #pragma GCC unroll 14
     for (int i = 0; i < Rows; ++i) a_row[i] = a + ky * row_step + i * pixel_step;
-    for (Index k = 0; k < run; ++k) {
-      const __m512 w0 = _mm512_loadu_ps(b + k * W);
-      const __m512 w1 = Vectors == 2 ? _mm512_loadu_ps(b + k * W + 16) : w0;
-#pragma GCC unroll 14
-      for (int i = 0; i < Rows; ++i) {
-        const __m512 x = _mm512_set1_ps(a_row[i][k]);
-        acc[i][0] = _mm512_fmadd_ps(x, w0, acc[i][0]);
-        if (Vectors == 2) acc[i][1] = _mm512_fmadd_ps(x, w1, acc[i][1]);
-      }
-    }
+    accumulate_tile_avx512<Rows, Vectors>(acc, a_row, b, run);
   }
   store_tile_avx512<Rows, Vectors>(acc, c, ldc, last_mask, e);
 }

@@ -17,6 +17,25 @@ namespace kernels {
 
 inline constexpr Index kGemmAvx512Rows = 14;
 
+// The heart of a Rows x (16 * Vectors) tile: acc += A * B over kc steps of k, where row i of
+// A is a_row[i][0, kc) and B is kc panel rows of 32 floats. Per step: the weight row's one or
+// two vectors, then per row one broadcast and one FMA per vector.
+template <int Rows, int Vectors>
+MOBILENET_TARGET_AVX512 inline void accumulate_tile_avx512(__m512 (&acc)[Rows][Vectors], const float* const (&a_row)[Rows],
+                                                           const float* b, Index kc) {
+  constexpr Index W = kGemmPanelWidth;
+  for (Index k = 0; k < kc; ++k) {
+    const __m512 w0 = _mm512_loadu_ps(b + k * W);
+    const __m512 w1 = Vectors == 2 ? _mm512_loadu_ps(b + k * W + 16) : w0;
+#pragma GCC unroll 14
+    for (int i = 0; i < Rows; ++i) {
+      const __m512 x = _mm512_set1_ps(a_row[i][k]);
+      acc[i][0] = _mm512_fmadd_ps(x, w0, acc[i][0]);
+      if (Vectors == 2) acc[i][1] = _mm512_fmadd_ps(x, w1, acc[i][1]);
+    }
+  }
+}
+
 // The end of a tile of Rows x (16 * Vectors): the clamp if e.activate, then the stores; the
 // last vector's lanes past the real columns are masked off.
 template <int Rows, int Vectors>
@@ -43,7 +62,6 @@ MOBILENET_TARGET_AVX512 void gemm_tile_avx512(Index kc, const float* a, Index ld
                                                    const float* b, float* c, Index ldc,
                                                    Index columns, const GemmTileEpilogue& e) {
   static_assert(Rows >= 1 && Rows <= 14 && (Vectors == 1 || Vectors == 2), "tile too large");
-  constexpr Index W = kGemmPanelWidth;
   // Lanes of the last vector that are real columns (the rest is panel padding).
   const Index last_lanes = columns - 16 * (Vectors - 1);
   const __mmask16 last_mask = static_cast<__mmask16>((1u << last_lanes) - 1u);
@@ -66,16 +84,7 @@ MOBILENET_TARGET_AVX512 void gemm_tile_avx512(Index kc, const float* a, Index ld
   const float* a_row[Rows];
 #pragma GCC unroll 14
   for (int i = 0; i < Rows; ++i) a_row[i] = a + i * lda;
-  for (Index k = 0; k < kc; ++k) {
-    const __m512 w0 = _mm512_loadu_ps(b + k * W);
-    const __m512 w1 = Vectors == 2 ? _mm512_loadu_ps(b + k * W + 16) : w0;
-#pragma GCC unroll 14
-    for (int i = 0; i < Rows; ++i) {
-      const __m512 x = _mm512_set1_ps(a_row[i][k]);
-      acc[i][0] = _mm512_fmadd_ps(x, w0, acc[i][0]);
-      if (Vectors == 2) acc[i][1] = _mm512_fmadd_ps(x, w1, acc[i][1]);
-    }
-  }
+  accumulate_tile_avx512<Rows, Vectors>(acc, a_row, b, kc);
   store_tile_avx512<Rows, Vectors>(acc, c, ldc, last_mask, e);
 }
 
