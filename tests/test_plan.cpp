@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <utility>
 #include <string>
 #include <thread>
 #include <vector>
@@ -166,6 +168,32 @@ TEST(PlanThreads, ConcurrentRunsGiveTheReferenceResult) {
     EXPECT_EQ(own[t].to_vector(), own[0].to_vector()) << "plans over one model differ";
     EXPECT_EQ(from_shared[t].to_vector(), from_shared[0].to_vector());
     EXPECT_LE(max_abs_difference(from_shared[t], want), kLogitTolerance) << "shared plan " << t;
+  }
+}
+
+// The plan's work sharing: threads taking chunks of one counter at once get every item
+// exactly once, in chunks of at least 1 and at most max_chunk items.
+TEST(GuidedCounter, EveryItemIsTakenExactlyOnceAcrossThreads) {
+  constexpr std::int64_t kItems = 100000, kMaxChunk = 64;
+  runtime::GuidedCounter counter;
+  for (int round = 0; round < 3; ++round) {
+    counter.reset();
+    std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>> taken(4);
+    std::vector<std::thread> workers;
+    for (int t = 0; t < 4; ++t)
+      workers.emplace_back([&, t] {
+        std::int64_t begin = 0, end = 0;
+        while (counter.take(kItems, 4, kMaxChunk, begin, end)) taken[t].emplace_back(begin, end);
+      });
+    for (auto& w : workers) w.join();
+    std::vector<int> hits(kItems, 0);
+    for (const auto& chunks : taken)
+      for (const auto& [begin, end] : chunks) {
+        ASSERT_GE(end - begin, 1);
+        ASSERT_LE(end - begin, kMaxChunk);
+        for (std::int64_t i = begin; i < end; ++i) ++hits[static_cast<std::size_t>(i)];
+      }
+    EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), kItems) << "round " << round;
   }
 }
 

@@ -8,25 +8,30 @@
 //
 // At build time BatchNorm is folded into the convolutions (model/fold.hpp), every GEMM's weights are packed
 // for the micro-kernels, and all activations get their place in one arena. What runs is a
-// flat list of steps: the stem (im2col + GEMM), thirteen fused DSConv blocks, the pool, the
-// classifier (a GEMM with M = batch) and the softmax.
+// flat list of steps: the stem (a direct convolution on AVX-512, im2col + GEMM elsewhere),
+// thirteen fused DSConv blocks, the pool, the classifier (a GEMM with M = batch) and the softmax.
+// Activations with 256, 512 or 1024 channels are stored a cache line wider per pixel
+// (plan_detail::pixel_stride), which keeps the depthwise kernels clear of L1 set conflicts.
 //
 // A DSConv block runs band by band: the depthwise result for a few output rows goes to a
 // per-thread scratch buffer (sized to stay in L2), and the pointwise GEMM reads it from there
 // straight into the block's output. The depthwise output never travels to memory, and a
-// block needs one barrier instead of two.
+// block needs one barrier instead of two (the small late blocks on several threads take two;
+// see below).
 //
-// Threads split each step: by output rows for the large early layers, by the GEMM's
-// 32-column weight panels for the small late ones (where each thread then reads only its half
-// of the weights, and both compute the cheap depthwise band). The plan lives in model/ since it
-// is built from the model's layers; the threads are in runtime/thread_pool.hpp.
+// Threads share each step out while it runs (runtime::GuidedCounter: chunks that shrink
+// towards the end, so a thread the OS holds up takes fewer of them instead of keeping the other
+// waiting at the barrier): bands of output rows for the large early layers; for the small late
+// ones the depthwise rows of the whole batch first, then pairs of the GEMM's 32-column weight
+// panels, so that each thread reads only the weights of its panels. The plan lives in model/
+// since it is built from the model's layers; the threads are in runtime/thread_pool.hpp.
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -57,11 +62,6 @@ namespace plan_detail {
 template <typename Conv>
 const float* bias_of(const Conv& conv) {
   return conv.has_bias() ? conv.bias().data() : nullptr;
-}
-
-// [begin, end) of part `index` when `total` items are shared by `parts`.
-inline std::pair<Index, Index> share(Index total, Index parts, Index index) {
-  return {total * index / parts, total * (index + 1) / parts};
 }
 
 // Rounds a float count up to a whole cache line (16 floats).
@@ -127,6 +127,7 @@ class Plan {
     batch_ = in.shape().n;
     input_data_ = in.data();
     output_data_ = out.data();
+    for (std::size_t i = 0; i < 2 * steps_.size(); ++i) counters_[i].reset();
     auto job = [this](int thread) {
       for (std::size_t i = 0; i < steps_.size(); ++i) {
         execute(steps_[i], thread);
@@ -162,6 +163,8 @@ class Plan {
       throw ConfigError(detail::concat(name_, ": run_step(", index, ") needs a step index below ",
                                        steps_.size(), " and a run() before it"));
     std::lock_guard<std::mutex> lock(run_mutex_);
+    counters_[2 * index].reset();
+    counters_[2 * index + 1].reset();
     auto job = [this, index](int thread) { execute(steps_[index], thread); };
     pool_.run(job);
   }
@@ -192,7 +195,10 @@ class Plan {
     kernels::PackedGemmWeights gemm;  // stem (im2col rows), pointwise, classifier
     Activation gemm_activation = Activation::None;
     Index band_rows = 1;         // output rows per band (stem, DSConv)
-    bool split_panels = false;   // threads split the GEMM's columns instead of the rows
+    // Threads split the GEMM's columns instead of the rows: first the depthwise output of the
+    // whole batch goes to a buffer all threads share, then each thread takes pairs of panels.
+    bool split_panels = false;
+    std::size_t index = 0;       // in steps_; its work counters are counters_[2 index] and [2 index + 1]
     Window2D stem_window;        // Stem: its 3x3 window
     bool direct = false;         // Stem: conv2d_direct_rows over padded rows instead of im2col
     Window2D pool_window;        // Pool: k x k, or kernel 0 for global
@@ -230,7 +236,7 @@ class Plan {
     const MobileNetV1<float> model = fold_batch_norm(unfolded);
     using plan_detail::bias_of;
     const Activation act = model.config().activation;
-    Index largest = 0, scratch = 0;
+    Index largest = 0, scratch = 0, shared = 0;
 
     // Stem: 3x3 convolution as im2col rows of K = 9 * C_in times the HWIO weights (K x C_out).
     Step stem;
@@ -284,6 +290,7 @@ class Plan {
       s.out_stride = stride = last ? s.out.c : plan_detail::pixel_stride(s.out.c);
       s.band_rows = std::min(mid.h, band_rows_for(mid.w * s.mid_stride, s.gemm.bytes()));
       scratch = std::max(scratch, s.band_rows * mid.w * s.mid_stride);
+      if (s.split_panels) shared = std::max(shared, mid.h * mid.w * s.mid_stride);
       s.from = at;
       s.to = at = (at == Buffer::Ping ? Buffer::Pong : Buffer::Ping);
       largest = std::max(largest, s.out.h * s.out.w * s.out_stride);
@@ -335,9 +342,12 @@ class Plan {
     ping_offset_ = 0;
     pong_offset_ = cache_lines(b * largest);
     pooled_offset_ = pong_offset_ + cache_lines(b * largest);
-    scratch_offset_ = pooled_offset_ + cache_lines(b * pooled.size());
+    shared_offset_ = pooled_offset_ + cache_lines(b * pooled.size());
+    scratch_offset_ = shared_offset_ + cache_lines(b * shared);
     scratch_stride_ = cache_lines(scratch);
     arena_.assign(static_cast<std::size_t>(scratch_offset_ + scratch_stride_ * pool_.threads() + 16), 0.0f);
+    for (std::size_t i = 0; i < steps_.size(); ++i) steps_[i].index = i;
+    counters_ = std::make_unique<runtime::GuidedCounter[]>(2 * steps_.size());
   }
 
   // The arena from its first whole cache line.
@@ -371,12 +381,12 @@ class Plan {
             kernels::average_pool_reference(buffer(s.from), in, s.pool_window, buffer(s.to));
         }
         return;
-      case Kind::Classifier: {
-        const auto [p0, p1] = plan_detail::share(s.gemm.panels(), threads, thread);
-        kernels::gemm_packed(buffer(s.from), s.gemm.k(), s.gemm, buffer(s.to), s.gemm.n(),
-                             Activation::None, kernels::GemmRange{0, batch_, p0, p1}, options_.isa);
+      case Kind::Classifier:
+        for_each_panel_chunk(s, threads, [&](Index p0, Index p1) {
+          kernels::gemm_packed(buffer(s.from), s.gemm.k(), s.gemm, buffer(s.to), s.gemm.n(), Activation::None,
+                               kernels::GemmRange{0, batch_, p0, p1}, options_.isa);
+        });
         return;
-      }
       case Kind::Softmax:
         if (thread == 0) kernels::softmax_rows_inplace(buffer(s.to), batch_, s.out.c);
         return;
@@ -395,11 +405,30 @@ class Plan {
     }
   }
 
+  // The bands of the N * out_h output rows this thread takes from the step's counter
+  // (`phase` 0 or 1), at most band_rows at a time.
+  template <typename Band>
+  void for_each_band_taken(const Step& s, int phase, Index out_h, Index band_rows, int threads, Band&& band) {
+    runtime::GuidedCounter& counter = counters_[2 * s.index + phase];
+    Index begin = 0, end = 0;
+    while (counter.take(batch_ * out_h, threads, band_rows, begin, end))
+      for_each_band(begin, end, out_h, band_rows, band);
+  }
+
+  // The panels [p0, p1) of s.gemm this thread takes, two at a time or more (the AVX-512
+  // micro-kernel's tile covers two panels).
+  template <typename Chunk>
+  void for_each_panel_chunk(const Step& s, int threads, Chunk&& chunk) {
+    const Index pairs = (s.gemm.panels() + 1) / 2;
+    Index begin = 0, end = 0;
+    while (counters_[2 * s.index + 1].take(pairs, threads, pairs, begin, end))
+      chunk(2 * begin, std::min(2 * end, s.gemm.panels()));
+  }
+
   void run_stem(const Step& s, int thread, int threads) {
-    const auto [r0, r1] = plan_detail::share(batch_ * s.out.h, threads, thread);
     const Index k = s.gemm.k(), cin = s.in.c;
     float* cols = scratch(thread);
-    for_each_band(r0, r1, s.out.h, s.band_rows, [&](Index image, Index first, Index end) {
+    for_each_band_taken(s, 0, s.out.h, s.band_rows, threads, [&](Index image, Index first, Index end) {
       const float* in = buffer(s.from) + image * s.in.h * s.in.w * cin;
       float* out = buffer(s.to) + ((image * s.out.h + first) * s.out.w) * s.out_stride;
       if (s.direct) {
@@ -415,30 +444,45 @@ class Plan {
     });
   }
 
+  // Depthwise output rows [first, end) of `image` into `out` (mid_stride floats a pixel).
+  void depthwise_band(const Step& s, Index image, Index first, Index end, float* out) {
+    kernels::Depthwise3x3Params p{};
+    p.input = buffer(s.from) + image * s.in.h * s.in.w * s.in_stride;
+    p.in_h = s.in.h, p.in_w = s.in.w, p.channels = s.in.c;
+    p.weights = s.depthwise_weights.data(), p.bias = s.depthwise_bias.data();
+    p.output = out, p.out_h = s.out.h, p.out_w = s.out.w;
+    p.stride = s.stride, p.pad_top = s.pad_top, p.pad_left = s.pad_left;
+    p.activation = s.activation;
+    p.row_begin = first, p.row_end = end;
+    p.in_pixel_stride = s.in_stride, p.out_pixel_stride = s.mid_stride;
+    kernels::depthwise3x3(p, options_.isa);
+  }
+
   void run_dsconv(const Step& s, int thread, int threads) {
-    const Index rows = batch_ * s.out.h;
-    Index r0 = 0, r1 = rows, p0 = 0, p1 = s.gemm.panels();
-    if (s.split_panels)
-      std::tie(p0, p1) = plan_detail::share(s.gemm.panels(), threads, thread);
-    else
-      std::tie(r0, r1) = plan_detail::share(rows, threads, thread);
-    if (p0 == p1) return;
+    if (s.split_panels) {
+      // Phase 0: the depthwise output of the whole batch, shared by rows; phase 1: the GEMM
+      // over all of it, shared by pairs of panels (each thread reads only its panels' weights).
+      float* mid = arena() + shared_offset_;
+      const Index pixel_floats = s.out.w * s.mid_stride;
+      for_each_band_taken(s, 0, s.out.h, s.out.h, threads, [&](Index image, Index first, Index end) {
+        depthwise_band(s, image, first, end, mid + (image * s.out.h + first) * pixel_floats);
+      });
+      pool_.barrier();
+      for_each_panel_chunk(s, threads, [&](Index p0, Index p1) {
+        kernels::gemm_packed(mid, s.mid_stride, s.gemm, buffer(s.to), s.out_stride, s.gemm_activation,
+                             kernels::GemmRange{0, batch_ * s.out.h * s.out.w, p0, p1}, options_.isa);
+      });
+      return;
+    }
+    // Band by band: the depthwise rows go to this thread's scratch, which stays in L2, and the
+    // pointwise GEMM reads them from there.
     float* band_out = scratch(thread);
-    for_each_band(r0, r1, s.out.h, s.band_rows, [&](Index image, Index first, Index end) {
-      kernels::Depthwise3x3Params p{};
-      p.input = buffer(s.from) + image * s.in.h * s.in.w * s.in_stride;
-      p.in_h = s.in.h, p.in_w = s.in.w, p.channels = s.in.c;
-      p.weights = s.depthwise_weights.data(), p.bias = s.depthwise_bias.data();
-      p.output = band_out, p.out_h = s.out.h, p.out_w = s.out.w;
-      p.stride = s.stride, p.pad_top = s.pad_top, p.pad_left = s.pad_left;
-      p.activation = s.activation;
-      p.row_begin = first, p.row_end = end;
-      p.in_pixel_stride = s.in_stride, p.out_pixel_stride = s.mid_stride;
-      kernels::depthwise3x3(p, options_.isa);
+    for_each_band_taken(s, 0, s.out.h, s.band_rows, threads, [&](Index image, Index first, Index end) {
+      depthwise_band(s, image, first, end, band_out);
       const Index pixels = (end - first) * s.out.w;
       float* out = buffer(s.to) + ((image * s.out.h + first) * s.out.w) * s.out_stride;
       kernels::gemm_packed(band_out, s.mid_stride, s.gemm, out, s.out_stride, s.gemm_activation,
-                           kernels::GemmRange{0, pixels, p0, p1}, options_.isa);
+                           kernels::GemmRange{0, pixels, 0, s.gemm.panels()}, options_.isa);
     });
   }
 
@@ -448,7 +492,9 @@ class Plan {
   runtime::ThreadPool pool_;
   std::vector<Step> steps_;
   std::vector<float> arena_;
-  Index ping_offset_ = 0, pong_offset_ = 0, pooled_offset_ = 0, scratch_offset_ = 0, scratch_stride_ = 0;
+  Index ping_offset_ = 0, pong_offset_ = 0, pooled_offset_ = 0, shared_offset_ = 0, scratch_offset_ = 0,
+        scratch_stride_ = 0;
+  std::unique_ptr<runtime::GuidedCounter[]> counters_;
   std::mutex run_mutex_;
   // The current run's batch and tensors (set under run_mutex_ before the threads start).
   Index batch_ = 0;

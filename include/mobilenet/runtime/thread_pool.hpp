@@ -13,7 +13,9 @@
 // compiler flag and runtime to every app of a header-only library; Eigen's ThreadPool has
 // no barrier and wakes through condition variables.
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -36,6 +38,34 @@ inline void cpu_relax() {
 #endif
 }
 }  // namespace detail
+
+// Items [0, total) of one step shared out while the threads run, in guided chunks: a thread
+// takes (items left) / (2 * threads) at a time, at least 1 and at most max_chunk. Chunks start
+// large (few atomic operations) and end small, so the threads finish within a small chunk of
+// each other even when the OS or the hypervisor holds one of them up for a while; a static
+// split would make the other wait at the barrier for all of it.
+class GuidedCounter {
+ public:
+  void reset() { next_.store(0, std::memory_order_relaxed); }
+  // [begin, end) is the caller's next chunk; false when every item is taken. Items are
+  // independent; the barrier after the step orders their results.
+  bool take(std::int64_t total, std::int64_t threads, std::int64_t max_chunk, std::int64_t& begin,
+            std::int64_t& end) {
+    std::int64_t current = next_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (current >= total) return false;
+      const std::int64_t chunk =
+          std::max<std::int64_t>(1, std::min(max_chunk, (total - current) / (2 * threads)));
+      if (next_.compare_exchange_weak(current, current + chunk, std::memory_order_relaxed)) {
+        begin = current, end = current + chunk;
+        return true;
+      }
+    }
+  }
+
+ private:
+  alignas(64) std::atomic<std::int64_t> next_{0};  // alignas: one counter per cache line
+};
 
 class ThreadPool {
  public:
