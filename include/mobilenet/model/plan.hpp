@@ -27,6 +27,7 @@
 // since it is built from the model's layers; the threads are in runtime/thread_pool.hpp.
 
 #include <algorithm>
+#include <cassert>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -127,10 +128,17 @@ class Plan {
     batch_ = in.shape().n;
     input_data_ = in.data();
     output_data_ = out.data();
-    for (std::size_t i = 0; i < 2 * steps_.size(); ++i) counters_[i].reset();
+    for (std::size_t i = 0; i < 2 * steps_.size() * std::size_t(options_.batch); ++i) counters_[i].reset();
     auto job = [this](int thread) {
-      for (std::size_t i = 0; i < steps_.size(); ++i) {
-        execute(steps_[i], thread);
+      // The first per_image_steps_ steps image by image (see Step::per_image), then the rest
+      // over the whole batch.
+      for (Index image = 0; per_image_steps_ > 0 && image < batch_; ++image)
+        for (std::size_t i = 0; i < per_image_steps_; ++i) {
+          execute(steps_[i], thread, image, image + 1);
+          pool_.barrier();
+        }
+      for (std::size_t i = per_image_steps_; i < steps_.size(); ++i) {
+        execute(steps_[i], thread, 0, batch_);
         if (i + 1 < steps_.size()) pool_.barrier();
       }
     };
@@ -163,9 +171,15 @@ class Plan {
       throw ConfigError(detail::concat(name_, ": run_step(", index, ") needs a step index below ",
                                        steps_.size(), " and a run() before it"));
     std::lock_guard<std::mutex> lock(run_mutex_);
-    counters_[2 * index].reset();
-    counters_[2 * index + 1].reset();
-    auto job = [this, index](int thread) { execute(steps_[index], thread); };
+    for (Index i = 0; i < 2 * options_.batch; ++i) counters_[2 * index * std::size_t(options_.batch) + std::size_t(i)].reset();
+    auto job = [this, index](int thread) {
+      const Step& s = steps_[index];
+      if (!s.per_image) return execute(s, thread, 0, batch_);
+      for (Index image = 0; image < batch_; ++image) {
+        execute(s, thread, image, image + 1);
+        if (image + 1 < batch_) pool_.barrier();
+      }
+    };
     pool_.run(job);
   }
 
@@ -178,7 +192,7 @@ class Plan {
 
  private:
   // Where a step reads and writes.
-  enum class Buffer { Input, Ping, Pong, Pooled, Output };
+  enum class Buffer { Input, Ping, Pong, Handoff, Pooled, Output };
   enum class Kind { Stem, DSConv, Pool, Classifier, Softmax };
 
   struct Step {
@@ -186,6 +200,15 @@ class Plan {
     Kind kind = Kind::Stem;
     Buffer from = Buffer::Input, to = Buffer::Output;
     Shape in, out;  // one image
+    // Floats from one image to the next in `from` and `to`; 0 where the buffer holds one image
+    // that each image reuses (the per-image steps' ping-pong buffers).
+    Index in_image = 0, out_image = 0;
+    // Runs image by image at batch > 1: the early blocks, whose activations (3.2 MB an image
+    // at 1.0/224) outweigh their weights. A batch of them layer by layer would send N times
+    // that through memory; image by image it stays in the caches (measured at batch 8, 1 thread:
+    // eight batch-1 runs took 89 ms, one batch-8 run 98 ms). The late blocks, whose weights
+    // outweigh their activations, run over the whole batch, which reads their weights once.
+    bool per_image = false;
     // Floats between neighbouring pixels of the input, the depthwise band and the output.
     Index in_stride = 0, mid_stride = 0, out_stride = 0;
     // Stem and depthwise windows (3x3).
@@ -198,7 +221,7 @@ class Plan {
     // Threads split the GEMM's columns instead of the rows: first the depthwise output of the
     // whole batch goes to a buffer all threads share, then each thread takes pairs of panels.
     bool split_panels = false;
-    std::size_t index = 0;       // in steps_; its work counters are counters_[2 index] and [2 index + 1]
+    std::size_t index = 0;       // in steps_ (its work counters: see counter())
     Window2D stem_window;        // Stem: its 3x3 window
     bool direct = false;         // Stem: conv2d_direct_rows over padded rows instead of im2col
     Window2D pool_window;        // Pool: k x k, or kernel 0 for global
@@ -236,7 +259,7 @@ class Plan {
     const MobileNetV1<float> model = fold_batch_norm(unfolded);
     using plan_detail::bias_of;
     const Activation act = model.config().activation;
-    Index largest = 0, scratch = 0, shared = 0;
+    Index scratch = 0, shared = 0;
 
     // Stem: 3x3 convolution as im2col rows of K = 9 * C_in times the HWIO weights (K x C_out).
     Step stem;
@@ -255,13 +278,10 @@ class Plan {
                                                   kernels::padded_row_width(sw) * input_.c
                                             : stem.band_rows * stem.out.w * stem_k);
     stem.gemm_activation = act;
-    stem.to = Buffer::Ping;
     stem.in_stride = input_.c;
     stem.out_stride = model.blocks.empty() ? stem.out.c : plan_detail::pixel_stride(stem.out.c);
-    largest = std::max(largest, stem.out.h * stem.out.w * stem.out_stride);
     Index stride = stem.out_stride;
     Shape x = stem.out;
-    Buffer at = Buffer::Ping;
     steps_.push_back(std::move(stem));
 
     for (const auto& block : model.blocks) {
@@ -291,11 +311,34 @@ class Plan {
       s.band_rows = std::min(mid.h, band_rows_for(mid.w * s.mid_stride, s.gemm.bytes()));
       scratch = std::max(scratch, s.band_rows * mid.w * s.mid_stride);
       if (s.split_panels) shared = std::max(shared, mid.h * mid.w * s.mid_stride);
-      s.from = at;
-      s.to = at = (at == Buffer::Ping ? Buffer::Pong : Buffer::Ping);
-      largest = std::max(largest, s.out.h * s.out.w * s.out_stride);
       x = s.out;
       steps_.push_back(std::move(s));
+    }
+
+    // Which steps run image by image, then where each step reads and writes.
+    per_image_steps_ = 0;
+    for (const Step& s : steps_) {
+      const Index out_bytes = s.out.h * s.out.w * s.out_stride * Index(sizeof(float));
+      if (options_.batch == 1 || s.split_panels || out_bytes <= s.gemm.bytes()) break;
+      ++per_image_steps_;
+    }
+    Buffer at = Buffer::Input;
+    Index at_image = input_.size();
+    Index largest = 0, handoff = 0;
+    for (std::size_t i = 0; i < steps_.size(); ++i) {
+      Step& s = steps_[i];
+      s.per_image = i < per_image_steps_;
+      s.from = at, s.in_image = at_image;
+      const Index out_floats = s.out.h * s.out.w * s.out_stride;
+      s.to = (at == Buffer::Ping ? Buffer::Pong : Buffer::Ping);
+      s.out_image = s.per_image ? 0 : out_floats;
+      if (i + 1 == per_image_steps_) {  // the last per-image step hands the batch on
+        s.to = Buffer::Handoff;
+        s.out_image = handoff = out_floats;
+      } else {
+        largest = std::max(largest, s.per_image ? out_floats : options_.batch * out_floats);
+      }
+      at = s.to, at_image = s.out_image;
     }
 
     const bool has_classifier = model.has_classifier();
@@ -335,19 +378,21 @@ class Plan {
       }
     }
 
-    // Arena: two activation buffers, the pooled features, and one scratch per thread, each
-    // starting on a cache line.
+    // Arena: two activation buffers, the per-image steps' hand-off to the batched ones, the
+    // pooled features, the late blocks' shared depthwise output and one scratch per thread,
+    // each starting on a cache line.
     const Index b = options_.batch;
     using plan_detail::cache_lines;
     ping_offset_ = 0;
-    pong_offset_ = cache_lines(b * largest);
-    pooled_offset_ = pong_offset_ + cache_lines(b * largest);
+    pong_offset_ = cache_lines(largest);
+    handoff_offset_ = pong_offset_ + cache_lines(largest);
+    pooled_offset_ = handoff_offset_ + cache_lines(b * handoff);
     shared_offset_ = pooled_offset_ + cache_lines(b * pooled.size());
     scratch_offset_ = shared_offset_ + cache_lines(b * shared);
     scratch_stride_ = cache_lines(scratch);
     arena_.assign(static_cast<std::size_t>(scratch_offset_ + scratch_stride_ * pool_.threads() + 16), 0.0f);
     for (std::size_t i = 0; i < steps_.size(); ++i) steps_[i].index = i;
-    counters_ = std::make_unique<runtime::GuidedCounter[]>(2 * steps_.size());
+    counters_ = std::make_unique<runtime::GuidedCounter[]>(2 * steps_.size() * std::size_t(b));
   }
 
   // The arena from its first whole cache line.
@@ -360,6 +405,7 @@ class Plan {
       case Buffer::Input: return const_cast<float*>(input_data_);  // only ever read
       case Buffer::Ping: return arena() + ping_offset_;
       case Buffer::Pong: return arena() + pong_offset_;
+      case Buffer::Handoff: return arena() + handoff_offset_;
       case Buffer::Pooled: return arena() + pooled_offset_;
       case Buffer::Output: return output_data_;
     }
@@ -367,11 +413,12 @@ class Plan {
   }
   float* scratch(int thread) { return arena() + scratch_offset_ + scratch_stride_ * thread; }
 
-  void execute(const Step& s, int thread) {
+  // Step s for images [first_image, end_image) (all of the batch, or one for a per-image step).
+  void execute(const Step& s, int thread, Index first_image, Index end_image) {
     const int threads = pool_.threads();
     switch (s.kind) {
-      case Kind::Stem: return run_stem(s, thread, threads);
-      case Kind::DSConv: return run_dsconv(s, thread, threads);
+      case Kind::Stem: return run_stem(s, thread, threads, first_image, end_image);
+      case Kind::DSConv: return run_dsconv(s, thread, threads, first_image, end_image);
       case Kind::Pool:
         if (thread == 0) {
           const Shape in(batch_, s.in.h, s.in.w, s.in.c);
@@ -405,14 +452,22 @@ class Plan {
     }
   }
 
-  // The bands of the N * out_h output rows this thread takes from the step's counter
-  // (`phase` 0 or 1), at most band_rows at a time.
+  // The work counter of step s for the images from first_image on, phase 0 or 1.
+  runtime::GuidedCounter& counter(const Step& s, Index first_image, int phase) {
+    return counters_[(s.index * std::size_t(options_.batch) + std::size_t(first_image)) * 2 + std::size_t(phase)];
+  }
+
+  // The bands of the output rows of images [first_image, end_image) this thread takes from
+  // the step's counter, at most band_rows at a time; band(image, first_row, end_row).
   template <typename Band>
-  void for_each_band_taken(const Step& s, int phase, Index out_h, Index band_rows, int threads, Band&& band) {
-    runtime::GuidedCounter& counter = counters_[2 * s.index + phase];
+  void for_each_band_taken(const Step& s, int phase, Index first_image, Index end_image, Index band_rows,
+                           int threads, Band&& band) {
+    runtime::GuidedCounter& work = counter(s, first_image, phase);
+    const Index out_h = s.out.h;
     Index begin = 0, end = 0;
-    while (counter.take(batch_ * out_h, threads, band_rows, begin, end))
-      for_each_band(begin, end, out_h, band_rows, band);
+    while (work.take((end_image - first_image) * out_h, threads, band_rows, begin, end))
+      for_each_band(begin, end, out_h, band_rows,
+                    [&](Index image, Index first, Index last) { band(first_image + image, first, last); });
   }
 
   // The panels [p0, p1) of s.gemm this thread takes, two at a time or more (the AVX-512
@@ -421,16 +476,21 @@ class Plan {
   void for_each_panel_chunk(const Step& s, int threads, Chunk&& chunk) {
     const Index pairs = (s.gemm.panels() + 1) / 2;
     Index begin = 0, end = 0;
-    while (counters_[2 * s.index + 1].take(pairs, threads, pairs, begin, end))
+    while (counter(s, 0, 1).take(pairs, threads, pairs, begin, end))
       chunk(2 * begin, std::min(2 * end, s.gemm.panels()));
   }
 
-  void run_stem(const Step& s, int thread, int threads) {
+  // Where output row `row` of `image` starts in the step's output buffer.
+  float* output_row(const Step& s, Index image, Index row) {
+    return buffer(s.to) + image * s.out_image + row * s.out.w * s.out_stride;
+  }
+
+  void run_stem(const Step& s, int thread, int threads, Index first_image, Index end_image) {
     const Index k = s.gemm.k(), cin = s.in.c;
     float* cols = scratch(thread);
-    for_each_band_taken(s, 0, s.out.h, s.band_rows, threads, [&](Index image, Index first, Index end) {
-      const float* in = buffer(s.from) + image * s.in.h * s.in.w * cin;
-      float* out = buffer(s.to) + ((image * s.out.h + first) * s.out.w) * s.out_stride;
+    for_each_band_taken(s, 0, first_image, end_image, s.band_rows, threads, [&](Index image, Index first, Index end) {
+      const float* in = buffer(s.from) + image * s.in_image;
+      float* out = output_row(s, image, first);
       if (s.direct) {
         kernels::padded_rows(in, s.in, s.stem_window, first, end, cols);
         kernels::conv2d_direct_rows(cols, cin, s.stem_window, first, end, s.gemm, out, s.out_stride,
@@ -447,7 +507,7 @@ class Plan {
   // Depthwise output rows [first, end) of `image` into `out` (mid_stride floats a pixel).
   void depthwise_band(const Step& s, Index image, Index first, Index end, float* out) {
     kernels::Depthwise3x3Params p{};
-    p.input = buffer(s.from) + image * s.in.h * s.in.w * s.in_stride;
+    p.input = buffer(s.from) + image * s.in_image;
     p.in_h = s.in.h, p.in_w = s.in.w, p.channels = s.in.c;
     p.weights = s.depthwise_weights.data(), p.bias = s.depthwise_bias.data();
     p.output = out, p.out_h = s.out.h, p.out_w = s.out.w;
@@ -458,13 +518,14 @@ class Plan {
     kernels::depthwise3x3(p, options_.isa);
   }
 
-  void run_dsconv(const Step& s, int thread, int threads) {
+  void run_dsconv(const Step& s, int thread, int threads, Index first_image, Index end_image) {
     if (s.split_panels) {
       // Phase 0: the depthwise output of the whole batch, shared by rows; phase 1: the GEMM
       // over all of it, shared by pairs of panels (each thread reads only its panels' weights).
       float* mid = arena() + shared_offset_;
       const Index pixel_floats = s.out.w * s.mid_stride;
-      for_each_band_taken(s, 0, s.out.h, s.out.h, threads, [&](Index image, Index first, Index end) {
+      assert(first_image == 0 && end_image == batch_);
+      for_each_band_taken(s, 0, 0, batch_, s.out.h, threads, [&](Index image, Index first, Index end) {
         depthwise_band(s, image, first, end, mid + (image * s.out.h + first) * pixel_floats);
       });
       pool_.barrier();
@@ -477,10 +538,10 @@ class Plan {
     // Band by band: the depthwise rows go to this thread's scratch, which stays in L2, and the
     // pointwise GEMM reads them from there.
     float* band_out = scratch(thread);
-    for_each_band_taken(s, 0, s.out.h, s.band_rows, threads, [&](Index image, Index first, Index end) {
+    for_each_band_taken(s, 0, first_image, end_image, s.band_rows, threads, [&](Index image, Index first, Index end) {
       depthwise_band(s, image, first, end, band_out);
       const Index pixels = (end - first) * s.out.w;
-      float* out = buffer(s.to) + ((image * s.out.h + first) * s.out.w) * s.out_stride;
+      float* out = output_row(s, image, first);
       kernels::gemm_packed(band_out, s.mid_stride, s.gemm, out, s.out_stride, s.gemm_activation,
                            kernels::GemmRange{0, pixels, 0, s.gemm.panels()}, options_.isa);
     });
@@ -492,8 +553,9 @@ class Plan {
   runtime::ThreadPool pool_;
   std::vector<Step> steps_;
   std::vector<float> arena_;
-  Index ping_offset_ = 0, pong_offset_ = 0, pooled_offset_ = 0, shared_offset_ = 0, scratch_offset_ = 0,
-        scratch_stride_ = 0;
+  Index ping_offset_ = 0, pong_offset_ = 0, handoff_offset_ = 0, pooled_offset_ = 0, shared_offset_ = 0,
+        scratch_offset_ = 0, scratch_stride_ = 0;
+  std::size_t per_image_steps_ = 0;
   std::unique_ptr<runtime::GuidedCounter[]> counters_;
   std::mutex run_mutex_;
   // The current run's batch and tensors (set under run_mutex_ before the threads start).
