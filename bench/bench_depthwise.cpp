@@ -2,7 +2,9 @@
 // The 3x3 depthwise layers of MobileNetV1 1.0/224 (shapes from kMobileNetV1Table), each ISA's
 // kernel against the reference twin, one core. Counters: GFLOP/s (2 x multiply-adds) and
 // bytes/s (input + output + weights + bias read or written once). "all13" runs the 13 layers
-// back to back: the depthwise share of one inference.
+// back to back: the depthwise share of one inference. Pixels are laid out as the execution
+// plan lays them out (kernels::padded_pixel_stride: 256, 512 and 1024 channels get a cache
+// line more per pixel); bytes/s counts the channels only.
 //
 //   build/bench/bench_depthwise --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 
@@ -33,8 +35,8 @@ struct Layer {
 
   Index multiply_adds() const { return params.out_h * params.out_w * params.channels * 9; }
   Index bytes() const {
-    return static_cast<Index>(sizeof(float)) *
-           static_cast<Index>(input.size() + output.size() + weights.size() + bias.size());
+    const Index pixels = params.in_h * params.in_w + params.out_h * params.out_w;
+    return static_cast<Index>(sizeof(float)) * (pixels * params.channels + static_cast<Index>(weights.size() + bias.size()));
   }
 };
 
@@ -57,14 +59,15 @@ std::vector<Layer> mobilenet_v1_depthwise_layers() {
     l.name = "dsconv" + std::to_string(number++) + "_" + std::to_string(size) + "x" +
              std::to_string(size) + "x" + std::to_string(channels) + "_s" +
              std::to_string(row.stride);
-    l.input = random(size * size * channels);
+    const Index stride = mobilenet::kernels::padded_pixel_stride(channels);
+    l.input = random(size * size * stride);
     l.weights = random(9 * channels);
     l.bias = random(channels);
-    l.output.resize(static_cast<std::size_t>(axis.out * axis.out * channels));
+    l.output.resize(static_cast<std::size_t>(axis.out * axis.out * stride));
     l.params = Depthwise3x3Params{l.input.data(), size, size, channels, l.weights.data(),
                                   l.bias.data(), l.output.data(), axis.out, axis.out,
                                   row.stride, axis.pad_before, axis.pad_before,
-                                  mobilenet::Activation::ReLU6, 0, axis.out};
+                                  mobilenet::Activation::ReLU6, 0, axis.out, stride, stride};
     layers.push_back(std::move(l));
     size = axis.out;
     channels = row.out_channels;

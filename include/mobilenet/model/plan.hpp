@@ -11,7 +11,7 @@
 // flat list of steps: the stem (a direct convolution on AVX-512, im2col + GEMM elsewhere),
 // thirteen fused DSConv blocks, the pool, the classifier (a GEMM with M = batch) and the softmax.
 // Activations with 256, 512 or 1024 channels are stored a cache line wider per pixel
-// (plan_detail::pixel_stride), which keeps the depthwise kernels clear of L1 set conflicts.
+// (kernels::padded_pixel_stride), which keeps the depthwise kernels clear of L1 set conflicts.
 //
 // A DSConv block runs band by band: the depthwise result for a few output rows goes to a
 // per-thread scratch buffer (sized to stay in L2), and the pointwise GEMM reads it from there
@@ -67,15 +67,6 @@ const float* bias_of(const Conv& conv) {
 
 // Rounds a float count up to a whole cache line (16 floats).
 inline Index cache_lines(Index floats) { return (floats + 15) / 16 * 16; }
-
-// Floats from one pixel to the next in the plan's buffers: `channels`, plus a cache line when
-// that would make the pixel stride a multiple of 1 KB. At 512 channels (2 KB) and 1024 (4 KB),
-// the columns a depthwise tile reads fall into the same few L1 sets and the pixels it writes
-// alias its reads 4 KB apart; one line of padding made those layers 1.7-1.9x faster
-// (see Depthwise3x3Params::in_pixel_stride).
-inline Index pixel_stride(Index channels) {
-  return channels >= 256 && channels % 256 == 0 ? channels + 16 : channels;
-}
 
 }  // namespace plan_detail
 
@@ -279,7 +270,7 @@ class Plan {
                                             : stem.band_rows * stem.out.w * stem_k);
     stem.gemm_activation = act;
     stem.in_stride = input_.c;
-    stem.out_stride = model.blocks.empty() ? stem.out.c : plan_detail::pixel_stride(stem.out.c);
+    stem.out_stride = model.blocks.empty() ? stem.out.c : kernels::padded_pixel_stride(stem.out.c);
     Index stride = stem.out_stride;
     Shape x = stem.out;
     steps_.push_back(std::move(stem));
@@ -304,10 +295,10 @@ class Plan {
       s.split_panels = pool_.threads() > 1 && options_.batch * mid.h * mid.w < kSplitPanelsBelowPixels &&
                        s.gemm.panels() >= pool_.threads();
       s.in_stride = stride;
-      s.mid_stride = plan_detail::pixel_stride(mid.c);
+      s.mid_stride = kernels::padded_pixel_stride(mid.c);
       // The last block's output is dense: the pool reads it.
       const bool last = &block == &model.blocks.back();
-      s.out_stride = stride = last ? s.out.c : plan_detail::pixel_stride(s.out.c);
+      s.out_stride = stride = last ? s.out.c : kernels::padded_pixel_stride(s.out.c);
       s.band_rows = std::min(mid.h, band_rows_for(mid.w * s.mid_stride, s.gemm.bytes()));
       scratch = std::max(scratch, s.band_rows * mid.w * s.mid_stride);
       if (s.split_panels) shared = std::max(shared, mid.h * mid.w * s.mid_stride);

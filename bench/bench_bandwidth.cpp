@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+// What one core of this machine can move: read and read+write (copy) bandwidth over working
+// sets that fit L1 (16 KiB), L2 (512 KiB of Zen 4's 1 MiB), L3 (8 MiB) and none (256 MiB).
+// The yardstick for the depthwise kernels' bytes/s (bench_depthwise, bench_layers): their
+// inputs and outputs live in L2 and L3, so those two rates are what "fraction of bandwidth"
+// divides by. AVX-512 loads and stores where the CPU has them (elsewhere what the compiler makes
+// of a plain loop, which may understate the L1 and L2 rates), 64-byte aligned buffers, each pass
+// over the whole set.
+//
+//   build/bench/bench/bench_bandwidth --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+
+#include <benchmark/benchmark.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <string>
+
+#include "mobilenet/kernels/cpu_features.hpp"
+
+#if MOBILENET_X86_DISPATCH
+#include <immintrin.h>
+#endif
+
+namespace {
+
+using mobilenet::kernels::Isa;
+
+struct AlignedFree {
+  void operator()(float* p) const { ::operator delete[](p, std::align_val_t(64)); }
+};
+using Buffer = std::unique_ptr<float[], AlignedFree>;
+
+Buffer make_buffer(std::size_t floats) {
+  Buffer b(static_cast<float*>(::operator new[](floats * sizeof(float), std::align_val_t(64))));
+  for (std::size_t i = 0; i < floats; ++i) b[i] = float(i % 7);
+  return b;
+}
+
+// The sum of `floats` floats (a multiple of 128), so the loads cannot be optimised away.
+float read_generic(const float* p, std::size_t floats) {
+  float s[16] = {};
+  for (std::size_t i = 0; i < floats; i += 16)
+    for (int j = 0; j < 16; ++j) s[j] += p[i + j];
+  float total = 0;
+  for (float x : s) total += x;
+  return total;
+}
+void copy_generic(const float* src, float* dst, std::size_t floats) {
+  for (std::size_t i = 0; i < floats; ++i) dst[i] = src[i];
+}
+
+#if MOBILENET_X86_DISPATCH
+MOBILENET_TARGET_AVX512 float read_avx512(const float* p, std::size_t floats) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  for (std::size_t i = 0; i < floats; i += 64) {
+    s0 = _mm512_add_ps(s0, _mm512_load_ps(p + i));
+    s1 = _mm512_add_ps(s1, _mm512_load_ps(p + i + 16));
+    s2 = _mm512_add_ps(s2, _mm512_load_ps(p + i + 32));
+    s3 = _mm512_add_ps(s3, _mm512_load_ps(p + i + 48));
+  }
+  // Not _mm512_reduce_add_ps: GCC 12's header trips -Wuninitialized there.
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+  float total = 0;
+  for (float x : lanes) total += x;
+  return total;
+}
+MOBILENET_TARGET_AVX512 void copy_avx512(const float* src, float* dst, std::size_t floats) {
+  for (std::size_t i = 0; i < floats; i += 64)
+    for (int j = 0; j < 64; j += 16) _mm512_store_ps(dst + i + j, _mm512_load_ps(src + i + j));
+}
+#endif
+
+float read_floats(Isa isa, const float* p, std::size_t floats) {
+#if MOBILENET_X86_DISPATCH
+  if (isa == Isa::Avx512) return read_avx512(p, floats);
+#endif
+  (void)isa;
+  return read_generic(p, floats);
+}
+void copy_floats(Isa isa, const float* src, float* dst, std::size_t floats) {
+#if MOBILENET_X86_DISPATCH
+  if (isa == Isa::Avx512) return copy_avx512(src, dst, floats);
+#endif
+  (void)isa;
+  copy_generic(src, dst, floats);
+}
+
+// bytes/s counts every byte read, and for the copy every byte written too.
+void bench_read(benchmark::State& state) {
+  const auto floats = static_cast<std::size_t>(state.range(0)) / sizeof(float);
+  const Buffer buffer = make_buffer(floats);
+  const Isa isa = mobilenet::kernels::best_isa();
+  for (auto _ : state) benchmark::DoNotOptimize(read_floats(isa, buffer.get(), floats));
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+  state.SetLabel(mobilenet::kernels::isa_name(isa));
+}
+
+// Source and destination each take half of the working set.
+void bench_copy(benchmark::State& state) {
+  const auto floats = static_cast<std::size_t>(state.range(0)) / sizeof(float) / 2;
+  const Buffer src = make_buffer(floats), dst = make_buffer(floats);
+  const Isa isa = mobilenet::kernels::best_isa();
+  for (auto _ : state) {
+    copy_floats(isa, src.get(), dst.get(), floats);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+  state.SetLabel(mobilenet::kernels::isa_name(isa));
+}
+
+void working_sets(benchmark::internal::Benchmark* b) {
+  for (std::int64_t bytes : {std::int64_t(16) << 10, std::int64_t(512) << 10, std::int64_t(8) << 20,
+                             std::int64_t(256) << 20})
+    b->Arg(bytes);
+}
+
+BENCHMARK(bench_read)->Name("bandwidth/read")->Apply(working_sets);
+BENCHMARK(bench_copy)->Name("bandwidth/read_write")->Apply(working_sets);
+
+}  // namespace
