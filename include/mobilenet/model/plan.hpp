@@ -228,6 +228,10 @@ class Plan {
   // the 7x7 ones; the 14x14 ones ran 6% faster on two threads split by rows, each thread
   // streaming all of their 0.5-1 MB of weights, than split by panels).
   static constexpr Index kSplitPanelsBelowPixels = 100;
+  // At batch > 1 the early blocks run image by image while their batch's output would take
+  // more than this (it would leave L2 and most of the L3 this machine gives one process, about
+  // 8 MB) and outweighs their weights; below it a barrier per image costs more than it saves.
+  static constexpr Index kPerImageAboveBytes = 2 * 1024 * 1024;
 
   static PlanOptions checked(const PlanOptions& o) {
     detail::require_at_least("Plan", "batch", o.batch, 1);
@@ -312,7 +316,9 @@ class Plan {
     per_image_steps_ = 0;
     for (const Step& s : steps_) {
       const Index out_bytes = s.out.h * s.out.w * s.out_stride * Index(sizeof(float));
-      if (options_.batch == 1 || s.split_panels || out_bytes <= s.gemm.bytes()) break;
+      if (options_.batch == 1 || s.split_panels || out_bytes <= s.gemm.bytes() ||
+          options_.batch * out_bytes <= kPerImageAboveBytes)
+        break;
       ++per_image_steps_;
     }
     Buffer at = Buffer::Input;
