@@ -144,6 +144,32 @@ TEST(PlanGolden, MatchesPyTorchLogits) {
   }
 }
 
+// At batch > 1 the plan runs the early blocks image by image (their activations outweigh
+// their weights and would leave the caches batched) and the late ones over the batch: both
+// kinds of step, and the hand-over between them, match the reference path.
+TEST(PlanBatch, EarlyBlocksRunImageByImageAndMatchTheReference) {
+  MobileNetV1<float> model(MobileNetV1Config::tf_slim(0.5, 224));
+  model.randomize(5);
+  const Tensor<float> images = random_images(model, 3, 17);
+  const Tensor<float> want = model.predict(images);
+  for (int threads : {1, 2}) {
+    Plan plan(model, {3, threads});
+    const auto steps = plan.step_info();
+    EXPECT_TRUE(steps.front().per_image) << "the stem's batch output is 2.4 MB";
+    EXPECT_FALSE(steps.back().per_image);
+    EXPECT_GT(std::count_if(steps.begin(), steps.end(), [](const Plan::StepInfo& s) { return !s.per_image; }), 3);
+    EXPECT_LE(max_abs_difference(plan.predict(images), want), kLogitTolerance * std::max(1.0, max_abs(want)))
+        << "threads " << threads;
+    // Fewer images than the plan's batch run the same way.
+    Tensor<float> one(model.input_shape(1));
+    std::copy(images.data(), images.data() + one.size(), one.data());
+    const Tensor<float> first = plan.predict(one), all = plan.predict(images);
+    for (Index c = 0; c < first.size(); ++c) ASSERT_EQ(first.data()[c], all.data()[c]) << "class " << c;
+    Plan single(model, {1, threads});
+    EXPECT_FALSE(single.step_info().front().per_image) << "batch 1 has nothing to split";
+  }
+}
+
 // Several plans over one model, each run from its own thread, and one plan called from
 // several threads at once (runs are serialised): every result equals the reference's.
 TEST(PlanThreads, ConcurrentRunsGiveTheReferenceResult) {

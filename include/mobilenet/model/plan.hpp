@@ -142,11 +142,12 @@ class Plan {
     std::string name;
     Index multiply_adds = 0;
     Index bytes = 0;
+    bool per_image = false;  // run image by image at batch > 1 (see Step::per_image)
   };
   std::vector<StepInfo> step_info(Index batch = 1) const {
     std::vector<StepInfo> info;
     for (const Step& s : steps_) {
-      StepInfo i{s.name, 0, Index(sizeof(float)) * batch * (s.in.size() + s.out.size())};
+      StepInfo i{s.name, 0, Index(sizeof(float)) * batch * (s.in.size() + s.out.size()), s.per_image};
       i.bytes += s.gemm.bytes() + Index(sizeof(float) * (s.depthwise_weights.size() + s.depthwise_bias.size()));
       if (s.kind == Kind::Stem || s.kind == Kind::DSConv || s.kind == Kind::Classifier)
         i.multiply_adds = batch * s.out.pixels() * s.gemm.k() * s.gemm.n();
