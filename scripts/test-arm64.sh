@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Cross-compiles the standalone depthwise-kernel check for ARM64 (NEON and generic kernels
-# against the reference twin) and runs it under qemu-aarch64. Exits 0 with a message, without
+# Cross-compiles the standalone ARM64 checks and runs them under qemu-aarch64: the NEON and
+# generic depthwise and GEMM kernels against their reference twins, and the execution plan on
+# them against the reference path. Exits 0 with a message, without
 # testing, when the cross compiler or qemu is missing (scripts/test.sh asks for them as
 # optional packages: g++-aarch64-linux-gnu, qemu-user).
 # Environment: CXX_ARM64 (default aarch64-linux-gnu-g++), QEMU_ARM64 (default qemu-aarch64).
@@ -24,3 +25,10 @@ echo "=== ARM64: $cxx, run under $qemu ==="
 "$cxx" -std=c++17 -O2 -Wall -Wextra -Werror -Iinclude tests/arm64/check_depthwise.cpp \
   -o "$out/check_depthwise"
 "$qemu" -L "$sysroot" "$out/check_depthwise"
+"$cxx" -std=c++17 -O2 -Wall -Wextra -Werror -Iinclude tests/arm64/check_gemm.cpp -o "$out/check_gemm"
+"$qemu" -L "$sysroot" "$out/check_gemm"
+# The plan needs Eigen (the reference path it is checked against); -Wno-psabi: GCC's note that
+# std::pair<float, float> is passed differently since GCC 10, which is no problem here.
+"$cxx" -std=c++17 -O2 -Wall -Wextra -Werror -Wno-psabi -Iinclude -I"${EIGEN_INCLUDE:-/usr/include/eigen3}" \
+  tests/arm64/check_plan.cpp -o "$out/check_plan" -pthread
+"$qemu" -L "$sysroot" "$out/check_plan"

@@ -6,23 +6,16 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "depthwise_cases.hpp"
 #include "mobilenet/kernels/conv2d_direct.hpp"
 #include "mobilenet/kernels/conv2d_reference.hpp"
 
 namespace mobilenet {
 namespace {
 
-std::vector<float> random_values(Index count, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
-  std::vector<float> v(static_cast<std::size_t>(count));
-  for (float& x : v) x = dist(rng);
-  return v;
-}
 
 TEST(PaddedRows, HoldTheInputRowsWithZerosWhereTheWindowOverhangs) {
   const Shape in(1, 5, 4, 2);
@@ -61,8 +54,8 @@ TEST_P(DirectConv, MatchesTheReferenceTwinBandByBand) {
       if (win.rows.out == 0 || win.cols.out == 0) continue;
       const Shape in(1, h, w, c.cin);
       const Index depth = 9 * c.cin, out_w = win.cols.out;
-      const auto image = random_values(in.size(), 1), weights = random_values(depth * c.cout, 2),
-                 bias = random_values(c.cout, 3);
+      const auto image = testing::random_values(in.size(), 1), weights = testing::random_values(depth * c.cout, 2),
+                 bias = testing::random_values(c.cout, 3);
       std::vector<float> want(static_cast<std::size_t>(win.rows.out * out_w * c.cout));
       kernels::conv2d_reference(image.data(), in, weights.data(), bias.data(), c.cout, win, want.data());
       kernels::activation_inplace(want.data(), Index(want.size()), c.activation);
