@@ -5,8 +5,10 @@
 //   pool, classifier, softmax), each timed alone in place with Plan::run_step.
 // - Layer/dsconvN.depthwise and Layer/dsconvN.pointwise: the two halves of each block apart,
 //   one thread, whole image: kernels::depthwise3x3 and the packed GEMM on the block's shapes.
+// - Layer/stem.direct, .im2col_gemm, .reference: the stem's kernels against its reference twin.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 #include <string>
@@ -88,6 +90,41 @@ void bench_pointwise(benchmark::State& state, std::size_t block) {
   set_counters(state, double(mid.pixels() * k * n), 4.0 * double(x.size() + y.size() + k * n));
 }
 
+// The stem three ways, one thread, whole image: the direct convolution the plan runs on
+// AVX-512, im2col + the packed GEMM (what it runs elsewhere), and the reference twin.
+enum class StemKernel { Direct, Im2colGemm, Reference };
+void bench_stem(benchmark::State& state, StemKernel kernel) {
+  using namespace mobilenet;
+  const auto& model = fixture(1).model;
+  const Shape in = model.input_shape(1), out = model.stem.output_shape(in);
+  const Window2D win = model.stem.window(in);
+  const Index k = 9 * in.c;
+  const kernels::PackedGemmWeights packed(model.stem.weight().data(), nullptr, k, out.c);
+  if (kernel == StemKernel::Direct && !kernels::direct_conv_available(kernels::best_isa(), packed)) {
+    state.SkipWithError("the direct stem needs AVX-512");
+    return;
+  }
+  Tensor<float> x(in), y(out);
+  x.set_random();
+  std::vector<float> scratch(static_cast<std::size_t>(std::max(
+      kernels::padded_rows_count(win, 0, out.h) * kernels::padded_row_width(win) * in.c, out.pixels() * k)));
+  for (auto _ : state) {
+    if (kernel == StemKernel::Direct) {
+      kernels::padded_rows(x.data(), in, win, 0, out.h, scratch.data());
+      kernels::conv2d_direct_rows(scratch.data(), in.c, win, 0, out.h, packed, y.data(), out.c, Activation::ReLU6);
+    } else if (kernel == StemKernel::Im2colGemm) {
+      kernels::im2col(x.data(), in, win, scratch.data());
+      kernels::gemm_packed(scratch.data(), out.pixels(), k, packed, y.data(), out.c, Activation::ReLU6);
+    } else {
+      kernels::conv2d_reference(x.data(), in, model.stem.weight().data(), static_cast<const float*>(nullptr), out.c,
+                                win, y.data());
+      kernels::activation_inplace(y.data(), y.size(), Activation::ReLU6);
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_counters(state, double(out.pixels() * k * out.c), 4.0 * double(x.size() + y.size() + k * out.c));
+}
+
 void bench_step(benchmark::State& state, int threads, std::size_t step) {
   mobilenet::Plan& plan = *fixture(threads).plan;
   const auto info = plan.step_info(1)[step];
@@ -96,6 +133,11 @@ void bench_step(benchmark::State& state, int threads, std::size_t step) {
 }
 
 int register_all() {
+  benchmark::RegisterBenchmark("Layer/stem.direct", bench_stem, StemKernel::Direct)->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("Layer/stem.im2col_gemm", bench_stem, StemKernel::Im2colGemm)
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("Layer/stem.reference", bench_stem, StemKernel::Reference)
+      ->Unit(benchmark::kMicrosecond);
   for (std::size_t b = 0; b < mobilenet::kMobileNetV1Table.size(); ++b) {
     const std::string name = "Layer/dsconv" + std::to_string(b + 1);
     benchmark::RegisterBenchmark((name + ".depthwise").c_str(), bench_depthwise, b)->Unit(benchmark::kMicrosecond);
