@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+// Our side of scripts/bench-ort.sh: MobileNetV1 (TF-slim, random weights) in mobilenet::Plan,
+//   ours_latency ALPHA RESOLUTION THREADS BATCH RUNS
+// timed as bench/ort/ort_latency.js times ONNX Runtime: 20 warm-up runs, then the median and
+// fastest wall ms of RUNS back-to-back Plan::run calls.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "mobilenet/mobilenet.hpp"
+
+int main(int argc, char** argv) {
+  if (argc != 6) {
+    std::fprintf(stderr, "usage: ours_latency ALPHA RESOLUTION THREADS BATCH RUNS\n");
+    return 2;
+  }
+  const double alpha = std::atof(argv[1]);
+  const int resolution = std::atoi(argv[2]), threads = std::atoi(argv[3]), batch = std::atoi(argv[4]),
+            runs = std::max(1, std::atoi(argv[5]));
+  mobilenet::MobileNetV1<float> model(mobilenet::MobileNetV1Config::tf_slim(alpha, resolution));
+  model.randomize(1);
+  mobilenet::Plan plan(model, {batch, threads});
+  mobilenet::Tensor<float> images(model.input_shape(batch)), out(model.output_shape(batch));
+  images.set_random();
+  for (int i = 0; i < 20; ++i) plan.run(images.view(), out.view());
+  std::vector<double> times;
+  for (int i = 0; i < runs; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    plan.run(images.view(), out.view());
+    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(times.begin(), times.end());
+  std::printf("ours threads %d batch %d: median %.3f ms, fastest %.3f ms\n", threads, batch, times[times.size() / 2],
+              times.front());
+}
