@@ -119,7 +119,7 @@ class Plan {
     batch_ = in.shape().n;
     input_data_ = in.data();
     output_data_ = out.data();
-    for (std::size_t i = 0; i < 2 * steps_.size() * std::size_t(options_.batch); ++i) counters_[i].reset();
+    for (const Step& s : steps_) reset_counters(s);
     auto job = [this](int thread) {
       // The first per_image_steps_ steps image by image (see Step::per_image), then the rest
       // over the whole batch.
@@ -163,7 +163,7 @@ class Plan {
       throw ConfigError(detail::concat(name_, ": run_step(", index, ") needs a step index below ",
                                        steps_.size(), " and a run() before it"));
     std::lock_guard<std::mutex> lock(run_mutex_);
-    for (Index i = 0; i < 2 * options_.batch; ++i) counters_[2 * index * std::size_t(options_.batch) + std::size_t(i)].reset();
+    reset_counters(steps_[index]);
     auto job = [this, index](int thread) {
       const Step& s = steps_[index];
       if (!s.per_image) return execute(s, thread, 0, batch_);
@@ -455,6 +455,12 @@ class Plan {
   // The work counter of step s for the images from first_image on, phase 0 or 1.
   runtime::GuidedCounter& counter(const Step& s, Index first_image, int phase) {
     return counters_[(s.index * std::size_t(options_.batch) + std::size_t(first_image)) * 2 + std::size_t(phase)];
+  }
+
+  // Every work counter of step s (each image, both phases), before a run.
+  void reset_counters(const Step& s) {
+    for (Index image = 0; image < options_.batch; ++image)
+      for (int phase = 0; phase < 2; ++phase) counter(s, image, phase).reset();
   }
 
   // The bands of the output rows of images [first_image, end_image) this thread takes from
