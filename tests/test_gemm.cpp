@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <random>
 #include <string>
 #include <tuple>
@@ -99,6 +100,31 @@ TEST(GemmRanges, SplitRowsAndPanelsGiveTheWholeProduct) {
         EXPECT_EQ(whole, split) << isa_name(isa) << " rows " << rows << " panel " << panel;
       }
   }
+}
+
+// A plan moves each layer's packed weights into one shared block (move_to): the product must
+// not change, and the slices must come from the new place.
+TEST(GemmWeights, MovedWeightsGiveTheSameProduct) {
+  const Index m = 23, k = 300, n = 70;  // two blocks of k, three panels
+  const std::vector<float> a = random_values(m * k, 6), w = random_values(k * n, 7), bias = random_values(n, 8);
+  PackedGemmWeights packed(w.data(), bias.data(), k, n);
+  const Index floats = packed.floats(), bytes = packed.bytes();
+  EXPECT_EQ(floats, packed.panels() * k * kGemmPanelWidth);
+  std::vector<float> before(static_cast<std::size_t>(m * n)), after(before.size());
+  gemm_packed(a.data(), m, k, packed, before.data(), n, Activation::ReLU6);
+  std::vector<float> storage(static_cast<std::size_t>(floats) + 16);
+  float* aligned = storage.data() + (16 - reinterpret_cast<std::uintptr_t>(storage.data()) / sizeof(float) % 16) % 16;
+  packed.move_to(aligned);
+  EXPECT_EQ(packed.slice(0, 0), aligned);
+  EXPECT_EQ(packed.floats(), floats);
+  EXPECT_EQ(packed.bytes(), bytes);
+  gemm_packed(a.data(), m, k, packed, after.data(), n, Activation::ReLU6);
+  EXPECT_EQ(before, after);
+  // The product reads the new place: change a weight there and C changes.
+  aligned[0] += 1.0f;
+  gemm_packed(a.data(), m, k, packed, after.data(), n, Activation::None);
+  gemm_packed(a.data(), m, k, PackedGemmWeights(w.data(), bias.data(), k, n), before.data(), n, Activation::None);
+  EXPECT_NE(before, after);
 }
 
 TEST(GemmWeights, RejectsEmptyShapes) {

@@ -66,6 +66,17 @@ class PackedGemmWeights {
     if (bias) std::copy(bias, bias + n, bias_.begin());
   }
 
+  // Moves the packed weights to `storage` (floats() floats, 64-byte aligned), which must
+  // outlive this object and its copies. A plan uses it to keep every layer's weights in one
+  // block on huge pages (runtime/huge_page_buffer.hpp).
+  void move_to(float* storage) {
+    std::copy(data_.begin(), data_.end(), storage);
+    external_ = storage;
+    std::vector<float>().swap(data_);
+  }
+  // Floats of packed weights (without the bias).
+  Index floats() const { return panels_ * k_ * kGemmPanelWidth; }
+
   Index k() const { return k_; }
   Index n() const { return n_; }
   Index panels() const { return panels_; }
@@ -74,15 +85,16 @@ class PackedGemmWeights {
   // Rows [k0, k0 + depth of that block) of panel p, 32 floats a row; k0 is a block start.
   const float* slice(Index k0, Index p) const {
     const Index depth = std::min(block_depth_, k_ - k0);
-    return data_.data() + (k0 * panels_ + p * depth) * kGemmPanelWidth;
+    return (external_ ? external_ : data_.data()) + (k0 * panels_ + p * depth) * kGemmPanelWidth;
   }
   // N values, zero-padded to a whole number of panels.
   const float* bias() const { return bias_.data(); }
-  Index bytes() const { return Index((data_.size() + bias_.size()) * sizeof(float)); }
+  Index bytes() const { return Index((floats() + Index(bias_.size())) * Index(sizeof(float))); }
 
  private:
   Index k_ = 0, n_ = 0, panels_ = 0, block_depth_ = 0;
   std::vector<float> data_, bias_;
+  const float* external_ = nullptr;  // where the weights are after move_to
 };
 
 // The part of C one call computes: rows [row_begin, row_end) x panels [panel_begin, panel_end).

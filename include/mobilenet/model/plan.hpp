@@ -7,7 +7,9 @@
 //   mobilenet::Tensor<float> p = plan.predict(images);
 //
 // At build time BatchNorm is folded into the convolutions (model/fold.hpp), every GEMM's weights are packed
-// for the micro-kernels, and all activations get their place in one arena. What runs is a
+// for the micro-kernels into one block, and all activations get their place in one arena; both
+// are on 2 MB pages where Linux gives them (runtime/huge_page_buffer.hpp: 4 KB pages cost a
+// whole inference 4% in page walks, measured at 1.0/224). What runs is a
 // flat list of steps: the stem (a direct convolution on AVX-512, im2col + GEMM elsewhere),
 // thirteen fused DSConv blocks, the pool, the classifier (a GEMM with M = batch) and the softmax.
 // Activations with 256, 512 or 1024 channels are stored a cache line wider per pixel
@@ -28,7 +30,6 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -47,6 +48,7 @@
 #include "mobilenet/kernels/pooling_reference.hpp"
 #include "mobilenet/model/fold.hpp"
 #include "mobilenet/model/mobilenet_v1.hpp"
+#include "mobilenet/runtime/huge_page_buffer.hpp"
 #include "mobilenet/runtime/thread_pool.hpp"
 
 namespace mobilenet {
@@ -390,16 +392,22 @@ class Plan {
     shared_offset_ = pooled_offset_ + cache_lines(b * pooled.size());
     scratch_offset_ = shared_offset_ + cache_lines(b * shared);
     scratch_stride_ = cache_lines(scratch);
-    arena_.assign(static_cast<std::size_t>(scratch_offset_ + scratch_stride_ * pool_.threads() + 16), 0.0f);
+    arena_ = runtime::HugePageBuffer(static_cast<std::size_t>(scratch_offset_ + scratch_stride_ * pool_.threads()));
     for (std::size_t i = 0; i < steps_.size(); ++i) steps_[i].index = i;
+    // Every layer's packed weights in one block, on huge pages where the OS gives them.
+    Index weight_floats = 0;
+    for (const Step& s : steps_) weight_floats += cache_lines(s.gemm.floats());
+    weights_ = runtime::HugePageBuffer(static_cast<std::size_t>(weight_floats));
+    float* packed = weights_.data();
+    for (Step& s : steps_) {
+      if (s.gemm.floats() == 0) continue;
+      s.gemm.move_to(packed);
+      packed += cache_lines(s.gemm.floats());
+    }
     counters_ = std::make_unique<runtime::GuidedCounter[]>(2 * steps_.size() * std::size_t(b));
   }
 
-  // The arena from its first whole cache line.
-  float* arena() {
-    const auto misalignment = (reinterpret_cast<std::uintptr_t>(arena_.data()) / sizeof(float)) % 16;
-    return arena_.data() + (16 - misalignment) % 16;
-  }
+  float* arena() { return arena_.data(); }  // HugePageBuffer starts on a cache line at least
   float* buffer(Buffer which) {
     switch (which) {
       case Buffer::Input: return const_cast<float*>(input_data_);  // only ever read
@@ -558,7 +566,8 @@ class Plan {
   Shape input_, output_;  // one image
   runtime::ThreadPool pool_;
   std::vector<Step> steps_;
-  std::vector<float> arena_;
+  runtime::HugePageBuffer arena_;    // activations and scratch (see build())
+  runtime::HugePageBuffer weights_;  // every step's packed GEMM weights (PackedGemmWeights::move_to)
   Index ping_offset_ = 0, pong_offset_ = 0, handoff_offset_ = 0, pooled_offset_ = 0, shared_offset_ = 0,
         scratch_offset_ = 0, scratch_stride_ = 0;
   std::size_t per_image_steps_ = 0;
