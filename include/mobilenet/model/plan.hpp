@@ -8,8 +8,8 @@
 //
 // At build time BatchNorm is folded into the convolutions (model/fold.hpp), every GEMM's weights are packed
 // for the micro-kernels into one block, and all activations get their place in one arena; both
-// are on 2 MB pages where Linux gives them (runtime/huge_page_buffer.hpp: 4 KB pages cost a
-// whole inference 4% in page walks, measured at 1.0/224). What runs is a
+// are on 2 MB pages where Linux gives them (runtime/huge_page_buffer.hpp: on 4 KB pages a
+// whole 1.0/224 inference measured about 4% slower). What runs is a
 // flat list of steps: the stem (a direct convolution on AVX-512, im2col + GEMM elsewhere),
 // thirteen fused DSConv blocks, the pool, the classifier (a GEMM with M = batch) and the softmax.
 // Activations with 256, 512 or 1024 channels are stored a cache line wider per pixel
