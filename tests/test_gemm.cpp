@@ -127,6 +127,67 @@ TEST(GemmWeights, MovedWeightsGiveTheSameProduct) {
   EXPECT_NE(before, after);
 }
 
+// The lines a GEMM prefetches: every line of the range is dealt out exactly once, and a
+// tile's prefetches stay inside its share, whatever the alignment and the share sizes.
+TEST(GemmPrefetch, StreamDealsOutEveryLineOnce) {
+  alignas(64) static char memory[64 * 40];
+  for (Index offset : {Index(0), Index(5), Index(63)})
+    for (Index bytes : {Index(1), Index(64), Index(65), Index(1000), Index(64 * 39 - 63)}) {
+      PrefetchStream stream(memory + offset, bytes);
+      const Index lines = (offset + bytes + 63) / 64;
+      ASSERT_EQ(stream.lines(), lines) << offset << " " << bytes;
+      std::vector<int> issued(static_cast<std::size_t>(lines), 0);
+      PrefetchStream head = stream.split(2);
+      for (PrefetchStream* s : {&head, &stream})
+        for (Index kc : {Index(1), Index(3), Index(16), Index(256)}) {
+          const TilePrefetch share = s->take(/*want=*/5, kc);
+          if (!share.at) continue;
+          ASSERT_GE(share.lines, 1);
+          std::vector<bool> seen(static_cast<std::size_t>(share.lines), false);
+          for (Index k = 0; k < kc; ++k) {
+            const Index line = (share.line(k) - memory) / 64;
+            ASSERT_GE(share.line(k), share.at);
+            ASSERT_LT(share.line(k), share.at + 64 * share.lines);
+            seen[static_cast<std::size_t>((share.line(k) - share.at) / 64)] = true;
+            ASSERT_LT(line, lines);
+          }
+          for (Index l = 0; l < share.lines; ++l) {
+            EXPECT_TRUE(seen[static_cast<std::size_t>(l)]) << "line " << l << " of a share never prefetched";
+            ++issued[static_cast<std::size_t>((share.at - memory) / 64 + l)];
+          }
+        }
+      while (stream.lines() > 0) {
+        const TilePrefetch share = stream.take(7, 64);
+        for (Index l = 0; l < share.lines; ++l) ++issued[static_cast<std::size_t>((share.at - memory) / 64 + l)];
+      }
+      while (head.lines() > 0) {
+        const TilePrefetch share = head.take(7, 64);
+        for (Index l = 0; l < share.lines; ++l) ++issued[static_cast<std::size_t>((share.at - memory) / 64 + l)];
+      }
+      for (Index l = 0; l < lines; ++l) EXPECT_EQ(issued[static_cast<std::size_t>(l)], 1) << "line " << l;
+    }
+  EXPECT_EQ(PrefetchStream(nullptr, 100).lines(), 0);
+  EXPECT_EQ(PrefetchStream(memory, 0).lines(), 0);
+}
+
+// A prefetch hint changes when memory arrives, never the product.
+TEST(GemmPrefetch, HintLeavesTheProductAlone) {
+  const Index m = 50, k = 600, n = 100;  // three blocks of k, pairs of panels and a lone one
+  const std::vector<float> a = random_values(m * k, 9), w = random_values(k * n, 10), bias = random_values(n, 11);
+  const PackedGemmWeights packed(w.data(), bias.data(), k, n);
+  const std::vector<float> elsewhere = random_values(100000, 12);
+  for (Isa isa : runnable_isas()) {
+    std::vector<float> plain(static_cast<std::size_t>(m * n)), hinted(plain.size());
+    gemm_packed(a.data(), k, packed, plain.data(), n, Activation::ReLU6, {0, m, 0, packed.panels()}, isa);
+    for (const GemmPrefetch& hint : {GemmPrefetch{elsewhere.data() + 3, 4 * 99997}, first_weights(packed),
+                                     GemmPrefetch{elsewhere.data(), 10}, GemmPrefetch{}}) {
+      std::fill(hinted.begin(), hinted.end(), -1.0f);
+      gemm_packed(a.data(), k, packed, hinted.data(), n, Activation::ReLU6, {0, m, 0, packed.panels()}, isa, hint);
+      EXPECT_EQ(plain, hinted) << isa_name(isa) << " hint of " << hint.bytes << " bytes";
+    }
+  }
+}
+
 TEST(GemmWeights, RejectsEmptyShapes) {
   const float w = 1.0f;
   EXPECT_THROW(PackedGemmWeights(&w, nullptr, 0, 1), ShapeError);

@@ -193,11 +193,27 @@ inline Index balanced_tile_rows(Index remaining, Index tallest) {
 
 }  // namespace detail
 
+// Memory the caller will want right after this call (the next layer's first weights, the
+// rows its next band writes), which would otherwise come from DRAM while nothing else runs.
+// gemm_packed prefetches it in shares spread over its tiles, beside the next block of its own
+// weights (on AVX-512, in the two-panel tile; elsewhere it is ignored).
+struct GemmPrefetch {
+  const void* begin = nullptr;
+  Index bytes = 0;
+};
+
+// The weights gemm_packed reads first (the first block of k of the first column block), for
+// the step before to prefetch.
+inline GemmPrefetch first_weights(const PackedGemmWeights& w) {
+  return {w.slice(0, 0), w.block_depth() * std::min(kGemmBlockPanels, w.panels()) * kGemmPanelWidth * Index(sizeof(float))};
+}
+
 // a: M x K, row i at a + i * lda (lda >= K)
 // c: M x N, row i at c + i * ldc (ldc >= N); only `range` of it is written
 // C = act(A * B + bias) over `range`. `isa` must be supported (isa_supported).
 inline void gemm_packed(const float* a, Index lda, const PackedGemmWeights& w, float* c, Index ldc,
-                        Activation activation, const GemmRange& range, Isa isa = best_isa()) {
+                        Activation activation, const GemmRange& range, Isa isa = best_isa(),
+                        const GemmPrefetch& prefetch = {}) {
   assert(a && c && lda >= w.k() && ldc >= w.n() && isa_supported(isa));
   assert(range.panel_begin >= 0 && range.panel_end <= w.panels());
   const detail::GemmKernelTable& kernels = detail::gemm_kernels(isa);
@@ -205,6 +221,11 @@ inline void gemm_packed(const float* a, Index lda, const PackedGemmWeights& w, f
   const Index kc_max = w.block_depth();
   GemmTileEpilogue e;
   set_clamp(e, activation);
+  // The caller's lines, an equal part per pass over a block of B.
+  PrefetchStream wanted(prefetch.begin, prefetch.bytes);
+  const Index passes = (range.panel_end - range.panel_begin + kGemmBlockPanels - 1) / kGemmBlockPanels *
+                       ((depth + kc_max - 1) / kc_max);
+  const Index wanted_per_pass = passes > 0 ? (wanted.lines() + passes - 1) / passes : 0;
   for (Index pb = range.panel_begin; pb < range.panel_end; pb += kGemmBlockPanels) {
     const Index pe = std::min(pb + kGemmBlockPanels, range.panel_end);
     for (Index k0 = 0; k0 < depth; k0 += kc_max) {
@@ -215,6 +236,22 @@ inline void gemm_packed(const float* a, Index lda, const PackedGemmWeights& w, f
       // long enough to pay for their shorter tiles' extra epilogues.
       const bool pairs = kernels.pair_rows > 0 && pe - pb >= 2 && kc >= kGemmPairMinDepth;
       const Index tallest = pairs ? kernels.pair_rows : kernels.rows;
+      // While this pass runs from L2, the next one's slice of B comes in from memory.
+      // (Only the two-panel tiles prefetch.)
+      PrefetchStream next_weights, caller = wanted.split(wanted_per_pass);
+      if (!pairs)
+        caller = PrefetchStream();
+      else if (k0 + kc < depth)
+        next_weights = PrefetchStream(w.slice(k0 + kc, pb),
+                                      std::min(kc_max, depth - k0 - kc) * (pe - pb) * W * Index(sizeof(float)));
+      else if (pe < range.panel_end)
+        next_weights = PrefetchStream(w.slice(0, pe), std::min(kc_max, depth) *
+                                                          (std::min(pe + kGemmBlockPanels, range.panel_end) - pe) *
+                                                          W * Index(sizeof(float)));
+      const Index tiles =
+          std::max<Index>(1, (range.row_end - range.row_begin + tallest - 1) / tallest * ((pe - pb + 1) / 2));
+      const Index next_per_tile = (next_weights.lines() + tiles - 1) / tiles;
+      const Index caller_per_tile = (caller.lines() + tiles - 1) / tiles;
       Index rows = 0;
       for (Index m = range.row_begin; m < range.row_end; m += rows) {
         rows = detail::balanced_tile_rows(range.row_end - m, tallest);
@@ -225,6 +262,11 @@ inline void gemm_packed(const float* a, Index lda, const PackedGemmWeights& w, f
           e.bias = w.bias() + p * W;
           const GemmMicroKernel kernel =
               columns > W ? kernels.pair[rows] : columns > 16 ? kernels.wide[rows] : kernels.narrow[rows];
+          e.prefetch[0] = e.prefetch[1] = TilePrefetch{};
+          if (columns > W) {
+            e.prefetch[0] = next_weights.take(next_per_tile, kc);
+            e.prefetch[e.prefetch[0].at ? 1 : 0] = caller.take(caller_per_tile, kc);
+          }
           kernel(kc, a_tile, lda, w.slice(k0, p), c_tile + p * W, ldc, columns, e);
           p += columns > W ? 2 : 1;
         }

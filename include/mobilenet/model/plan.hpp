@@ -219,6 +219,14 @@ class Plan {
     Window2D stem_window;        // Stem: its 3x3 window
     bool direct = false;         // Stem: conv2d_direct_rows over padded rows instead of im2col
     Window2D pool_window;        // Pool: k x k, or kernel 0 for global
+    // What the step's GEMM prefetches for what comes after it (kernels::GemmPrefetch), which
+    // would otherwise come from DRAM (measured: the late blocks' weights and the early blocks'
+    // output buffers). On one thread, blocks whose output outweighs their weights prefetch the
+    // rows their next band writes. (With more threads the next band mostly goes to another
+    // thread, and prefetching lines another core is about to write made dsconv1 twice as slow.)
+    // The others take a share of the next GEMM's first weights (the classifier's: all).
+    bool prefetch_output = false;
+    kernels::GemmPrefetch next_weights;
   };
 
   // A band's depthwise output takes between these many bytes of scratch: small enough to stay
@@ -404,6 +412,19 @@ class Plan {
       s.gemm.move_to(packed);
       packed += cache_lines(s.gemm.floats());
     }
+    for (std::size_t i = 0; i < steps_.size(); ++i) {
+      Step& s = steps_[i];
+      if (s.kind != Kind::Stem && s.kind != Kind::DSConv) continue;
+      s.prefetch_output =
+          pool_.threads() == 1 && s.out.h * s.out.w * s.out_stride * Index(sizeof(float)) > s.gemm.bytes();
+      for (std::size_t j = i + 1; j < steps_.size() && !s.next_weights.begin; ++j) {
+        const kernels::PackedGemmWeights& next = steps_[j].gemm;
+        if (next.floats() == 0) continue;
+        s.next_weights = steps_[j].kind == Kind::Classifier
+                             ? kernels::GemmPrefetch{next.slice(0, 0), next.floats() * Index(sizeof(float))}
+                             : kernels::first_weights(next);
+      }
+    }
     counters_ = std::make_unique<runtime::GuidedCounter[]>(2 * steps_.size() * std::size_t(b));
   }
 
@@ -513,9 +534,29 @@ class Plan {
       }
       // im2col: one row of K = 3 x 3 x C_in values per output pixel of the band.
       kernels::im2col_rows(in, s.in, s.stem_window, first, end, cols);
-      kernels::gemm_packed(cols, (end - first) * s.out.w, k, s.gemm, out, s.out_stride, s.gemm_activation,
-                           options_.isa);
+      kernels::gemm_packed(cols, k, s.gemm, out, s.out_stride, s.gemm_activation,
+                           kernels::GemmRange{0, (end - first) * s.out.w, 0, s.gemm.panels()}, options_.isa,
+                           band_prefetch(s, first_image, end_image, image, first, end));
     });
+  }
+
+  // Part [i0, i1) of n equal parts of `whole`, in whole cache lines.
+  static kernels::GemmPrefetch share(const kernels::GemmPrefetch& whole, Index i0, Index i1, Index n) {
+    const Index lines = whole.bytes / 64;
+    const Index first = lines * i0 / n, last = lines * i1 / n;
+    return {static_cast<const char*>(whole.begin) + 64 * first, 64 * (last - first)};
+  }
+
+  // What the GEMM of band [first, end) of `image` prefetches (see Step::prefetch_output): the
+  // rows the next band of the image writes, or the band's share of the next weights.
+  kernels::GemmPrefetch band_prefetch(const Step& s, Index first_image, Index end_image, Index image, Index first,
+                                      Index end) {
+    if (s.prefetch_output) {
+      const Index rows = std::min(end - first, s.out.h - end);
+      return {output_row(s, image, end), rows * s.out.w * s.out_stride * Index(sizeof(float))};
+    }
+    const Index row = (image - first_image) * s.out.h + first;
+    return share(s.next_weights, row, row + end - first, (end_image - first_image) * s.out.h);
   }
 
   // Depthwise output rows [first, end) of `image` into `out` (mid_stride floats a pixel).
@@ -545,7 +586,8 @@ class Plan {
       pool_.barrier();
       for_each_panel_chunk(s, threads, [&](Index p0, Index p1) {
         kernels::gemm_packed(mid, s.mid_stride, s.gemm, buffer(s.to), s.out_stride, s.gemm_activation,
-                             kernels::GemmRange{0, batch_ * s.out.h * s.out.w, p0, p1}, options_.isa);
+                             kernels::GemmRange{0, batch_ * s.out.h * s.out.w, p0, p1}, options_.isa,
+                             share(s.next_weights, p0, p1, s.gemm.panels()));
       });
       return;
     }
@@ -555,9 +597,9 @@ class Plan {
     for_each_band_taken(s, 0, first_image, end_image, s.band_rows, threads, [&](Index image, Index first, Index end) {
       depthwise_band(s, image, first, end, band_out);
       const Index pixels = (end - first) * s.out.w;
-      float* out = output_row(s, image, first);
-      kernels::gemm_packed(band_out, s.mid_stride, s.gemm, out, s.out_stride, s.gemm_activation,
-                           kernels::GemmRange{0, pixels, 0, s.gemm.panels()}, options_.isa);
+      kernels::gemm_packed(band_out, s.mid_stride, s.gemm, output_row(s, image, first), s.out_stride,
+                           s.gemm_activation, kernels::GemmRange{0, pixels, 0, s.gemm.panels()}, options_.isa,
+                           band_prefetch(s, first_image, end_image, image, first, end));
     });
   }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdint>
 #include <limits>
 
 #include "mobilenet/core/shape.hpp"
@@ -17,6 +18,58 @@ namespace kernels {
 // then reads one 32-float row per step of k, at a fixed stride, from one stream.
 inline constexpr Index kGemmPanelWidth = 32;
 
+// Cache lines a micro-kernel prefetches while it runs: `lines` lines from `at` on (nullptr:
+// none), one every 2^shift steps of k.
+struct TilePrefetch {
+  const char* at = nullptr;
+  int shift = 0;
+  Index lines = 0;
+  // The line for step k of the tile's sum (the last one again once all are issued).
+  const char* line(Index k) const { return at + 64 * std::min(k >> shift, lines - 1); }
+};
+
+// A range of cache lines that the GEMM driver deals out to its tiles to prefetch, a share per
+// tile, so that the loads spread over the FMAs instead of stalling them in a burst.
+class PrefetchStream {
+ public:
+  PrefetchStream() = default;
+  // The lines that hold bytes [begin, begin + bytes).
+  PrefetchStream(const void* begin, Index bytes) {
+    if (!begin || bytes <= 0) return;
+    const auto first = reinterpret_cast<std::uintptr_t>(begin) / kLine * kLine;
+    const auto end = reinterpret_cast<std::uintptr_t>(begin) + static_cast<std::uintptr_t>(bytes);
+    at_ = reinterpret_cast<const char*>(first);
+    lines_ = static_cast<Index>((end - first + kLine - 1) / kLine);
+  }
+  Index lines() const { return lines_; }
+  // Removes the first `lines` lines (or all there are) and returns them as a stream.
+  PrefetchStream split(Index lines) {
+    PrefetchStream head;
+    head.at_ = at_;
+    head.lines_ = std::min(lines, lines_);
+    at_ += kLine * head.lines_;
+    lines_ -= head.lines_;
+    return head;
+  }
+  // The share of a tile that runs kc steps of k: at least `want` lines (or all that are left),
+  // one every 2^shift steps.
+  TilePrefetch take(Index want, Index kc) {
+    TilePrefetch share;
+    if (lines_ <= 0 || want <= 0 || kc <= 0) return share;
+    while ((kc >> (share.shift + 1)) >= want) ++share.shift;
+    share.lines = std::min(lines_, ((kc - 1) >> share.shift) + 1);
+    share.at = at_;
+    at_ += kLine * share.lines;
+    lines_ -= share.lines;
+    return share;
+  }
+
+ private:
+  static constexpr Index kLine = 64;
+  const char* at_ = nullptr;
+  Index lines_ = 0;
+};
+
 // What a micro-kernel does around its sum over k, for one tile of C.
 struct GemmTileEpilogue {
   const float* bias = nullptr;  // this tile's first column in the padded bias; used if !accumulate
@@ -24,6 +77,10 @@ struct GemmTileEpilogue {
   bool activate = false;        // clamp to [lower, upper] (the last block of k)
   float lower = -std::numeric_limits<float>::infinity();
   float upper = std::numeric_limits<float>::infinity();
+  // Lines to prefetch while the tile runs (only the AVX-512 two-panel tile does): the GEMM's
+  // next block of weights, and what its caller asked for (GemmPrefetch). A second stream is
+  // only set when the first is.
+  TilePrefetch prefetch[2];
 };
 
 // The clamp range of an activation: None is (-inf, inf), ReLU [0, inf), ReLU6 [0, 6].
