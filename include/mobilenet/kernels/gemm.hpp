@@ -221,11 +221,10 @@ inline void gemm_packed(const float* a, Index lda, const PackedGemmWeights& w, f
   const Index kc_max = w.block_depth();
   GemmTileEpilogue e;
   set_clamp(e, activation);
-  // The caller's lines, an equal part per pass over a block of B.
+  // The caller's lines, spread over all passes over a block of B.
   PrefetchStream wanted(prefetch.begin, prefetch.bytes);
-  const Index passes = (range.panel_end - range.panel_begin + kGemmBlockPanels - 1) / kGemmBlockPanels *
-                       ((depth + kc_max - 1) / kc_max);
-  const Index wanted_per_pass = passes > 0 ? (wanted.lines() + passes - 1) / passes : 0;
+  Index passes_left = (range.panel_end - range.panel_begin + kGemmBlockPanels - 1) / kGemmBlockPanels *
+                      ((depth + kc_max - 1) / kc_max);
   for (Index pb = range.panel_begin; pb < range.panel_end; pb += kGemmBlockPanels) {
     const Index pe = std::min(pb + kGemmBlockPanels, range.panel_end);
     for (Index k0 = 0; k0 < depth; k0 += kc_max) {
@@ -238,25 +237,36 @@ inline void gemm_packed(const float* a, Index lda, const PackedGemmWeights& w, f
       const Index tallest = pairs ? kernels.pair_rows : kernels.rows;
       // While this pass runs from L2, the next one's slice of B comes in from memory.
       // (Only the two-panel tiles prefetch.)
-      PrefetchStream next_weights, caller = wanted.split(wanted_per_pass);
-      if (!pairs)
-        caller = PrefetchStream();
-      else if (k0 + kc < depth)
+      PrefetchStream next_weights;
+      if (pairs && k0 + kc < depth)
         next_weights = PrefetchStream(w.slice(k0 + kc, pb),
                                       std::min(kc_max, depth - k0 - kc) * (pe - pb) * W * Index(sizeof(float)));
-      else if (pe < range.panel_end)
+      else if (pairs && pe < range.panel_end)
         next_weights = PrefetchStream(w.slice(0, pe), std::min(kc_max, depth) *
                                                           (std::min(pe + kGemmBlockPanels, range.panel_end) - pe) *
                                                           W * Index(sizeof(float)));
+      const Index calls_per_tile = (pe - pb + 1) / 2;
       const Index tiles =
-          std::max<Index>(1, (range.row_end - range.row_begin + tallest - 1) / tallest * ((pe - pb + 1) / 2));
+          std::max<Index>(1, (range.row_end - range.row_begin + tallest - 1) / tallest * calls_per_tile);
       const Index next_per_tile = (next_weights.lines() + tiles - 1) / tiles;
-      const Index caller_per_tile = (caller.lines() + tiles - 1) / tiles;
+      const Index wanted_per_tile = (wanted.lines() + tiles * passes_left - 1) / (tiles * passes_left);
+      --passes_left;
       Index rows = 0;
       for (Index m = range.row_begin; m < range.row_end; m += rows) {
         rows = detail::balanced_tile_rows(range.row_end - m, tallest);
         const float* a_tile = a + m * lda + k0;
         float* c_tile = c + m * ldc;
+        // On the first pass over these columns, the next row tile's part of C, which has not
+        // been touched yet (the output of an early layer is a large buffer last used a whole
+        // inference ago: its lines come from DRAM before they can be written).
+        PrefetchStream next_c;
+        if (pairs && k0 == 0 && m + rows < range.row_end) {
+          const Index next_rows = detail::balanced_tile_rows(range.row_end - m - rows, tallest);
+          const float* first = c + (m + rows) * ldc + pb * W;
+          const float* last = c + (m + rows + next_rows - 1) * ldc + std::min(pe * W, w.n());
+          next_c = PrefetchStream(first, Index(last - first) * Index(sizeof(float)));
+        }
+        const Index next_c_per_call = (next_c.lines() + calls_per_tile - 1) / calls_per_tile;
         for (Index p = pb; p < pe;) {
           const Index columns = std::min(pairs && p + 1 < pe ? 2 * W : W, w.n() - p * W);
           e.bias = w.bias() + p * W;
@@ -264,8 +274,12 @@ inline void gemm_packed(const float* a, Index lda, const PackedGemmWeights& w, f
               columns > W ? kernels.pair[rows] : columns > 16 ? kernels.wide[rows] : kernels.narrow[rows];
           e.prefetch[0] = e.prefetch[1] = TilePrefetch{};
           if (columns > W) {
-            e.prefetch[0] = next_weights.take(next_per_tile, kc);
-            e.prefetch[e.prefetch[0].at ? 1 : 0] = caller.take(caller_per_tile, kc);
+            // Two streams at most, in this order of need; what does not fit waits for the
+            // next tiles.
+            int streams = 0;
+            for (auto [stream, want] : {std::pair{&next_weights, next_per_tile}, std::pair{&next_c, next_c_per_call},
+                                        std::pair{&wanted, wanted_per_tile}})
+              if (streams < 2 && stream->lines() > 0) e.prefetch[streams++] = stream->take(want, kc);
           }
           kernel(kc, a_tile, lda, w.slice(k0, p), c_tile + p * W, ldc, columns, e);
           p += columns > W ? 2 : 1;

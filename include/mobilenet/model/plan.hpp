@@ -219,13 +219,9 @@ class Plan {
     Window2D stem_window;        // Stem: its 3x3 window
     bool direct = false;         // Stem: conv2d_direct_rows over padded rows instead of im2col
     Window2D pool_window;        // Pool: k x k, or kernel 0 for global
-    // What the step's GEMM prefetches for what comes after it (kernels::GemmPrefetch), which
-    // would otherwise come from DRAM (measured: the late blocks' weights and the early blocks'
-    // output buffers). On one thread, blocks whose output outweighs their weights prefetch the
-    // rows their next band writes. (With more threads the next band mostly goes to another
-    // thread, and prefetching lines another core is about to write made dsconv1 twice as slow.)
-    // The others take a share of the next GEMM's first weights (the classifier's: all).
-    bool prefetch_output = false;
+    // What the step's GEMM prefetches for the step after it (kernels::GemmPrefetch), which
+    // would otherwise come from DRAM while nothing else runs: a share of the next GEMM's first
+    // weights (the classifier's: all of them).
     kernels::GemmPrefetch next_weights;
   };
 
@@ -415,8 +411,6 @@ class Plan {
     for (std::size_t i = 0; i < steps_.size(); ++i) {
       Step& s = steps_[i];
       if (s.kind != Kind::Stem && s.kind != Kind::DSConv) continue;
-      s.prefetch_output =
-          pool_.threads() == 1 && s.out.h * s.out.w * s.out_stride * Index(sizeof(float)) > s.gemm.bytes();
       for (std::size_t j = i + 1; j < steps_.size() && !s.next_weights.begin; ++j) {
         const kernels::PackedGemmWeights& next = steps_[j].gemm;
         if (next.floats() == 0) continue;
@@ -547,14 +541,9 @@ class Plan {
     return {static_cast<const char*>(whole.begin) + 64 * first, 64 * (last - first)};
   }
 
-  // What the GEMM of band [first, end) of `image` prefetches (see Step::prefetch_output): the
-  // rows the next band of the image writes, or the band's share of the next weights.
+  // What the GEMM of band [first, end) of `image` prefetches: its share of the next weights.
   kernels::GemmPrefetch band_prefetch(const Step& s, Index first_image, Index end_image, Index image, Index first,
                                       Index end) {
-    if (s.prefetch_output) {
-      const Index rows = std::min(end - first, s.out.h - end);
-      return {output_row(s, image, end), rows * s.out.w * s.out_stride * Index(sizeof(float))};
-    }
     const Index row = (image - first_image) * s.out.h + first;
     return share(s.next_weights, row, row + end - first, (end_image - first_image) * s.out.h);
   }

@@ -42,15 +42,6 @@ class PrefetchStream {
     lines_ = static_cast<Index>((end - first + kLine - 1) / kLine);
   }
   Index lines() const { return lines_; }
-  // Removes the first `lines` lines (or all there are) and returns them as a stream.
-  PrefetchStream split(Index lines) {
-    PrefetchStream head;
-    head.at_ = at_;
-    head.lines_ = std::min(lines, lines_);
-    at_ += kLine * head.lines_;
-    lines_ -= head.lines_;
-    return head;
-  }
   // The share of a tile that runs kc steps of k: at least `want` lines (or all that are left),
   // one every 2^shift steps.
   TilePrefetch take(Index want, Index kc) {
