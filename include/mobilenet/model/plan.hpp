@@ -523,7 +523,7 @@ class Plan {
       if (s.direct) {
         kernels::padded_rows(in, s.in, s.stem_window, first, end, cols);
         kernels::conv2d_direct_rows(cols, cin, s.stem_window, first, end, s.gemm, out, s.out_stride,
-                                    s.gemm_activation, options_.isa);
+                                    s.gemm_activation, options_.isa, next_stem_input(s, in, first, end));
         return;
       }
       // im2col: one row of K = 3 x 3 x C_in values per output pixel of the band.
@@ -532,6 +532,19 @@ class Plan {
                            kernels::GemmRange{0, (end - first) * s.out.w, 0, s.gemm.panels()}, options_.isa,
                            band_prefetch(s, first_image, end_image, image, first, end));
     });
+  }
+
+  // The input rows of the stem's band after [first, end) of the same image (as many output
+  // rows again), for the band before it to prefetch: the caller's image comes from DRAM
+  // (measured on one thread: the stem step inside whole inferences 0.268-0.282 -> 0.252-0.260 ms).
+  kernels::GemmPrefetch next_stem_input(const Step& s, const float* in, Index first, Index end) const {
+    const Window2D& win = s.stem_window;
+    const Index next_end = std::min(s.out.h, end + (end - first));
+    if (next_end <= end) return {};
+    const Index r0 = std::max<Index>(0, end * win.stride - win.rows.pad_before);
+    const Index r1 = std::min(s.in.h, (next_end - 1) * win.stride - win.rows.pad_before + win.kernel);
+    if (r1 <= r0) return {};
+    return {in + r0 * s.in.w * s.in.c, (r1 - r0) * s.in.w * s.in.c * Index(sizeof(float))};
   }
 
   // Part [i0, i1) of n equal parts of `whole`, in whole cache lines.
