@@ -146,7 +146,7 @@ inline void conv2d_direct_rows(const float* band, Index cin, const Window2D& win
         e.bias = w.bias() + p * W;
         const detail::ConvTileKernel kernel = columns > 16 ? kernels.wide[rows] : kernels.narrow[rows];
         // A short burst per tile: a tile is ~750 FMAs, and its share is ~10 lines at the stem.
-        const TilePrefetch share = wanted.take(per_call, /*kc=*/per_call);  // per_call lines, one per "step"
+        const TilePrefetch share = wanted.take_lines(per_call);
         for (Index l = 0; share.at && l < share.lines; ++l) _mm_prefetch(share.at + 64 * l, _MM_HINT_T0);
         kernel(a + x * pixel_step, pixel_step, row_step, win.kernel, run, w.slice(0, p), c + x * ldc + p * W, ldc,
                columns, e);

@@ -193,10 +193,11 @@ inline Index balanced_tile_rows(Index remaining, Index tallest) {
 
 }  // namespace detail
 
-// Memory the caller will want right after this call (the next layer's first weights, the
-// rows its next band writes), which would otherwise come from DRAM while nothing else runs.
-// gemm_packed prefetches it in shares spread over its tiles, beside the next block of its own
-// weights (on AVX-512, in the two-panel tile; elsewhere it is ignored).
+// Memory the caller will want right after this call (the plan: the next layer's first
+// weights), which would otherwise come from DRAM while nothing else runs. gemm_packed
+// prefetches it in shares spread over its tiles, after the next block of its own weights and
+// the next row tile of C (on AVX-512, in the two-panel tile; elsewhere it is ignored).
+// conv2d_direct_rows takes one too.
 struct GemmPrefetch {
   const void* begin = nullptr;
   Index bytes = 0;

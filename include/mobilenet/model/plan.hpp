@@ -410,7 +410,7 @@ class Plan {
     }
     for (std::size_t i = 0; i < steps_.size(); ++i) {
       Step& s = steps_[i];
-      if (s.kind != Kind::Stem && s.kind != Kind::DSConv) continue;
+      if (s.kind != Kind::DSConv) continue;  // (the stem prefetches its input: next_stem_input)
       for (std::size_t j = i + 1; j < steps_.size() && !s.next_weights.begin; ++j) {
         const kernels::PackedGemmWeights& next = steps_[j].gemm;
         if (next.floats() == 0) continue;
@@ -528,9 +528,8 @@ class Plan {
       }
       // im2col: one row of K = 3 x 3 x C_in values per output pixel of the band.
       kernels::im2col_rows(in, s.in, s.stem_window, first, end, cols);
-      kernels::gemm_packed(cols, k, s.gemm, out, s.out_stride, s.gemm_activation,
-                           kernels::GemmRange{0, (end - first) * s.out.w, 0, s.gemm.panels()}, options_.isa,
-                           band_prefetch(s, first_image, end_image, image, first, end));
+      kernels::gemm_packed(cols, (end - first) * s.out.w, k, s.gemm, out, s.out_stride, s.gemm_activation,
+                           options_.isa);
     });
   }
 
@@ -554,7 +553,8 @@ class Plan {
     return {static_cast<const char*>(whole.begin) + 64 * first, 64 * (last - first)};
   }
 
-  // What the GEMM of band [first, end) of `image` prefetches: its share of the next weights.
+  // What the GEMM of a DSConv band [first, end) of `image` prefetches: its share of the next
+  // weights.
   kernels::GemmPrefetch band_prefetch(const Step& s, Index first_image, Index end_image, Index image, Index first,
                                       Index end) {
     const Index row = (image - first_image) * s.out.h + first;

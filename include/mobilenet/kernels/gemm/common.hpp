@@ -42,16 +42,24 @@ class PrefetchStream {
     lines_ = static_cast<Index>((end - first + kLine - 1) / kLine);
   }
   Index lines() const { return lines_; }
-  // The share of a tile that runs kc steps of k: at least `want` lines (or all that are left),
-  // one every 2^shift steps.
-  TilePrefetch take(Index want, Index kc) {
+  // The next `count` lines (or all that are left), to issue at once.
+  TilePrefetch take_lines(Index count) {
     TilePrefetch share;
-    if (lines_ <= 0 || want <= 0 || kc <= 0) return share;
-    while ((kc >> (share.shift + 1)) >= want) ++share.shift;
-    share.lines = std::min(lines_, ((kc - 1) >> share.shift) + 1);
+    if (lines_ <= 0 || count <= 0) return share;
+    share.lines = std::min(lines_, count);
     share.at = at_;
     at_ += kLine * share.lines;
     lines_ -= share.lines;
+    return share;
+  }
+  // The share of a tile that runs kc steps of k: at least `want` lines (or all that are left),
+  // one every 2^shift steps.
+  TilePrefetch take(Index want, Index kc) {
+    if (want <= 0 || kc <= 0) return {};
+    int shift = 0;
+    while ((kc >> (shift + 1)) >= want) ++shift;
+    TilePrefetch share = take_lines(((kc - 1) >> shift) + 1);
+    share.shift = shift;
     return share;
   }
 
