@@ -8,16 +8,7 @@
 
 #include "mobilenet/core/shape.hpp"
 #include "mobilenet/kernels/activation.hpp"
-
-// Makes the compiler forget what it knows of a variable's value (an empty asm statement that
-// might change it), so that what is derived from it is computed where it is used instead of
-// being kept in registers of its own. Nothing but code generation changes; a no-op where GNU
-// asm is missing (MSVC).
-#if defined(__GNUC__) || defined(__clang__)
-#define MOBILENET_HIDE_VALUE(x) asm("" : "+r"(x))
-#else
-#define MOBILENET_HIDE_VALUE(x) ((void)0)
-#endif
+#include "mobilenet/kernels/cpu_features.hpp"
 
 namespace mobilenet {
 namespace kernels {

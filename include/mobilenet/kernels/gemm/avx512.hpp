@@ -49,10 +49,12 @@ MOBILENET_TARGET_AVX512 inline void store_tile_avx512(__m512 (&acc)[Rows][Vector
     for (int i = 0; i < Rows; ++i)
       for (int v = 0; v < Vectors; ++v) acc[i][v] = _mm512_maskz_min_ps(all, _mm512_maskz_max_ps(all, acc[i][v], lo), hi);
   }
+  float* row = c;  // row by row through one pointer, as in gemm_pair_tile_avx512
 #pragma GCC unroll 14
-  for (int i = 0; i < Rows; ++i) {
-    for (int v = 0; v + 1 < Vectors; ++v) _mm512_storeu_ps(c + i * ldc + 16 * v, acc[i][v]);
-    _mm512_mask_storeu_ps(c + i * ldc + 16 * (Vectors - 1), last_mask, acc[i][Vectors - 1]);
+  for (int i = 0; i < Rows; ++i, row += ldc) {
+    MOBILENET_HIDE_VALUE(row);
+    for (int v = 0; v + 1 < Vectors; ++v) _mm512_storeu_ps(row + 16 * v, acc[i][v]);
+    _mm512_mask_storeu_ps(row + 16 * (Vectors - 1), last_mask, acc[i][Vectors - 1]);
   }
 }
 
@@ -132,11 +134,13 @@ MOBILENET_TARGET_AVX512 void gemm_pair_tile_avx512(Index kc, const float* a, Ind
   const __mmask16 mask2 = lanes(columns - 32), mask3 = lanes(columns - 48);
   __m512 acc[Rows][4];
   if (e.accumulate) {
+    const float* row = c;
 #pragma GCC unroll 7
-    for (int i = 0; i < Rows; ++i) {
-      for (int v = 0; v < 2; ++v) acc[i][v] = _mm512_loadu_ps(c + i * ldc + 16 * v);
-      acc[i][2] = _mm512_maskz_loadu_ps(mask2, c + i * ldc + 32);
-      acc[i][3] = _mm512_maskz_loadu_ps(mask3, c + i * ldc + 48);
+    for (int i = 0; i < Rows; ++i, row += ldc) {
+      MOBILENET_HIDE_VALUE(row);
+      for (int v = 0; v < 2; ++v) acc[i][v] = _mm512_loadu_ps(row + 16 * v);
+      acc[i][2] = _mm512_maskz_loadu_ps(mask2, row + 32);
+      acc[i][3] = _mm512_maskz_loadu_ps(mask3, row + 48);
     }
   } else {
     __m512 bias[4];
@@ -162,11 +166,16 @@ MOBILENET_TARGET_AVX512 void gemm_pair_tile_avx512(Index kc, const float* a, Ind
     for (int i = 0; i < Rows; ++i)
       for (int v = 0; v < 4; ++v) acc[i][v] = _mm512_maskz_min_ps(all, _mm512_maskz_max_ps(all, acc[i][v], lo), hi);
   }
+  // Row by row through one pointer: with c + i * ldc GCC computed all 28 addresses before the
+  // sum over k and kept them on the stack. In L1, K = 32: 102 -> 106.5 GFLOP/s a tile,
+  // K = 64: 110 -> 112, K = 128: 113.2 -> 114.3.
+  float* row = c;
 #pragma GCC unroll 7
-  for (int i = 0; i < Rows; ++i) {
-    for (int v = 0; v < 2; ++v) _mm512_storeu_ps(c + i * ldc + 16 * v, acc[i][v]);
-    _mm512_mask_storeu_ps(c + i * ldc + 32, mask2, acc[i][2]);
-    _mm512_mask_storeu_ps(c + i * ldc + 48, mask3, acc[i][3]);
+  for (int i = 0; i < Rows; ++i, row += ldc) {
+    MOBILENET_HIDE_VALUE(row);
+    for (int v = 0; v < 2; ++v) _mm512_storeu_ps(row + 16 * v, acc[i][v]);
+    _mm512_mask_storeu_ps(row + 32, mask2, acc[i][2]);
+    _mm512_mask_storeu_ps(row + 48, mask3, acc[i][3]);
   }
 }
 
