@@ -197,8 +197,9 @@ TEST(PlanThreads, ConcurrentRunsGiveTheReferenceResult) {
   }
 }
 
-// The plan's work sharing: threads taking chunks of one counter at once get every item
-// exactly once, in chunks of at least 1 and at most max_chunk items.
+// The plan's work sharing: threads taking chunks of one counter at once, two from the front
+// and two from the back, get every item exactly once, in chunks of at least 1 and at most
+// max_chunk items; each end's chunks move inwards.
 TEST(GuidedCounter, EveryItemIsTakenExactlyOnceAcrossThreads) {
   constexpr std::int64_t kItems = 100000, kMaxChunk = 64;
   runtime::GuidedCounter counter;
@@ -209,15 +210,23 @@ TEST(GuidedCounter, EveryItemIsTakenExactlyOnceAcrossThreads) {
     for (int t = 0; t < 4; ++t)
       workers.emplace_back([&, t] {
         std::int64_t begin = 0, end = 0;
-        while (counter.take(kItems, 4, kMaxChunk, begin, end)) taken[t].emplace_back(begin, end);
+        const bool from_back = t % 2 == 1;
+        while (counter.take(kItems, 4, kMaxChunk, begin, end, from_back)) taken[t].emplace_back(begin, end);
       });
     for (auto& w : workers) w.join();
     std::vector<int> hits(kItems, 0);
-    for (const auto& chunks : taken)
-      for (const auto& [begin, end] : chunks) {
+    for (std::size_t t = 0; t < taken.size(); ++t)
+      for (std::size_t i = 0; i < taken[t].size(); ++i) {
+        const auto [begin, end] = taken[t][i];
         ASSERT_GE(end - begin, 1);
         ASSERT_LE(end - begin, kMaxChunk);
-        for (std::int64_t i = begin; i < end; ++i) ++hits[static_cast<std::size_t>(i)];
+        if (i > 0 && t % 2 == 0) {
+          ASSERT_GE(begin, taken[t][i - 1].second) << "front chunks move forwards";
+        }
+        if (i > 0 && t % 2 == 1) {
+          ASSERT_LE(end, taken[t][i - 1].first) << "back chunks move backwards";
+        }
+        for (std::int64_t j = begin; j < end; ++j) ++hits[static_cast<std::size_t>(j)];
       }
     EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), kItems) << "round " << round;
   }

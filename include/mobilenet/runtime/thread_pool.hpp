@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <cstdint>
 #include <condition_variable>
 #include <mutex>
@@ -43,28 +44,39 @@ inline void cpu_relax() {
 // takes (items left) / (2 * threads) at a time, at least 1 and at most max_chunk. Chunks start
 // large (few atomic operations) and end small, so the threads finish within a small chunk of
 // each other even when the OS or the hypervisor holds one of them up for a while; a static
-// split would make the other wait at the barrier for all of it.
+// split would make the other wait at the barrier for all of it. Threads may take from either
+// end (the plan has odd threads take from the back, for locality); both ends share one atomic
+// word, so every item still goes to exactly one thread.
 class GuidedCounter {
  public:
-  void reset() { next_.store(0, std::memory_order_relaxed); }
+  void reset() { taken_.store(0, std::memory_order_relaxed); }
   // [begin, end) is the caller's next chunk; false when every item is taken. Items are
-  // independent; the barrier after the step orders their results.
+  // independent; the barrier after the step orders their results. A caller that takes
+  // `from_back` gets the last items left instead of the first.
   bool take(std::int64_t total, std::int64_t threads, std::int64_t max_chunk, std::int64_t& begin,
-            std::int64_t& end) {
-    std::int64_t current = next_.load(std::memory_order_relaxed);
+            std::int64_t& end, bool from_back = false) {
+    assert(total >= 0 && total <= 0xFFFFFFFF);  // each end's count is 32 bits
+    std::uint64_t current = taken_.load(std::memory_order_relaxed);
     for (;;) {
-      if (current >= total) return false;
-      const std::int64_t chunk =
-          std::max<std::int64_t>(1, std::min(max_chunk, (total - current) / (2 * threads)));
-      if (next_.compare_exchange_weak(current, current + chunk, std::memory_order_relaxed)) {
-        begin = current, end = current + chunk;
+      const std::int64_t front = static_cast<std::int64_t>(current & 0xFFFFFFFFu);
+      const std::int64_t back = static_cast<std::int64_t>(current >> 32);
+      const std::int64_t left = total - front - back;
+      if (left <= 0) return false;
+      const std::int64_t chunk = std::max<std::int64_t>(1, std::min(max_chunk, left / (2 * threads)));
+      const std::uint64_t next = from_back ? current + (static_cast<std::uint64_t>(chunk) << 32)
+                                           : current + static_cast<std::uint64_t>(chunk);
+      if (taken_.compare_exchange_weak(current, next, std::memory_order_relaxed)) {
+        begin = from_back ? total - back - chunk : front;
+        end = begin + chunk;
         return true;
       }
     }
   }
 
  private:
-  alignas(64) std::atomic<std::int64_t> next_{0};  // alignas: one counter per cache line
+  // Items taken from the front (low 32 bits) and from the back (high 32 bits); one counter per
+  // cache line.
+  alignas(64) std::atomic<std::uint64_t> taken_{0};
 };
 
 class ThreadPool {
