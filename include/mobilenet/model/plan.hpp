@@ -498,6 +498,11 @@ class Plan {
       for (int phase = 0; phase < 2; ++phase) counter(s, image, phase).reset();
   }
 
+  // Odd threads take their bands from the bottom of the image up: then each thread works on
+  // the same part of the image from step to step, and reads mostly rows it wrote itself
+  // rather than rows in another core's cache (see the class comment).
+  static bool takes_from_back(int thread) { return thread % 2 == 1; }
+
   // The bands of the output rows of images [first_image, end_image) this thread takes from
   // the step's counter, at most band_rows at a time; band(image, first_row, end_row).
   template <typename Band>
@@ -506,11 +511,7 @@ class Plan {
     runtime::GuidedCounter& work = counter(s, first_image, phase);
     const Index out_h = s.out.h;
     Index begin = 0, end = 0;
-    // Odd threads take their bands from the bottom of the image up: then each thread works on
-    // the same part of the image from step to step, and reads mostly rows it wrote itself
-    // rather than rows in another core's cache (see the class comment).
-    const bool from_back = thread % 2 == 1;
-    while (work.take((end_image - first_image) * out_h, threads, band_rows, begin, end, from_back))
+    while (work.take((end_image - first_image) * out_h, threads, band_rows, begin, end, takes_from_back(thread)))
       for_each_band(begin, end, out_h, band_rows,
                     [&](Index image, Index first, Index last) { band(first_image + image, first, last); });
   }
@@ -539,7 +540,8 @@ class Plan {
       if (s.direct) {
         kernels::padded_rows(in, s.in, s.stem_window, first, end, cols);
         kernels::conv2d_direct_rows(cols, cin, s.stem_window, first, end, s.gemm, out, s.out_stride,
-                                    s.gemm_activation, options_.isa, next_stem_input(s, in, first, end));
+                                    s.gemm_activation, options_.isa,
+                                    next_stem_input(s, in, first, end, takes_from_back(thread)));
         return;
       }
       // im2col: one row of K = 3 x 3 x C_in values per output pixel of the band.
@@ -549,14 +551,16 @@ class Plan {
     });
   }
 
-  // The input rows of the stem's band after [first, end) of the same image (as many output
-  // rows again), for the band before it to prefetch: the caller's image comes from DRAM
-  // (measured on one thread: the stem step inside whole inferences 0.268-0.282 -> 0.252-0.260 ms).
-  kernels::GemmPrefetch next_stem_input(const Step& s, const float* in, Index first, Index end) const {
+  // The input rows of the stem's next band of the same image, [first, end)'s size again below
+  // it, or above it for a thread that takes its bands from the bottom up (for_each_band_taken),
+  // for the band before it to prefetch: the caller's image comes from DRAM (measured on one
+  // thread: the stem step inside whole inferences 0.268-0.282 -> 0.252-0.260 ms).
+  kernels::GemmPrefetch next_stem_input(const Step& s, const float* in, Index first, Index end, bool upwards) const {
     const Window2D& win = s.stem_window;
-    const Index next_end = std::min(s.out.h, end + (end - first));
-    if (next_end <= end) return {};
-    const Index r0 = std::max<Index>(0, end * win.stride - win.rows.pad_before);
+    const Index next_first = upwards ? std::max<Index>(0, first - (end - first)) : end;
+    const Index next_end = upwards ? first : std::min(s.out.h, end + (end - first));
+    if (next_end <= next_first) return {};
+    const Index r0 = std::max<Index>(0, next_first * win.stride - win.rows.pad_before);
     const Index r1 = std::min(s.in.h, (next_end - 1) * win.stride - win.rows.pad_before + win.kernel);
     if (r1 <= r0) return {};
     return {in + r0 * s.in.w * s.in.c, (r1 - r0) * s.in.w * s.in.c * Index(sizeof(float))};
