@@ -135,12 +135,13 @@ inline void conv2d_direct_rows(const float* band, Index cin, const Window2D& win
   const Index calls =
       std::max<Index>(1, (row_end - row_begin) * ((out_w + kDirectConvRows - 1) / kDirectConvRows) * w.panels());
   const Index per_call = (wanted.lines() + calls - 1) / calls;
+  const detail::BalancedTiles tiles(out_w, kDirectConvRows);
   for (Index r = 0; r < row_end - row_begin; ++r) {
     const float* a = band + r * win.stride * row_step;
     float* c = out + r * out_w * ldc;
     Index rows = 0;
-    for (Index x = 0; x < out_w; x += rows) {
-      rows = detail::balanced_tile_rows(out_w - x, kDirectConvRows);
+    for (Index x = 0, t = 0; x < out_w; x += rows, ++t) {
+      rows = tiles.rows(t);
       for (Index p = 0; p < w.panels(); ++p) {
         const Index columns = std::min(W, w.n() - p * W);
         e.bias = w.bias() + p * W;

@@ -183,18 +183,11 @@ inline const GemmKernelTable& gemm_kernels(Isa isa) {
   return generic;
 }
 
-// Height of the next row tile when `remaining` rows are left for tiles of at most `tallest`
-// rows: the tiles are made as equal as possible (49 rows run as 13+12+12+12, not
-// 14+14+14+7, since a short tile wastes most of the micro-kernel's FMAs).
-inline Index balanced_tile_rows(Index remaining, Index tallest) {
-  const Index tiles = (remaining + tallest - 1) / tallest;
-  return (remaining + tiles - 1) / tiles;
-}
-
-// The same tiles worked out once for `rows` rows: tile t has rows(t) rows (the first
-// `tall` tiles one more than the rest). gemm_packed with these instead of two divisions per
-// tile, alternating runs in L1: K = 27, N = 32 (14 x 32 tiles) 89 -> 93.5 GFLOP/s; K = 32,
-// N = 64 (7 x 64 tiles) 91 -> 94.
+// Row tiles of at most `tallest` rows over `rows` rows, made as equal as possible (49 rows
+// run as 13+12+12+12, not 14+14+14+7, since a short tile wastes most of the micro-kernel's
+// FMAs) and worked out once: tile t has rows(t) rows, the first `tall` tiles one more than
+// the rest. Against two divisions per tile, gemm_packed in L1 (alternating runs): K = 27,
+// N = 32 (14 x 32 tiles) 89 -> 93.5 GFLOP/s; K = 32, N = 64 (7 x 64 tiles) 91 -> 94.
 struct BalancedTiles {
   Index tiles = 0, short_rows = 0, tall = 0;
   BalancedTiles(Index rows, Index tallest)
