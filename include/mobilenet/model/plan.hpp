@@ -230,6 +230,9 @@ class Plan {
     // would otherwise come from DRAM while nothing else runs: a share of the next GEMM's first
     // weights (all of them for the classifier and above kPrefetchWholeAboveBytes).
     kernels::GemmPrefetch next_weights;
+    // DSConv: each band's GEMM prefetches the input rows of the thread's next band instead
+    // (next_band_input; see kPrefetchInputAboveBytes). The stem always does.
+    bool prefetch_input = false;
   };
 
   // A band's depthwise output takes between these many bytes of scratch: small enough to stay
@@ -252,6 +255,13 @@ class Plan {
   // whole inferences, dsconv13 0.98 -> 0.96 ms on one thread, 0.516 -> 0.508 on two, the step
   // before unchanged. (All weights of 1 MB and less, whole: no change.)
   static constexpr Index kPrefetchWholeAboveBytes = 1024 * 1024;
+  // DSConv blocks whose input image is larger than this (more than L2 holds) prefetch their
+  // next band's input rows rather than the next step's weights, which for these early blocks
+  // are small: the rows were written a whole step ago and have left L2. At 1.0/224 that is
+  // dsconv1-4 (1.6-3.2 MB inputs); measured in whole inferences on one thread, dsconv2
+  // (stride 2, 3.2 MB in) 0.577 -> 0.529 ms and dsconv1 0.596 -> 0.580, dsconv3-4 unchanged.
+  // With every block doing so, dsconv6-13 lost 5-25 us each without their weights prefetched.
+  static constexpr Index kPrefetchInputAboveBytes = 1024 * 1024;
 
   static PlanOptions checked(const PlanOptions& o) {
     detail::require_at_least("Plan", "batch", o.batch, 1);
@@ -326,6 +336,7 @@ class Plan {
       const bool last = &block == &model.blocks.back();
       s.out_stride = stride = last ? s.out.c : kernels::padded_pixel_stride(s.out.c);
       s.band_rows = std::min(mid.h, band_rows_for(mid.w * s.mid_stride, s.gemm.bytes()));
+      s.prefetch_input = !s.split_panels && x.h * x.w * s.in_stride * Index(sizeof(float)) > kPrefetchInputAboveBytes;
       scratch = std::max(scratch, s.band_rows * mid.w * s.mid_stride);
       if (s.split_panels) shared = std::max(shared, mid.h * mid.w * s.mid_stride);
       x = s.out;
@@ -423,7 +434,7 @@ class Plan {
     }
     for (std::size_t i = 0; i < steps_.size(); ++i) {
       Step& s = steps_[i];
-      if (s.kind != Kind::DSConv) continue;  // (the stem prefetches its input: next_stem_input)
+      if (s.kind != Kind::DSConv || s.prefetch_input) continue;  // (the stem prefetches its input)
       for (std::size_t j = i + 1; j < steps_.size() && !s.next_weights.begin; ++j) {
         const kernels::PackedGemmWeights& next = steps_[j].gemm;
         if (next.floats() == 0) continue;
@@ -551,7 +562,7 @@ class Plan {
         kernels::padded_rows(in, s.in, s.stem_window, first, end, cols);
         kernels::conv2d_direct_rows(cols, cin, s.stem_window, first, end, s.gemm, out, s.out_stride,
                                     s.gemm_activation, options_.isa,
-                                    next_stem_input(s, in, first, end, takes_from_back(s, thread)));
+                                    next_band_input(s, in, first, end, takes_from_back(s, thread)));
         return;
       }
       // im2col: one row of K = 3 x 3 x C_in values per output pixel of the band.
@@ -561,19 +572,21 @@ class Plan {
     });
   }
 
-  // The input rows of the stem's next band of the same image, [first, end)'s size again below
-  // it, or above it for a thread that takes its bands from the bottom up (for_each_band_taken),
-  // for the band before it to prefetch: the caller's image comes from DRAM (measured on one
-  // thread: the stem step inside whole inferences 0.268-0.282 -> 0.252-0.260 ms).
-  kernels::GemmPrefetch next_stem_input(const Step& s, const float* in, Index first, Index end, bool upwards) const {
-    const Window2D& win = s.stem_window;
+  // The input rows (of image `in`) of the stem's or a DSConv block's next band: [first,
+  // end)'s size again below it, or above it for a thread that takes its bands from the bottom
+  // up (for_each_band_taken), for the band before it to prefetch. The stem's image comes from
+  // DRAM (measured on one thread: the stem step inside whole inferences 0.268-0.282 ->
+  // 0.252-0.260 ms); for the DSConv blocks see kPrefetchInputAboveBytes.
+  kernels::GemmPrefetch next_band_input(const Step& s, const float* in, Index first, Index end, bool upwards) const {
+    const Index window = s.kind == Kind::Stem ? s.stem_window.kernel : 3;
     const Index next_first = upwards ? std::max<Index>(0, first - (end - first)) : end;
     const Index next_end = upwards ? first : std::min(s.out.h, end + (end - first));
     if (next_end <= next_first) return {};
-    const Index r0 = std::max<Index>(0, next_first * win.stride - win.rows.pad_before);
-    const Index r1 = std::min(s.in.h, (next_end - 1) * win.stride - win.rows.pad_before + win.kernel);
+    const Index r0 = std::max<Index>(0, next_first * s.stride - s.pad_top);
+    const Index r1 = std::min(s.in.h, (next_end - 1) * s.stride - s.pad_top + window);
     if (r1 <= r0) return {};
-    return {in + r0 * s.in.w * s.in.c, (r1 - r0) * s.in.w * s.in.c * Index(sizeof(float))};
+    const Index row_floats = s.in.w * s.in_stride;
+    return {in + r0 * row_floats, (r1 - r0) * row_floats * Index(sizeof(float))};
   }
 
   // Part [i0, i1) of n equal parts of `whole`, in whole cache lines.
@@ -631,7 +644,9 @@ class Plan {
       const Index pixels = (end - first) * s.out.w;
       kernels::gemm_packed(band_out, s.mid_stride, s.gemm, output_row(s, image, first), s.out_stride,
                            s.gemm_activation, kernels::GemmRange{0, pixels, 0, s.gemm.panels()}, options_.isa,
-                           band_prefetch(s, first_image, end_image, image, first, end));
+                           s.prefetch_input ? next_band_input(s, buffer(s.from) + image * s.in_image, first, end,
+                                                              takes_from_back(s, thread))
+                                            : band_prefetch(s, first_image, end_image, image, first, end));
     });
   }
 
