@@ -596,10 +596,12 @@ class Plan {
     return {static_cast<const char*>(whole.begin) + 64 * first, 64 * (last - first)};
   }
 
-  // What the GEMM of a DSConv band [first, end) of `image` prefetches: its share of the next
-  // weights.
-  kernels::GemmPrefetch band_prefetch(const Step& s, Index first_image, Index end_image, Index image, Index first,
-                                      Index end) {
+  // What the GEMM of a DSConv band [first, end) of `image` prefetches: the input rows of this
+  // thread's next band (Step::prefetch_input), or else its share of the next weights.
+  kernels::GemmPrefetch band_prefetch(const Step& s, int thread, Index first_image, Index end_image, Index image,
+                                      Index first, Index end) {
+    if (s.prefetch_input)
+      return next_band_input(s, buffer(s.from) + image * s.in_image, first, end, takes_from_back(s, thread));
     const Index row = (image - first_image) * s.out.h + first;
     return share(s.next_weights, row, row + end - first, (end_image - first_image) * s.out.h);
   }
@@ -644,9 +646,7 @@ class Plan {
       const Index pixels = (end - first) * s.out.w;
       kernels::gemm_packed(band_out, s.mid_stride, s.gemm, output_row(s, image, first), s.out_stride,
                            s.gemm_activation, kernels::GemmRange{0, pixels, 0, s.gemm.panels()}, options_.isa,
-                           s.prefetch_input ? next_band_input(s, buffer(s.from) + image * s.in_image, first, end,
-                                                              takes_from_back(s, thread))
-                                            : band_prefetch(s, first_image, end_image, image, first, end));
+                           band_prefetch(s, thread, first_image, end_image, image, first, end));
     });
   }
 
