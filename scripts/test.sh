@@ -58,8 +58,11 @@ if command -v clang++ >/dev/null 2>&1; then
         "${fuzzer}_seeds" "$seeds" >/dev/null
         max_len=$(($(find "$seeds" -type f -printf '%s\n' | sort -n | tail -n 1) * 2))
       fi
-      "$fuzzer" -max_total_time="$fuzz_seconds" -max_len="$max_len" -print_final_stats=1 "$corpus" \
-        "$seeds" > "build/clang-release/fuzz/$name.log" 2>&1 ||
+      # A dictionary of the format's tokens, and the regression corpus as seeds too.
+      dict=()
+      [[ -f "fuzz/$name.dict" ]] && dict=("-dict=fuzz/$name.dict")
+      "$fuzzer" -max_total_time="$fuzz_seconds" -max_len="$max_len" -print_final_stats=1 "${dict[@]}" \
+        "$corpus" "$seeds" "fuzz/regression/$name" > "build/clang-release/fuzz/$name.log" 2>&1 ||
         { tail -n 40 "build/clang-release/fuzz/$name.log"; exit 1; }
       grep -E "^(#[0-9]+.*DONE|Done|stat::number_of_executed_units)" "build/clang-release/fuzz/$name.log" || true
     done

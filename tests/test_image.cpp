@@ -92,12 +92,12 @@ TEST(Image, LoadsFromFile) {
 }
 
 TEST(ImageErrors, MissingFileIsNamed) {
-  EXPECT_THROW_MESSAGE(io::load_image("/nonexistent/photo.jpg"), FormatError,
+  EXPECT_THROW_MESSAGE(io::load_image("/nonexistent/photo.jpg"), IoError,
                        {"/nonexistent/photo.jpg", "cannot open"});
 }
 
 TEST(ImageErrors, DirectoryIsNotAnImage) {
-  EXPECT_THROW_MESSAGE(io::load_image(::testing::TempDir()), FormatError,
+  EXPECT_THROW_MESSAGE(io::load_image(::testing::TempDir()), IoError,
                        {"is a directory"});
 }
 

@@ -61,8 +61,8 @@ TEST(Labels, LoadsFromFile) {
   const auto labels = io::load_labels(path, 1000);
   EXPECT_EQ(labels.front(), "class1");
   std::remove(path.c_str());
-  EXPECT_THROW_MESSAGE(io::load_labels(path, 1000), FormatError, {path.c_str(), "cannot open"});
-  EXPECT_THROW_MESSAGE(io::load_labels(::testing::TempDir(), 1000), FormatError, {"is a directory"});
+  EXPECT_THROW_MESSAGE(io::load_labels(path, 1000), IoError, {path.c_str(), "cannot open"});
+  EXPECT_THROW_MESSAGE(io::load_labels(::testing::TempDir(), 1000), IoError, {"is a directory"});
 }
 
 TEST(Labels, RealImageNetLabelsWhenPresent) {

@@ -176,7 +176,7 @@ TEST(ModelFile, ForeignAndMissingFiles) {
   write_bytes(path, {});
   EXPECT_THROW_MESSAGE(io::load_model(path), FormatError, {path.c_str(), "neither"});
   std::remove(path.c_str());
-  EXPECT_THROW_MESSAGE(io::load_model(path), FormatError, {path.c_str(), "cannot open"});
+  EXPECT_THROW_MESSAGE(io::load_model(path), IoError, {path.c_str(), "cannot open"});
 }
 
 }  // namespace

@@ -18,6 +18,7 @@ namespace {
 
 using mobilenet::Error;
 using mobilenet::FormatError;
+using mobilenet::IoError;
 using mobilenet::ShapeError;
 using mobilenet::io::DType;
 using mobilenet::io::SafetensorsFile;
@@ -192,7 +193,7 @@ TEST(SafetensorsWrite, FailuresNameThePath) {
   SafetensorsWriter writer;
   EXPECT_TRUE(throws_with<Error>([&] { writer.write(missing_dir); }, "cannot open", missing_dir));
   const std::string missing_file = ::testing::TempDir() + "no_such_file.safetensors";
-  EXPECT_TRUE(throws_with<FormatError>([&] { SafetensorsFile::read(missing_file); }, "cannot open",
+  EXPECT_TRUE(throws_with<IoError>([&] { SafetensorsFile::read(missing_file); }, "cannot open",
                                        missing_file));
 }
 

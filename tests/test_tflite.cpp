@@ -433,7 +433,7 @@ TEST_P(TfliteRealModel, ReaderAgreesWithTheDump) {
   REQUIRE_MODEL(file);
   const std::string dump_path = model_path(file.substr(0, file.size() - 7) + ".dump.txt");
   if (!exists(dump_path)) GTEST_SKIP() << "no " << dump_path;
-  const std::vector<std::uint8_t> bytes = mobilenet::io::detail::read_model_bytes(model_path(file), 1u << 30);
+  const std::vector<std::uint8_t> bytes = mobilenet::io::read_file(model_path(file), 1u << 30);
   const auto parsed = mobilenet::io::parse_tflite(bytes.data(), bytes.size(), file);
   std::ifstream dump(dump_path);
   std::string line;

@@ -152,7 +152,7 @@ TEST(Weights, NegativeVarianceIsRejectedAtLoad) {
 
 TEST(Weights, UnreadableFileNamesThePath) {
   MobileNetV1<float> model(tiny());
-  EXPECT_THROW_MESSAGE(io::load_weights(model, "/nonexistent/dir/w.safetensors"), FormatError,
+  EXPECT_THROW_MESSAGE(io::load_weights(model, "/nonexistent/dir/w.safetensors"), IoError,
                        {"/nonexistent/dir/w.safetensors"});
 }
 

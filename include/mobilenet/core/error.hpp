@@ -29,8 +29,14 @@ class ShapeError : public Error {
   using Error::Error;
 };
 
-// A file that is unreadable, truncated, corrupted or not what it claims to be.
+// A file whose bytes are truncated, corrupted, too large or not what it claims to be.
 class FormatError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A file that cannot be opened or read at all (missing, no permission, a directory, I/O error).
+class IoError : public Error {
  public:
   using Error::Error;
 };

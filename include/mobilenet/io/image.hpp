@@ -23,6 +23,7 @@
 
 #include "mobilenet/core/error.hpp"
 #include "mobilenet/core/shape.hpp"
+#include "mobilenet/io/file.hpp"
 #include "mobilenet/io/rgb_image.hpp"
 
 #if defined(STBI_INCLUDE_STB_IMAGE_H) && !defined(MOBILENET_STB_IMAGE_INCLUDED)
@@ -220,21 +221,7 @@ inline Image decode_image(const std::vector<std::uint8_t>& bytes, const std::str
 // Reads and decodes an image file. out: height x width x 3 (uint8 RGB).
 // Throws FormatError naming the file when it cannot be read or is not a usable image.
 inline Image load_image(const std::string& path, Index max_pixels = kMaxImagePixels) {
-  std::ifstream file(path, std::ios::binary | std::ios::ate);
-  if (!file) throw FormatError(path + ": cannot open image file");
-  std::error_code error;
-  if (std::filesystem::is_directory(path, error))
-    throw FormatError(path + ": is a directory, expected an image file");
-  const std::streamoff size = file.tellg();
-  if (size < 0) throw FormatError(path + ": cannot read image file");
-  if (static_cast<std::uint64_t>(size) > kMaxImageFileBytes)
-    throw FormatError(detail::concat(path, ": ", size, " bytes is larger than the ",
-                                     kMaxImageFileBytes, " bytes an image may have"));
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-  file.seekg(0);
-  if (!bytes.empty() && !file.read(reinterpret_cast<char*>(bytes.data()), size))
-    throw FormatError(path + ": cannot read image file");
-  return decode_image(bytes, path, max_pixels);
+  return decode_image(read_file(path, kMaxImageFileBytes, "image file"), path, max_pixels);
 }
 
 }  // namespace

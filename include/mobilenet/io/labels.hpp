@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "mobilenet/core/error.hpp"
+#include "mobilenet/io/file.hpp"
 #include "mobilenet/core/shape.hpp"
 
 namespace mobilenet {
@@ -52,21 +53,8 @@ inline std::vector<std::string> parse_labels(const std::string& text, const std:
 
 // Reads a labels file and fits it to `num_classes` as parse_labels does.
 inline std::vector<std::string> load_labels(const std::string& path, Index num_classes) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw FormatError(path + ": cannot open labels file");
-  std::error_code error;
-  if (std::filesystem::is_directory(path, error))
-    throw FormatError(path + ": is a directory, expected a labels file");
-  std::string text;
-  char buffer[4096];
-  while (file.read(buffer, sizeof buffer) || file.gcount() > 0) {
-    text.append(buffer, static_cast<std::size_t>(file.gcount()));
-    if (text.size() > kMaxLabelsFileBytes)
-      throw FormatError(detail::concat(path, ": larger than ", kMaxLabelsFileBytes,
-                                       " bytes, not a labels file"));
-  }
-  if (file.bad()) throw FormatError(path + ": cannot read labels file");
-  return parse_labels(text, path, num_classes);
+  const std::vector<std::uint8_t> bytes = read_file(path, kMaxLabelsFileBytes, "labels file");
+  return parse_labels(std::string(bytes.begin(), bytes.end()), path, num_classes);
 }
 
 }  // namespace io

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mobilenet/core/error.hpp"
+#include "mobilenet/io/file.hpp"
 #include "mobilenet/io/preprocess.hpp"
 #include "mobilenet/io/safetensors.hpp"
 #include "mobilenet/io/tflite.hpp"
@@ -51,7 +52,7 @@ inline LoadedModel load_safetensors_model(std::vector<std::uint8_t> bytes, const
 // Loads a model file, recognising TFLite ("TFL3" at byte 4) or safetensors (a little-endian
 // header length, then a JSON object). Anything else is a FormatError naming the file.
 inline LoadedModel load_model(const std::string& path) {
-  std::vector<std::uint8_t> bytes = detail::read_model_bytes(path, kMaxModelFileBytes);
+  std::vector<std::uint8_t> bytes = read_file(path, kMaxModelFileBytes, "model file");
   if (bytes.size() >= 8 && std::string(bytes.begin() + 4, bytes.begin() + 8) == "TFL3") {
     TfliteModel tflite = load_tflite(bytes, path);
     return LoadedModel{std::move(tflite.model), std::move(tflite.labels), tflite.format,

@@ -16,12 +16,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "mobilenet/core/error.hpp"
+#include "mobilenet/io/file.hpp"
 #include "mobilenet/io/flatbuffer.hpp"
 #include "mobilenet/io/zip.hpp"
 #include "mobilenet/model/mobilenet_v1.hpp"
@@ -841,26 +841,10 @@ inline TfliteModel load_tflite(const std::vector<std::uint8_t>& bytes, const std
   return result;
 }
 
-namespace detail {
-// The whole file, refused unreadable or over `limit` bytes; errors name `path`.
-inline std::vector<std::uint8_t> read_model_bytes(const std::string& path, std::size_t limit) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw FormatError(detail::concat(path, ": cannot open for reading"));
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw FormatError(detail::concat(path, ": cannot determine the file size"));
-  if (static_cast<std::uint64_t>(size) > limit)
-    throw FormatError(detail::concat(path, ": file of ", size, " bytes exceeds the limit of ", limit));
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-  in.seekg(0);
-  if (!bytes.empty() && !in.read(reinterpret_cast<char*>(bytes.data()), size))
-    throw FormatError(detail::concat(path, ": read failed"));
-  return bytes;
-}
-}  // namespace detail
 
 // Reads the file (at most 1 GiB) and loads it; errors name `path`.
 inline TfliteModel load_tflite(const std::string& path) {
-  return load_tflite(detail::read_model_bytes(path, detail::kTfliteMaxFileBytes), path);
+  return load_tflite(read_file(path, detail::kTfliteMaxFileBytes, "TensorFlow Lite model"), path);
 }
 
 }  // namespace io

@@ -52,6 +52,13 @@ enum class Head {
   None,     // backbone only (an embedding extractor): predict() returns the pooled features
 };
 
+// Bounds on what a configuration may ask for (checked when a MobileNetV1 is built, so that no
+// file can make a loader allocate without bound): 2^24 values in one activation of one image
+// (64 MB in float; 1.0/224 needs 0.8 M, so alpha 1.0 runs up to resolution 1000) and 2^26
+// weights (1.0 has 4.2 M, so alpha runs up to about 3.9).
+inline constexpr Index kMaxActivationValues = Index(1) << 24;
+inline constexpr Index kMaxWeights = Index(1) << 26;
+
 struct MobileNetV1Config {
   double alpha = 1.0;      // width multiplier: channels = max(int(c * alpha), min_depth)
   Index resolution = 224;  // input is resolution x resolution
@@ -355,7 +362,49 @@ class MobileNetV1 {
     detail::require_at_least("MobileNetV1", "in_channels", c.in_channels, 1);
     detail::require_at_least("MobileNetV1", "pool_size", c.pool_size, 0);
     detail::require_at_least("MobileNetV1", "min_depth", c.min_depth, 1);
+    check_memory_bounds(c);
     return c;
+  }
+
+  // Refuses configurations, and so files, that would ask for more memory than any MobileNetV1
+  // anyone runs, before a layer allocates: at most kMaxActivationValues values in any one
+  // activation of one image and kMaxWeights weights in all.
+  static void check_memory_bounds(const MobileNetV1Config& c) {
+    const auto fail = [&](const char* what, long double needed, Index limit) {
+      throw ConfigError(detail::concat("MobileNetV1: alpha ", c.alpha, ", resolution ", c.resolution,
+                                       ", ", c.in_channels, " input channels and ", c.padding.str(),
+                                       " padding need ", static_cast<double>(needed), " ", what,
+                                       ", more than the limit of ", limit));
+    };
+    const auto activation = [&](Index side, Index channels) {
+      const long double values = static_cast<long double>(side) * side * channels;
+      if (values > kMaxActivationValues) fail("values in one activation", values, kMaxActivationValues);
+    };
+    const auto weights_of = [&](Index base) { return scaled_channels(base, c.alpha, c.min_depth); };
+    long double weights = 0;
+    const auto add_weights = [&](long double count) {
+      weights += count;
+      if (weights > kMaxWeights) fail("weights", weights, kMaxWeights);
+    };
+    activation(c.resolution, c.in_channels);
+    Index side = c.resolution, in = weights_of(kStemChannels);
+    // The padded input of every 3x3 window is the largest buffer a layer reads.
+    const auto window = [&](Index channels, Index stride) {
+      const AxisWindow axis = window_axis(side, 3, stride, c.padding);
+      activation(side + axis.pad_before + axis.pad_after, channels);
+      side = axis.out;
+    };
+    add_weights(9.0L * c.in_channels * in);
+    window(c.in_channels, kStemStride);
+    activation(side, in);
+    for (const DSConvRow& row : kMobileNetV1Table) {
+      const Index out = weights_of(row.out_channels);
+      add_weights(9.0L * in + static_cast<long double>(in) * out);
+      window(in, row.stride);
+      activation(side, out);
+      in = out;
+    }
+    if (c.head != Head::None) add_weights(static_cast<long double>(in) * c.num_classes);
   }
 
   Shape check_input(const Shape& in) const {
