@@ -659,8 +659,8 @@ class SafetensorsFile {
     return file;
   }
 
-  // Largest file `read` accepts: MobileNetV1 at alpha 1.0 in float32 is 17 MB.
-  static constexpr std::uint64_t kMaxFileBytes = std::uint64_t(1) << 30;
+  // Largest file `read` accepts (256 MiB): MobileNetV1 at alpha 1.0 in float32 is 17 MB.
+  static constexpr std::uint64_t kMaxFileBytes = std::uint64_t(1) << 28;
 
   // Reads and parses the file at `path` (at most kMaxFileBytes); errors name the path.
   static SafetensorsFile read(const std::string& path) {

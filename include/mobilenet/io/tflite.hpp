@@ -131,7 +131,7 @@ struct TfliteModelFile {
 namespace detail {
 
 // Bounds that keep a hostile file from making us allocate much more than its own size.
-constexpr std::size_t kTfliteMaxFileBytes = std::size_t(1) << 30;  // 1 GiB
+constexpr std::size_t kTfliteMaxFileBytes = std::size_t(1) << 28;  // 256 MiB
 constexpr std::size_t kTfliteMaxRank = 8;
 constexpr std::size_t kTfliteMaxOperands = 16;
 // Inputs beyond these are no MobileNetV1 anyone runs, and would make predict() allocate
@@ -842,7 +842,7 @@ inline TfliteModel load_tflite(const std::vector<std::uint8_t>& bytes, const std
 }
 
 
-// Reads the file (at most 1 GiB) and loads it; errors name `path`.
+// Reads the file (at most 256 MiB) and loads it; errors name `path`.
 inline TfliteModel load_tflite(const std::string& path) {
   return load_tflite(read_file(path, detail::kTfliteMaxFileBytes, "TensorFlow Lite model"), path);
 }

@@ -54,10 +54,10 @@ enum class Head {
 
 // Bounds on what a configuration may ask for (checked when a MobileNetV1 is built, so that no
 // file can make a loader allocate without bound): 2^24 values in one activation of one image
-// (64 MB in float; 1.0/224 needs 0.8 M, so alpha 1.0 runs up to resolution 1000) and 2^26
-// weights (1.0 has 4.2 M, so alpha runs up to about 3.9).
+// (64 MB in float; 1.0/224 needs 0.8 M, so alpha 1.0 runs up to resolution 1000) and 2^25
+// weights (128 MB in float; 1.0 has 4.2 M, so alpha runs up to about 2.7).
 inline constexpr Index kMaxActivationValues = Index(1) << 24;
-inline constexpr Index kMaxWeights = Index(1) << 26;
+inline constexpr Index kMaxWeights = Index(1) << 25;
 
 struct MobileNetV1Config {
   double alpha = 1.0;      // width multiplier: channels = max(int(c * alpha), min_depth)
