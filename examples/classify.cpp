@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -115,8 +116,11 @@ bool has_image_extension(const fs::path& path) {
   return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp";
 }
 
-// Files named on the command line, in order; a directory contributes its image files, sorted.
-std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
+// Files named on the command line, in order; a directory contributes every entry with an image
+// extension that is not itself a directory, sorted (a dangling link or unreadable file is then
+// reported when it is read, not skipped). A directory that cannot be listed is reported and
+// counted in `failures`; the other inputs still run.
+std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs, int& failures) {
   std::vector<std::string> files;
   for (const std::string& input : inputs) {
     std::error_code error;
@@ -125,9 +129,15 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
       continue;
     }
     std::vector<std::string> found;
-    for (fs::directory_iterator it(input, error), end; !error && it != end; it.increment(error))
-      if (it->is_regular_file(error) && has_image_extension(it->path())) found.push_back(it->path().string());
-    if (error) throw std::runtime_error(input + ": cannot list directory: " + error.message());
+    for (fs::directory_iterator it(input, error), end; !error && it != end; it.increment(error)) {
+      std::error_code entry_error;
+      if (has_image_extension(it->path()) && !it->is_directory(entry_error)) found.push_back(it->path().string());
+    }
+    if (error) {
+      std::fprintf(stderr, "classify: %s: cannot list directory: %s\n", input.c_str(), error.message().c_str());
+      ++failures;
+      continue;
+    }
     if (found.empty()) std::cerr << "classify: " << input << ": no .jpg, .jpeg, .png or .bmp files\n";
     std::sort(found.begin(), found.end());
     files.insert(files.end(), found.begin(), found.end());
@@ -161,13 +171,13 @@ int run(const Options& options) {
   // The execution plan: BatchNorm folded, weights packed, `threads` threads per inference.
   Plan plan(model, PlanOptions{1, static_cast<int>(options.threads)});
 
-  const std::vector<std::string> files = expand_inputs(options.inputs);
+  int failures = 0;
+  const std::vector<std::string> files = expand_inputs(options.inputs, failures);
   const bool progress = files.size() > 1 && isatty(STDERR_FILENO);
   const Index top = std::min(options.top, config.num_classes);
   Tensor<float> input(model.input_shape(1));
   Tensor<float> output(model.output_shape(1));
   std::vector<Index> order(static_cast<std::size_t>(config.num_classes));
-  int failures = 0;
   for (std::size_t f = 0; f < files.size(); ++f) {
     const std::string& path = files[f];
     try {
@@ -178,6 +188,10 @@ int run(const Options& options) {
       const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
       const float* p = output.data();
+      // NaN or infinity comes only from non-finite or overflowing weights: no answer then.
+      if (!std::all_of(p, p + config.num_classes, [](float x) { return std::isfinite(x); }))
+        throw Error(path + ": the model's output is not finite (NaN or infinity): its weights overflow "
+                    "or hold non-finite values, so there is no answer");
       std::iota(order.begin(), order.end(), Index(0));
       std::partial_sort(order.begin(), order.begin() + top, order.end(),
                         [&](Index a, Index b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
@@ -201,7 +215,7 @@ int run(const Options& options) {
     if (progress) draw_progress(f + 1, files.size());
   }
   if (files.empty()) {
-    std::fprintf(stderr, "classify: no images to classify\n");
+    if (!failures) std::fprintf(stderr, "classify: no images to classify\n");
     return 1;
   }
   return failures ? 1 : 0;

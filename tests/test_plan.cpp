@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <utility>
 #include <string>
 #include <thread>
@@ -229,6 +230,49 @@ TEST(GuidedCounter, EveryItemIsTakenExactlyOnceAcrossThreads) {
         for (std::int64_t j = begin; j < end; ++j) ++hits[static_cast<std::size_t>(j)];
       }
     EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), kItems) << "round " << round;
+  }
+}
+
+Index count_nan(const Tensor<float>& t) {
+  return static_cast<Index>(std::count_if(t.data(), t.data() + t.size(), [](float x) { return std::isnan(x); }));
+}
+
+// A NaN weight anywhere, or a NaN pixel, gives NaN out on every path (never a plausible answer
+// from a clamp that dropped it): the plan on every instruction set agrees with model.predict.
+TEST(PlanNonFinite, NanWeightsAndInputsGiveNanOutputEverywhere) {
+  const char* const poisoned[] = {"stem.conv.weight", "dsconv1.depthwise.weight", "dsconv2.pointwise.weight",
+                                  "dsconv13.pointwise.weight", "classifier.bias"};
+  kernels::Isa isas[4];
+  const int count = kernels::supported_isas(isas);
+  for (const Activation activation : {Activation::ReLU6, Activation::ReLU}) {
+    for (const char* name : poisoned) {
+      MobileNetV1<float> model(make_config(0.5, 64, Padding::same(), activation, true, Head::Conv1x1, 0, true));
+      model.randomize(5);
+      bool found = false;
+      model.for_each_parameter([&](const std::string& param, auto& p) {
+        if (param == name) p.data()[p.count() / 2] = std::numeric_limits<float>::quiet_NaN(), found = true;
+      });
+      ASSERT_TRUE(found) << name;
+      const Tensor<float> images = random_images(model, 2, 6);
+      const Tensor<float> want = model.predict(images);
+      EXPECT_EQ(count_nan(want), want.size()) << name;
+      for (int i = 0; i < count; ++i) {
+        Plan plan(model, {2, 2, isas[i]});
+        EXPECT_EQ(count_nan(plan.predict(images)), want.size()) << name << " on " << kernels::isa_name(isas[i]);
+      }
+    }
+    MobileNetV1<float> model(make_config(0.5, 64, Padding::same(), activation, true, Head::Conv1x1, 0, false));
+    model.randomize(5);
+    Tensor<float> images = random_images(model, 2, 6);
+    images.data()[images.size() / 4] = std::numeric_limits<float>::quiet_NaN();  // one pixel of image 0
+    const Index classes = model.output_shape(1).size();
+    EXPECT_EQ(count_nan(model.predict(images)), classes);
+    for (int i = 0; i < count; ++i) {
+      Plan plan(model, {2, 1, isas[i]});
+      const Tensor<float> out = plan.predict(images);
+      EXPECT_EQ(count_nan(out), classes) << kernels::isa_name(isas[i]);  // image 1 is untouched
+      EXPECT_EQ(std::count_if(out.data(), out.data() + classes, [](float x) { return std::isnan(x); }), classes);
+    }
   }
 }
 

@@ -21,6 +21,7 @@ check missing-model 1 "nope.tflite" -- "$classify" --model "$work/nope.tflite" a
 echo "not a model" > "$work/junk.tflite"
 check junk-model 1 "junk.tflite" -- "$classify" --model "$work/junk.tflite" a.jpg
 check env-model-used 1 "env.tflite" -- env MOBILENET_MODEL="$work/env.tflite" "$classify" a.jpg
+check model-is-directory 1 "photos: is a directory, expected a model file" -- "$classify" --model "$work/photos" a.jpg
 
 data="${MOBILENET_DATA_DIR:-$source_dir/../shared/data}"
 model="$data/models/mobilenet_v1_0.25_224.tflite"
@@ -45,8 +46,22 @@ if [[ -f "$model" && -f "$data/images/burger.jpg" ]]; then
     echo "FAIL tsv-directory: got"; echo "$tsv"; failures=$((failures + 1)); fi
   printf 'garbage' > "$work/photos/c.png"
   check bad-file-in-directory 1 "c.png: not a JPEG, PNG or BMP image" -- "$classify" --model "$model" --tsv "$work/photos"
+  ln -s "$work/photos/missing.jpg" "$work/photos/d.jpg"
+  check dangling-link-reported 1 "d.jpg: cannot open image file: a symbolic link to a missing file" -- \
+    "$classify" --model "$model" --tsv "$work/photos"
   [[ "$("$classify" --model "$model" --tsv "$work/photos" 2>/dev/null | wc -l)" -eq 2 ]] && echo "ok   others-still-classified" ||
     { echo "FAIL others-still-classified"; failures=$((failures + 1)); }
+  # A directory that cannot be listed is reported; the other inputs still run (root lists anything).
+  if [[ "$(id -u)" -ne 0 ]]; then
+    mkdir -p "$work/locked" && chmod 000 "$work/locked"
+    check unreadable-directory 1 "locked: cannot list directory" -- "$classify" --model "$model" --tsv "$work/locked" \
+      "$data/images/burger.jpg"
+    [[ "$("$classify" --model "$model" --tsv "$work/locked" "$data/images/burger.jpg" 2>/dev/null | wc -l)" -eq 1 ]] &&
+      echo "ok   unreadable-directory-others-run" || { echo "FAIL unreadable-directory-others-run"; failures=$((failures + 1)); }
+    chmod 700 "$work/locked"
+  else
+    echo "skip unreadable-directory: root can list any directory"
+  fi
   check backbone 1 "backbone without a classifier" -- "$classify" \
     --model "$data/models/mobilenet_v1_1.0_224_quant_embedding_extractor.tflite" "$data/images/cat.bmp"
 else

@@ -23,6 +23,9 @@ inline std::vector<std::uint8_t> read_file(const std::string& path, std::uint64_
   namespace fs = std::filesystem;
   std::error_code error;
   const fs::file_status status = fs::status(path, error);
+  std::error_code link_error;
+  if (status.type() == fs::file_type::not_found && fs::is_symlink(fs::symlink_status(path, link_error)))
+    throw IoError(detail::concat(path, ": cannot open ", what, ": a symbolic link to a missing file"));
   if (error || !fs::exists(status))
     throw IoError(detail::concat(path, ": cannot open ", what, ": ",
                                  error ? error.message() : std::string("no such file")));

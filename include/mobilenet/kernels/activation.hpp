@@ -28,8 +28,9 @@ template <typename T>
 inline T activate(T x, Activation a) {
   switch (a) {
     case Activation::None: return x;
-    case Activation::ReLU: return x > T(0) ? x : T(0);
-    case Activation::ReLU6: return std::min(std::max(x, T(0)), T(6));
+    // NaN stays NaN (every comparison with it is false), as in the SIMD kernels.
+    case Activation::ReLU: return x < T(0) ? T(0) : x;
+    case Activation::ReLU6: return x < T(0) ? T(0) : (x > T(6) ? T(6) : x);
   }
   return x;
 }

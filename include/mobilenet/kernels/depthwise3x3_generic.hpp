@@ -54,12 +54,13 @@ struct Vec {
     return acc;
 #endif
   }
+  // b when either is NaN, like x86's maxps/minps.
   static Reg max(Reg a, Reg b) {
-    for (int i = 0; i < 4; ++i) a[i] = a[i] < b[i] ? b[i] : a[i];
+    for (int i = 0; i < 4; ++i) a[i] = a[i] > b[i] ? a[i] : b[i];
     return a;
   }
   static Reg min(Reg a, Reg b) {
-    for (int i = 0; i < 4; ++i) a[i] = b[i] < a[i] ? b[i] : a[i];
+    for (int i = 0; i < 4; ++i) a[i] = a[i] < b[i] ? a[i] : b[i];
     return a;
   }
   static Reg splat(float x) {

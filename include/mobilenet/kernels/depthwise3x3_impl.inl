@@ -38,8 +38,10 @@ MOBILENET_DW_TARGET inline void store_lanes(float* p, Vec::Reg v, Vec::Tail tail
 
 MOBILENET_DW_TARGET inline Vec::Reg activate_lanes(Vec::Reg v, Activation a) {
   if (a == Activation::None) return v;
-  v = Vec::max(v, Vec::splat(0.0f));
-  return a == Activation::ReLU6 ? Vec::min(v, Vec::splat(6.0f)) : v;
+  // The bound first: Vec::max and Vec::min return their second operand when either is NaN, so
+  // a NaN stays NaN instead of becoming a plausible 0 or 6.
+  v = Vec::max(Vec::splat(0.0f), v);
+  return a == Activation::ReLU6 ? Vec::min(Vec::splat(6.0f), v) : v;
 }
 
 // Tile neighbouring interior output pixels of one channel block: in[r] points at the first

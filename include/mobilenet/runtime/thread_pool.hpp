@@ -18,9 +18,12 @@
 #include <cassert>
 #include <cstdint>
 #include <condition_variable>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "mobilenet/core/error.hpp"
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
 #include <immintrin.h>
@@ -81,19 +84,22 @@ class GuidedCounter {
 
 class ThreadPool {
  public:
-  // `threads` >= 1 counts the caller: threads - 1 workers are started.
+  // `threads` >= 1 counts the caller: threads - 1 workers are started. When the system refuses
+  // a thread (a process limit, no memory for its stack), the ones already started are stopped
+  // and joined, and an Error says how many could be started.
   explicit ThreadPool(int threads) : threads_(threads < 1 ? 1 : threads) {
-    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { work(i); });
-  }
-  ~ThreadPool() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
-      epoch_.fetch_add(1);
+    workers_.reserve(static_cast<std::size_t>(threads_ - 1));
+    try {
+      for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { work(i); });
+    } catch (const std::exception& failure) {
+      const std::size_t started = workers_.size() + 1;  // the caller counts
+      stop_workers();
+      throw Error(mobilenet::detail::concat("ThreadPool: the system refused thread ", started + 1, " of ",
+                                            threads_, " (", failure.what(), "); only ", started,
+                                            " could run: ask for fewer threads"));
     }
-    wake_.notify_all();
-    for (auto& w : workers_) w.join();
   }
+  ~ThreadPool() { stop_workers(); }
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
@@ -144,6 +150,16 @@ class ThreadPool {
   // About 50-150 us of pause instructions (their latency differs between CPUs).
   static constexpr unsigned kBarrierSpins = 1u << 12;
   static constexpr unsigned kIdleSpins = 1u << 13;
+
+  void stop_workers() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+      epoch_.fetch_add(1);
+    }
+    wake_.notify_all();
+    for (auto& w : workers_) w.join();
+  }
 
   void work(int thread) {
     unsigned seen = 0;

@@ -55,8 +55,8 @@ MOBILENET_TARGET_AVX2 void gemm_half_tile_avx2(Index kc, const float* a, Index l
     const __m256 lo = _mm256_set1_ps(e.lower), hi = _mm256_set1_ps(e.upper);
 #pragma GCC unroll 6
     for (int i = 0; i < Rows; ++i) {
-      acc[i][0] = _mm256_min_ps(_mm256_max_ps(acc[i][0], lo), hi);
-      acc[i][1] = _mm256_min_ps(_mm256_max_ps(acc[i][1], lo), hi);
+      acc[i][0] = _mm256_min_ps(hi, _mm256_max_ps(lo, acc[i][0]));
+      acc[i][1] = _mm256_min_ps(hi, _mm256_max_ps(lo, acc[i][1]));
     }
   }
 #pragma GCC unroll 6
