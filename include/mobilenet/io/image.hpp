@@ -115,12 +115,12 @@ namespace mobilenet {
 namespace io {
 
 // Default limits of decode_image and load_image (ImageLimits). Under them, reading and decoding
-// any file peaks below 1 GB: the file (<= 128 MiB), stb_image's buffers (<= 512 MiB, which holds
+// any file peaks below 1 GB: the file (<= 160 MiB), stb_image's buffers (<= 512 MiB, which hold
 // the decoded image) and the returned copy of the RGB pixels (<= 96 MiB).
 // 2^25 pixels: a 24-megapixel photo (6000 x 4000) fits, with room to spare.
 inline constexpr Index kMaxImagePixels = Index(1) << 25;
-// No JPEG, PNG or BMP of 2^25 pixels needs more (an uncompressed 32-bit BMP is exactly 128 MiB).
-inline constexpr std::size_t kMaxImageFileBytes = std::size_t(128) << 20;
+// An uncompressed 32-bit BMP or 8-bit RGBA PNG of 2^25 pixels is just over 128 MiB.
+inline constexpr std::size_t kMaxImageFileBytes = std::size_t(160) << 20;
 // A progressive JPEG of 2^25 pixels needs ~12 bytes a pixel (coefficients, samples, output), a
 // 16-bit RGBA PNG ~16; the budget fits the first at the pixel limit, the second up to 2^24.5.
 inline constexpr std::size_t kMaxImageDecoderBytes = std::size_t(512) << 20;
