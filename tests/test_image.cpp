@@ -122,6 +122,10 @@ TEST(ImageErrors, TextIsNotAnImage) {
 TEST(ImageErrors, ZeroByZero) {
   EXPECT_THROW_MESSAGE(io::decode_image(png_header(0, 0), "zero.png"), FormatError,
                        {"zero.png", "PNG image has 0 pixels"});
+  EXPECT_THROW_MESSAGE(io::decode_image(testing::bmp_raw(3, 0, 24, {}), "flat.bmp"), FormatError,
+                       {"flat.bmp", "BMP image has 0 pixels"});
+  EXPECT_THROW_MESSAGE(io::decode_image(testing::bmp_raw(-3, 1, 24, {{1, 2, 3}}), "mirror.bmp"), FormatError,
+                       {"mirror.bmp", "corrupt BMP image (width -3)"});
 }
 
 TEST(ImageErrors, EnormousIsRejectedBeforeDecoding) {

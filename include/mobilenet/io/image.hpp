@@ -67,7 +67,7 @@ inline std::size_t block_size(void* p) {
 
 inline void budget_free(void* p) {
   if (!p) return;
-  if (decoder_budget) decoder_budget->used -= block_size(p);
+  if (decoder_budget) decoder_budget->used -= std::min(decoder_budget->used, block_size(p));
   std::free(static_cast<unsigned char*>(p) - kBlockPrefix);
 }
 
@@ -216,6 +216,7 @@ inline void check_bmp(const std::uint8_t* data, std::size_t size, const std::str
   if (bpp != 1 && bpp != 4 && bpp != 8 && bpp != 16 && bpp != 24 && bpp != 32)
     throw FormatError(detail::concat(source, ": unsupported BMP image (", bpp,
                                      " bits a pixel; supported: 1, 4, 8, 16, 24, 32)"));
+  if (width < 0) throw FormatError(detail::concat(source, ": corrupt BMP image (width ", width, ")"));
   check_dimensions(source, "BMP", width, height < 0 ? -height : height, limits);
   if (offset < 14 + header)
     throw FormatError(detail::concat(source, ": corrupt BMP image (pixel data at byte ", offset,
