@@ -7,7 +7,6 @@
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -22,32 +21,109 @@ namespace io {
 // A labels file larger than this is not a labels file (ImageNet's is 22 KB).
 inline constexpr std::size_t kMaxLabelsFileBytes = std::size_t(16) << 20;
 
-// Splits `text` into one label per line (LF or CRLF; trailing blank lines ignored) and fits it
-// to a model of `num_classes` outputs, so that result[i] names output i:
+namespace labels_detail {
+
+// The length of the UTF-8 sequence at text[pos], or 0 when it is not valid UTF-8 (overlong
+// forms, surrogates and code points past U+10FFFF included).
+inline std::size_t utf8_sequence(const std::string& text, std::size_t pos) {
+  const auto byte = [&](std::size_t at) { return static_cast<unsigned char>(text[at]); };
+  const unsigned char lead = byte(pos);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) length = 2;
+  else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (text.size() - pos < length) return 0;
+  if (byte(pos + 1) < low || byte(pos + 1) > high) return 0;
+  for (std::size_t i = 2; i < length; ++i)
+    if (byte(pos + i) < 0x80 || byte(pos + i) > 0xBF) return 0;
+  return length;
+}
+
+// True when `label`, trimmed and in any case, is "background".
+inline bool is_background(const std::string& label) {
+  const std::size_t first = label.find_first_not_of(" \t");
+  if (first == std::string::npos) return false;
+  const std::size_t last = label.find_last_not_of(" \t");
+  if (last - first + 1 != 10) return false;
+  std::string word = label.substr(first, 10);
+  for (char& c : word)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return word == "background";
+}
+
+}  // namespace labels_detail
+
+// Splits `text` (UTF-8, an optional byte-order mark skipped) into one label per line (LF or
+// CRLF; trailing blank lines ignored) and fits it to a model of `num_classes` outputs, so that
+// result[i] names output i:
 //   - exactly num_classes lines: as they are;
-//   - one line more: the first line is the background class the model lacks (a 1001-line
-//     file for a 1000-class model: class i is line i + 1), and is dropped;
-//   - one line fewer: the model has a background output 0 the file lacks (a 1000-line file
-//     for a 1001-class model), named "background".
-// Any other count throws FormatError naming `source`, the count and what was expected.
+//   - one line more, the first being "background": that is the background class the model
+//     lacks (a 1001-line file for a 1000-class model: class i is line i + 1), and is dropped;
+//   - one line fewer, the first not being "background": the model has a background output 0
+//     the file lacks (a 1000-line file for a 1001-class model), named "background".
+// Throws FormatError naming `source` for any other count, for one line more or fewer when the
+// first line does not fit that reading (dropping or adding would shift every class by one),
+// for an empty line before the last label, and for text that is not UTF-8 or holds a NUL byte
+// (a binary or UTF-16 file), giving the line.
 inline std::vector<std::string> parse_labels(const std::string& text, const std::string& source,
                                              Index num_classes) {
+  std::size_t start = 0;
+  if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) start = 3;  // UTF-8 byte-order mark
+  if (text.compare(0, 2, "\xFF\xFE") == 0 || text.compare(0, 2, "\xFE\xFF") == 0)
+    throw FormatError(source + ": labels file is UTF-16 text, expected UTF-8 (one label per line)");
   std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
+  for (std::size_t pos = start; pos < text.size();) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    for (std::size_t i = 0; i < line.size();) {
+      const std::size_t length = line[i] == '\0' ? 0 : labels_detail::utf8_sequence(line, i);
+      if (length == 0)
+        throw FormatError(detail::concat(source, ": line ", lines.size() + 1,
+                                         line[i] == '\0' ? " holds a NUL byte" : " is not valid UTF-8",
+                                         ", expected a text file of labels"));
+      i += length;
+    }
     lines.push_back(line);
+    pos = end + 1;
   }
   while (!lines.empty() && lines.back().find_first_not_of(" \t") == std::string::npos)
     lines.pop_back();
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    if (lines[i].find_first_not_of(" \t") == std::string::npos)
+      throw FormatError(detail::concat(source, ": line ", i + 1,
+                                       " is empty, expected one label per line (an empty line "
+                                       "would shift every class after it)"));
   const Index count = static_cast<Index>(lines.size());
-  if (count == num_classes + 1) lines.erase(lines.begin());
-  else if (count + 1 == num_classes && num_classes > 1) lines.insert(lines.begin(), "background");
-  else if (count != num_classes)
+  const bool background_first = !lines.empty() && labels_detail::is_background(lines.front());
+  if (count == num_classes + 1 && background_first) {
+    lines.erase(lines.begin());
+  } else if (count + 1 == num_classes && num_classes > 1 && !background_first) {
+    lines.insert(lines.begin(), "background");
+  } else if (count == num_classes + 1 || (count + 1 == num_classes && num_classes > 1)) {
+    throw FormatError(detail::concat(
+        source, ": has ", count, " labels for a model of ", num_classes, " classes, and its first line is '",
+        lines.front(), "': ",
+        background_first ? "a file with 'background' first needs one line per class (is a line missing?)"
+                         : "only a first line 'background' may be dropped (is a line extra?)"));
+  } else if (count != num_classes) {
     throw FormatError(detail::concat(source, ": has ", count, " labels, expected ", num_classes,
                                      " for a model of ", num_classes, " classes (or ",
                                      num_classes + 1, " with 'background' first, or ",
                                      num_classes - 1, " without it)"));
+  }
   return lines;
 }
 
