@@ -35,7 +35,7 @@ Model without_names(Model m) {
 std::vector<Seed> seeds() {
   std::vector<Seed> out;
   tflite_test::MobileNetSpec spec;
-  out.push_back({"float.tflite", tflite_test::mobilenet(spec)});
+  out.push_back({"float.tflite", without_names(tflite_test::mobilenet(spec))});
   spec.quantized = true;
   const Model quantized = tflite_test::mobilenet(spec);
   out.push_back({"uint8.tflite", quantized});

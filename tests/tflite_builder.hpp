@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <random>
 #include <string>
 #include <utility>
@@ -51,16 +52,14 @@ class FlatBuilder {
     const std::uint32_t count = static_cast<std::uint32_t>(values.size());
     std::memcpy(bytes.data(), &count, 4);
     if (!values.empty()) std::memcpy(bytes.data() + 4, values.data(), values.size() * sizeof(T));
-    prepend(bytes);
-    return static_cast<Ref>(size());
+    return shared(bytes);
   }
   Ref string(const std::string& text) {
     std::vector<std::uint8_t> bytes(4 + text.size() + 1, 0);
     const std::uint32_t length = static_cast<std::uint32_t>(text.size());
     std::memcpy(bytes.data(), &length, 4);
     std::memcpy(bytes.data() + 4, text.data(), text.size());
-    prepend(bytes);
-    return static_cast<Ref>(size());
+    return shared(bytes);
   }
   Ref vector_of_refs(const std::vector<Ref>& targets) {
     std::vector<std::uint8_t> bytes(4 + 4 * targets.size());
@@ -74,7 +73,32 @@ class FlatBuilder {
     prepend(bytes);
     return start;
   }
+  // Identical tables are written once and referenced from every parent, as FlatBuffers allows.
   Ref table(const Table& table) {
+    std::vector<std::uint8_t> key;
+    for (const Field& f : table.fields) {
+      key.push_back(static_cast<std::uint8_t>(f.id)), key.push_back(f.is_ref);
+      key.insert(key.end(), f.bytes.begin(), f.bytes.end());
+      for (int k = 0; k < 4; ++k) key.push_back(static_cast<std::uint8_t>(f.ref >> (8 * k)));
+    }
+    const auto known = tables_.find(key);
+    if (known != tables_.end()) return known->second;
+    const Ref written = write_table(table);
+    tables_.emplace(key, written);
+    return written;
+  }
+
+ private:
+  // Identical vectors and strings are written once.
+  Ref shared(const std::vector<std::uint8_t>& bytes) {
+    const auto known = blobs_.find(bytes);
+    if (known != blobs_.end()) return known->second;
+    prepend(bytes);
+    const Ref written = static_cast<Ref>(size());
+    blobs_.emplace(bytes, written);
+    return written;
+  }
+  Ref write_table(const Table& table) {
     std::size_t body = 4;
     std::vector<std::size_t> offsets;
     int max_id = -1;
@@ -107,6 +131,8 @@ class FlatBuilder {
     std::memcpy(bytes_.data() + (size() - start), &back, 4);
     return start;
   }
+
+ public:
   // The finished buffer: root offset, file identifier, then everything written.
   std::vector<std::uint8_t> finish(Ref root, const char* identifier) {
     prepend(std::vector<std::uint8_t>(identifier, identifier + 4));
@@ -122,6 +148,7 @@ class FlatBuilder {
     bytes_.insert(bytes_.begin(), bytes.begin(), bytes.end());
   }
   std::vector<std::uint8_t> bytes_;
+  std::map<std::vector<std::uint8_t>, Ref> blobs_, tables_;
 };
 
 // A TFLite model as plain data, serialised by `serialize`.
