@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -741,6 +742,22 @@ TEST(TfliteRealEmbedding, BackboneGivesAStableNonTrivialEmbedding) {
   EXPECT_GT(spread, 0.1) << "features nearly constant";
   const Tensor<float> again = load_tflite(model_path(file)).model.predict(image);
   EXPECT_EQ(std::memcmp(again.data(), first.data(), 1024 * sizeof(float)), 0);
+}
+
+// The official float model with its input shape rewritten to [1, 8192, 8192, 3]: a 1.9 MB file
+// that would need gigabytes per image is refused at load.
+TEST(TfliteRealErrors, HugeDeclaredInputIsRefusedAtLoad) {
+  REQUIRE_MODEL("mobilenet_v1_0.25_224.tflite");
+  std::vector<std::uint8_t> bytes = mobilenet::io::read_file(model_path("mobilenet_v1_0.25_224.tflite"), 1u << 30);
+  const std::int32_t shape[5] = {4, 1, 224, 224, 3};  // the input's shape vector: count, then dims
+  const auto at = std::search(bytes.begin(), bytes.end(), reinterpret_cast<const std::uint8_t*>(shape),
+                              reinterpret_cast<const std::uint8_t*>(shape) + sizeof(shape));
+  ASSERT_NE(at, bytes.end());
+  const std::int32_t huge = 8192;
+  std::memcpy(&*at + 8, &huge, 4);
+  std::memcpy(&*at + 12, &huge, 4);
+  EXPECT_THROW_MESSAGE(load_tflite(bytes, "huge_input.tflite"), FormatError,
+                       {"huge_input.tflite: input tensor", "[1, 8192, 8192, 3]", "values in one activation"});
 }
 
 TEST(TfliteRealErrors, AForeignFileIsNotMistakenForAModel) {
