@@ -4,8 +4,10 @@
 // never read out of bounds, overflow, allocate without bound, or crash. A file that loads
 // and is small enough also runs once, so the weights it produced are used.
 //
-// Seeds: fuzz_tflite_seeds DIR writes small valid MobileNetV1 .tflite files (every layer 8
-// channels, 32 x 32 input; float, uint8, implied ReLU6, backbone only, with labels).
+// Seeds: fuzz_tflite_seeds DIR writes small MobileNetV1 .tflite files (every layer 8 channels,
+// 32 x 32 input; float, uint8, implied ReLU6, backbone only, with labels and metadata), and
+// files that each break one validation rule; fuzz_tflite.dict holds the values checks turn on;
+// regression/fuzz_tflite/ holds inputs that once crashed the loader.
 // Build: clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -I include \
 //          -I /usr/include/eigen3 fuzz/fuzz_tflite.cpp -o fuzz_tflite
 

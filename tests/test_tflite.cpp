@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -341,6 +342,161 @@ TEST(TfliteErrors, WrongChannelCounts) {
                                          "computes [1, 4, 4, 8]"});
 }
 
+// ---- Every index the file holds is checked against what it indexes --------------------
+
+std::string range_of(const tflite_test::Model& m) { return "[0, " + std::to_string(m.tensors.size()) + ")"; }
+
+// An operator's output must be a tensor: -1 (allowed for inputs) would index tensors[-1].
+TEST(TfliteIndices, OperatorOutputMinusOneIsRefused) {
+  tflite_test::Model m = tflite_test::mobilenet({});
+  m.operators[5].outputs[0] = -1;
+  m.operators[6].inputs[0] = -1;  // the next layer reads it, so the chain stays intact
+  const std::string range = "outside the valid range " + range_of(m);
+  EXPECT_THROW_MESSAGE(load(m, "out.tflite"), FormatError,
+                       {"out.tflite: byte ", "operator 5 output 0 refers to tensor -1", range.c_str()});
+  // The same at the end of a backbone, where the graph output names the pool's output.
+  tflite_test::MobileNetSpec spec;
+  spec.classifier = false;
+  m = tflite_test::mobilenet(spec);
+  m.operators.back().outputs[0] = -1;
+  m.outputs = {-1};
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"output 0 refers to tensor -1, outside the valid range"});
+}
+
+TEST(TfliteIndices, OperatorInputsAreTensorsOrAbsent) {
+  tflite_test::Model m = tflite_test::mobilenet({});
+  const std::int32_t count = static_cast<std::int32_t>(m.tensors.size());
+  m.operators[3].inputs[1] = count;
+  const std::string refers = "operator 3 input 1 refers to tensor " + std::to_string(count);
+  const std::string range = "-1 (absent) or " + range_of(m);
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {refers.c_str(), range.c_str()});
+  m.operators[3].inputs[1] = -2;
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"operator 3 input 1 refers to tensor -2"});
+  // -1 is TFLite's optional input left out: a layer without a bias loads with zero bias.
+  m = tflite_test::mobilenet({});
+  m.operators[3].inputs[2] = -1;
+  const TfliteModel loaded = load(m);
+  for (Index c = 0; c < 8; ++c) EXPECT_EQ(parameter(loaded.model, "dsconv2.depthwise.bias").data()[c], 0.0f);
+}
+
+TEST(TfliteIndices, GraphInputsAndOutputsAreTensors) {
+  tflite_test::Model m = tflite_test::mobilenet({});
+  const std::string range = range_of(m);
+  m.inputs = {-1};
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"graph input 0 refers to tensor -1", range.c_str()});
+  m = tflite_test::mobilenet({});
+  m.outputs = {static_cast<std::int32_t>(m.tensors.size())};
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"graph output 0 refers to tensor", range.c_str()});
+}
+
+TEST(TfliteIndices, TensorBufferIndexIsABuffer) {
+  tflite_test::Model m = tflite_test::mobilenet({});
+  m.tensors[0].buffer = 1000;  // the input, which has no data
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"tensor 0 'input' refers to buffer 1000, outside the valid range [0, "});
+}
+
+TEST(TfliteIndices, OpcodeIndexIsAnOpcode) {
+  tflite_test::Model m = tflite_test::mobilenet({});
+  m.operators[4].code_index = 7;  // the file has 5 opcodes
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"operator 4 refers to opcode 7, outside the valid range [0, 5)"});
+}
+
+TEST(TfliteIndices, MetadataBufferIndicesAreBuffers) {
+  tflite_test::Model m = tflite_test::mobilenet({});
+  m.metadata = {{"min_runtime_version", 0}};
+  EXPECT_NO_THROW(load(m));
+  m.metadata = {{"min_runtime_version", 4096}};
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"metadata 0 refers to buffer 4096, outside the valid range"});
+  m.metadata.clear();
+  m.metadata_buffer = {0, -5};
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"metadata buffer entry 1 refers to buffer -5"});
+}
+
+// ---- Quantization parameters dequantize to finite values ----------------------------------
+
+tflite_test::Model quantized_model() {
+  tflite_test::MobileNetSpec spec;
+  spec.quantized = true;
+  return tflite_test::mobilenet(spec);
+}
+
+tflite_test::Tensor& weights_of(tflite_test::Model& m, std::size_t op) {
+  return m.tensors[static_cast<std::size_t>(m.operators[op].inputs[1])];
+}
+tflite_test::Tensor& bias_of(tflite_test::Model& m, std::size_t op) {
+  return m.tensors[static_cast<std::size_t>(m.operators[op].inputs[2])];
+}
+
+TEST(TfliteQuantization, ScaleMustBePositiveAndFinite) {
+  for (float bad : {0.0f, -0.004f, std::nanf(""), INFINITY}) {
+    tflite_test::Model m = quantized_model();
+    weights_of(m, 2).scale = {bad};
+    EXPECT_THROW_MESSAGE(load(m, "scale.tflite"), FormatError,
+                         {"scale.tflite: byte ", "'Conv2d_1_pointwise/weights' has quantization scale",
+                          "must be positive and finite"});
+  }
+}
+
+TEST(TfliteQuantization, ZeroPointMustFitTheType) {
+  tflite_test::Model m = quantized_model();
+  weights_of(m, 2).zero_point = {256};
+  EXPECT_THROW_MESSAGE(load(m), FormatError,
+                       {"'Conv2d_1_pointwise/weights' of type UINT8 has zero point 256", "outside [0, 255]"});
+  m = quantized_model();
+  weights_of(m, 2).type = 9;  // INT8
+  weights_of(m, 2).zero_point = {-129};
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"of type INT8 has zero point -129", "outside [-128, 127]"});
+  m = quantized_model();
+  bias_of(m, 2).zero_point = {3};
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"'Conv2d_1_pointwise/bias' of type INT32 has zero point 3"});
+}
+
+TEST(TfliteQuantization, PerChannelParametersMatchTheChannels) {
+  tflite_test::Model m = quantized_model();
+  tflite_test::Tensor& w = weights_of(m, 0);  // [8, 3, 3, 3]
+  w.scale.assign(8, 0.01f);
+  w.zero_point.assign(7, 128);
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"'Conv2d_0/weights' has 8 scales but 7 zero points"});
+  w.zero_point.assign(8, 128);
+  w.quantized_dimension = 4;  // past the rank
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"'Conv2d_0/weights' has 8 scales along dimension 4"});
+  w.quantized_dimension = 3;  // 3 channels there, not 8
+  EXPECT_THROW_MESSAGE(load(m), FormatError,
+                       {"'Conv2d_0/weights' has 8 scales along dimension 3 of shape [8, 3, 3, 3]"});
+  w.quantized_dimension = 0;
+  EXPECT_NO_THROW(load(m));
+}
+
+// Float models with int8 weights keep float biases (see Float16AndInt8WeightsAreWidened).
+TEST(TfliteQuantization, QuantizedModelsHaveInt32Biases) {
+  tflite_test::Model m = quantized_model();
+  bias_of(m, 2).type = 0;  // FLOAT32, same byte count as INT32
+  EXPECT_THROW_MESSAGE(load(m), FormatError,
+                       {"operator 2 (CONV_2D)", "dsconv1.pointwise", "'Conv2d_1_pointwise/bias') is FLOAT32",
+                        "with a UINT8 input it must be INT32"});
+}
+
+// A bias without its own scale takes input scale x weight scale; without an input scale there is none.
+TEST(TfliteQuantization, ABiasScaleCannotBeDerivedFromNothing) {
+  tflite_test::Model m = quantized_model();
+  bias_of(m, 0).scale.clear(), bias_of(m, 0).zero_point.clear();
+  EXPECT_NO_THROW(load(m));
+  m.tensors[static_cast<std::size_t>(m.inputs[0])].scale.clear();
+  m.tensors[static_cast<std::size_t>(m.inputs[0])].zero_point.clear();
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"'Conv2d_0/bias') has no scale", "input scale 0"});
+}
+
+// ---- Memory bounds -------------------------------------------------------------------------
+
+// A small file can declare a huge input; the model's activation bound refuses it at load.
+TEST(TfliteBounds, HugeInputIsRefusedAtLoad) {
+  tflite_test::MobileNetSpec spec;
+  spec.resolution = 8192;  // 8192 x 8192 x 3 values in the input alone
+  EXPECT_THROW_MESSAGE(load(tflite_test::mobilenet(spec), "huge.tflite"), FormatError,
+                       {"huge.tflite: input tensor 'input' has shape [1, 8192, 8192, 3]",
+                        "values in one activation"});
+}
+
 // Random byte flips of a valid file: each must load or throw a mobilenet::Error; under the
 // sanitizers this also shows nothing reads out of bounds.
 TEST(TfliteErrors, CorruptedFilesLoadOrThrowCleanly) {
@@ -586,6 +742,22 @@ TEST(TfliteRealEmbedding, BackboneGivesAStableNonTrivialEmbedding) {
   EXPECT_GT(spread, 0.1) << "features nearly constant";
   const Tensor<float> again = load_tflite(model_path(file)).model.predict(image);
   EXPECT_EQ(std::memcmp(again.data(), first.data(), 1024 * sizeof(float)), 0);
+}
+
+// The official float model with its input shape rewritten to [1, 8192, 8192, 3]: a 1.9 MB file
+// that would need gigabytes per image is refused at load.
+TEST(TfliteRealErrors, HugeDeclaredInputIsRefusedAtLoad) {
+  REQUIRE_MODEL("mobilenet_v1_0.25_224.tflite");
+  std::vector<std::uint8_t> bytes = mobilenet::io::read_file(model_path("mobilenet_v1_0.25_224.tflite"), 1u << 30);
+  const std::int32_t shape[5] = {4, 1, 224, 224, 3};  // the input's shape vector: count, then dims
+  const auto at = std::search(bytes.begin(), bytes.end(), reinterpret_cast<const std::uint8_t*>(shape),
+                              reinterpret_cast<const std::uint8_t*>(shape) + sizeof(shape));
+  ASSERT_NE(at, bytes.end());
+  const std::int32_t huge = 8192;
+  std::memcpy(&*at + 8, &huge, 4);
+  std::memcpy(&*at + 12, &huge, 4);
+  EXPECT_THROW_MESSAGE(load_tflite(bytes, "huge_input.tflite"), FormatError,
+                       {"huge_input.tflite: input tensor", "[1, 8192, 8192, 3]", "values in one activation"});
 }
 
 TEST(TfliteRealErrors, AForeignFileIsNotMistakenForAModel) {

@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tflite_test {
@@ -50,16 +52,14 @@ class FlatBuilder {
     const std::uint32_t count = static_cast<std::uint32_t>(values.size());
     std::memcpy(bytes.data(), &count, 4);
     if (!values.empty()) std::memcpy(bytes.data() + 4, values.data(), values.size() * sizeof(T));
-    prepend(bytes);
-    return static_cast<Ref>(size());
+    return shared(bytes);
   }
   Ref string(const std::string& text) {
     std::vector<std::uint8_t> bytes(4 + text.size() + 1, 0);
     const std::uint32_t length = static_cast<std::uint32_t>(text.size());
     std::memcpy(bytes.data(), &length, 4);
     std::memcpy(bytes.data() + 4, text.data(), text.size());
-    prepend(bytes);
-    return static_cast<Ref>(size());
+    return shared(bytes);
   }
   Ref vector_of_refs(const std::vector<Ref>& targets) {
     std::vector<std::uint8_t> bytes(4 + 4 * targets.size());
@@ -73,7 +73,32 @@ class FlatBuilder {
     prepend(bytes);
     return start;
   }
+  // Identical tables are written once and referenced from every parent, as FlatBuffers allows.
   Ref table(const Table& table) {
+    std::vector<std::uint8_t> key;
+    for (const Field& f : table.fields) {
+      key.push_back(static_cast<std::uint8_t>(f.id)), key.push_back(f.is_ref);
+      key.insert(key.end(), f.bytes.begin(), f.bytes.end());
+      for (int k = 0; k < 4; ++k) key.push_back(static_cast<std::uint8_t>(f.ref >> (8 * k)));
+    }
+    const auto known = tables_.find(key);
+    if (known != tables_.end()) return known->second;
+    const Ref written = write_table(table);
+    tables_.emplace(key, written);
+    return written;
+  }
+
+ private:
+  // Identical vectors and strings are written once.
+  Ref shared(const std::vector<std::uint8_t>& bytes) {
+    const auto known = blobs_.find(bytes);
+    if (known != blobs_.end()) return known->second;
+    prepend(bytes);
+    const Ref written = static_cast<Ref>(size());
+    blobs_.emplace(bytes, written);
+    return written;
+  }
+  Ref write_table(const Table& table) {
     std::size_t body = 4;
     std::vector<std::size_t> offsets;
     int max_id = -1;
@@ -106,6 +131,8 @@ class FlatBuilder {
     std::memcpy(bytes_.data() + (size() - start), &back, 4);
     return start;
   }
+
+ public:
   // The finished buffer: root offset, file identifier, then everything written.
   std::vector<std::uint8_t> finish(Ref root, const char* identifier) {
     prepend(std::vector<std::uint8_t>(identifier, identifier + 4));
@@ -121,6 +148,7 @@ class FlatBuilder {
     bytes_.insert(bytes_.begin(), bytes.begin(), bytes.end());
   }
   std::vector<std::uint8_t> bytes_;
+  std::map<std::vector<std::uint8_t>, Ref> blobs_, tables_;
 };
 
 // A TFLite model as plain data, serialised by `serialize`.
@@ -132,6 +160,7 @@ struct Tensor {
   std::vector<float> scale;
   std::vector<std::int64_t> zero_point;
   int quantized_dimension = 0;
+  std::int64_t buffer = -1;  // the buffer index written; -1: the builder's own (0 when no data)
 };
 struct Operator {
   std::int32_t code = 0;
@@ -141,6 +170,7 @@ struct Operator {
   std::int32_t stride = 1;
   std::int8_t activation = 3;  // RELU6
   std::int32_t filter = 0;     // pool window
+  std::int64_t code_index = -1;  // the opcode index written; -1: the builder's own
 };
 struct Model {
   std::vector<Tensor> tensors;
@@ -148,6 +178,9 @@ struct Model {
   std::vector<std::int32_t> inputs, outputs;
   std::uint32_t version = 3;
   std::vector<std::uint8_t> trailer;  // appended after the flatbuffer (a metadata zip)
+  // Model.metadata_buffer and Model.metadata (name, buffer index), written when not empty.
+  std::vector<std::int32_t> metadata_buffer;
+  std::vector<std::pair<std::string, std::uint32_t>> metadata;
 };
 
 enum : std::int32_t { kAvgPool = 1, kConv = 3, kDepthwise = 4, kReshape = 22, kSoftmax = 25, kAdd = 0 };
@@ -163,7 +196,7 @@ inline std::vector<std::uint8_t> serialize(const Model& model) {
       buffer = static_cast<std::uint32_t>(buffers.size());
       buffers.push_back(b.table(FlatBuilder::Table().ref(0, b.vector(t.data))));
     }
-    buffer_of.push_back(buffer);
+    buffer_of.push_back(t.buffer >= 0 ? static_cast<std::uint32_t>(t.buffer) : buffer);
   }
   for (std::size_t i = 0; i < model.tensors.size(); ++i) {
     const Tensor& t = model.tensors[i];
@@ -184,6 +217,7 @@ inline std::vector<std::uint8_t> serialize(const Model& model) {
     std::uint32_t code_index = 0;
     while (code_index < codes.size() && codes[code_index] != op.code) ++code_index;
     if (code_index == codes.size()) codes.push_back(op.code);
+    if (op.code_index >= 0) code_index = static_cast<std::uint32_t>(op.code_index);
     FlatBuilder::Table table;
     table.scalar<std::uint32_t>(0, code_index).ref(1, b.vector(op.inputs)).ref(2, b.vector(op.outputs));
     if (op.options_type) {
@@ -206,11 +240,16 @@ inline std::vector<std::uint8_t> serialize(const Model& model) {
     code_tables.push_back(b.table(FlatBuilder::Table()
                                       .scalar<std::int8_t>(0, static_cast<std::int8_t>(code < 127 ? code : 127))
                                       .scalar<std::int32_t>(3, code)));
+  std::vector<FlatBuilder::Ref> metadata;
+  for (const auto& entry : model.metadata)
+    metadata.push_back(b.table(FlatBuilder::Table().ref(0, b.string(entry.first)).scalar<std::uint32_t>(1, entry.second)));
   FlatBuilder::Table root;
   root.scalar<std::uint32_t>(0, model.version)
       .ref(1, b.vector_of_refs(code_tables))
       .ref(2, b.vector_of_refs({subgraph}))
       .ref(4, b.vector_of_refs(buffers));
+  if (!model.metadata_buffer.empty()) root.ref(5, b.vector(model.metadata_buffer));
+  if (!metadata.empty()) root.ref(6, b.vector_of_refs(metadata));
   std::vector<std::uint8_t> bytes = b.finish(b.table(root), "TFL3");
   bytes.insert(bytes.end(), model.trailer.begin(), model.trailer.end());
   return bytes;

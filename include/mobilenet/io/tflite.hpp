@@ -32,7 +32,10 @@ namespace io {
 // Field ids and enum values of schema.fbs that this reader uses.
 namespace tflite_schema {
 // table Model
-constexpr int kModelVersion = 0, kModelOperatorCodes = 1, kModelSubgraphs = 2, kModelBuffers = 4;
+constexpr int kModelVersion = 0, kModelOperatorCodes = 1, kModelSubgraphs = 2, kModelBuffers = 4,
+              kModelMetadataBuffer = 5, kModelMetadata = 6;
+// table Metadata
+constexpr int kMetadataBuffer = 1;
 // table OperatorCode: the code is max(deprecated_builtin_code, builtin_code), as TFLite reads
 // it: old files fill only the byte field, new ones keep it at 127 for codes past 127.
 constexpr int kCodeDeprecatedBuiltin = 0, kCodeBuiltin = 3;
@@ -57,7 +60,7 @@ constexpr int kPoolFilterW = 3, kPoolFilterH = 4, kPoolActivation = 5;
 constexpr std::uint8_t kOptionsConv2D = 1, kOptionsDepthwise = 2, kOptionsPool2D = 5;
 
 enum TensorType : std::int8_t {
-  kFloat32 = 0, kFloat16 = 1, kInt32 = 2, kUInt8 = 3, kInt64 = 4, kInt8 = 9,
+  kFloat32 = 0, kFloat16 = 1, kInt32 = 2, kUInt8 = 3, kInt64 = 4, kInt16 = 7, kInt8 = 9,
 };
 enum BuiltinOperator : std::int32_t {
   kAveragePool2D = 1, kConv2D = 3, kDepthwiseConv2D = 4, kDequantize = 6, kReshape = 22,
@@ -73,6 +76,7 @@ inline const char* type_name(int type) {
     case kInt32: return "INT32";
     case kUInt8: return "UINT8";
     case kInt64: return "INT64";
+    case kInt16: return "INT16";
     case kInt8: return "INT8";
     default: return "an unsupported type";
   }
@@ -134,10 +138,75 @@ namespace detail {
 constexpr std::size_t kTfliteMaxFileBytes = std::size_t(1) << 28;  // 256 MiB
 constexpr std::size_t kTfliteMaxRank = 8;
 constexpr std::size_t kTfliteMaxOperands = 16;
-// Inputs beyond these are no MobileNetV1 anyone runs, and would make predict() allocate
-// activations of many gigabytes.
-constexpr Index kTfliteMaxResolution = 8192;
+// Input channels beyond this are no image; the resolution is bounded by the model itself
+// (kMaxActivationValues), which refuses inputs whose activations would take gigabytes.
 constexpr Index kTfliteMaxChannels = 64;
+
+// The one check of every index the file holds (tensor, buffer, opcode): `index` must lie in
+// [0, count), or be -1 when `optional` (an operator input left out). `offset` is the byte
+// where the index is stored, or the table holding it.
+inline void check_tflite_index(const FlatBuffer& fb, std::size_t offset, std::int64_t index,
+                               std::size_t count, bool optional, const std::string& what,
+                               const char* noun) {
+  if (index >= 0 && static_cast<std::uint64_t>(index) < count) return;
+  if (optional && index == -1) return;
+  fb.fail(offset, concat(what, " refers to ", noun, " ", index, ", outside the valid range ",
+                         optional ? "-1 (absent) or " : "", "[0, ", count, ")"));
+}
+
+// A vector of tensor indices, each checked by check_tflite_index at its own byte offset.
+inline std::vector<std::int32_t> read_tensor_indices(const FlatBuffer& fb, const FlatVector& vector,
+                                                     std::size_t tensors, bool optional,
+                                                     const std::string& what) {
+  std::vector<std::int32_t> indices(vector.size());
+  for (std::size_t i = 0; i < vector.size(); ++i) {
+    indices[i] = vector.scalar<std::int32_t>(i);
+    check_tflite_index(fb, vector.data_offset() + 4 * i, indices[i], tensors, optional,
+                       concat(what, " ", i), "tensor");
+  }
+  return indices;
+}
+
+// The zero points a tensor type can hold; false for types that are never dequantized.
+inline bool zero_point_range(int type, std::int64_t& low, std::int64_t& high) {
+  namespace s = tflite_schema;
+  switch (type) {
+    case s::kUInt8: low = 0, high = 255; return true;
+    case s::kInt8: low = -128, high = 127; return true;
+    case s::kInt16: low = -32768, high = 32767; return true;
+    case s::kInt32: low = 0, high = 0; return true;  // int32 biases: zero point 0 by definition
+    default: return false;
+  }
+}
+
+// Quantization parameters that dequantize to finite values: positive finite scales, zero
+// points the type holds, and per channel one pair per entry of the quantized dimension.
+inline void check_quantization(const FlatBuffer& fb, std::size_t offset, const TfliteTensor& t,
+                               std::size_t index) {
+  namespace s = tflite_schema;
+  const std::string tensor = concat("tensor ", index, " '", t.name, "'");
+  if (!t.zero_point.empty() && t.zero_point.size() != t.scale.size())
+    fb.fail(offset, concat(tensor, " has ", t.scale.size(), " scales but ", t.zero_point.size(),
+                           " zero points"));
+  std::int64_t low = 0, high = 0;
+  if (!zero_point_range(t.type, low, high)) return;  // float: the parameters are never applied
+  for (std::size_t c = 0; c < t.scale.size(); ++c)
+    if (!(std::isfinite(t.scale[c]) && t.scale[c] > 0.0f))
+      fb.fail(offset, concat(tensor, " has quantization scale ", t.scale[c], " at channel ", c,
+                             "; a scale must be positive and finite"));
+  for (std::size_t c = 0; c < t.zero_point.size(); ++c)
+    if (t.zero_point[c] < low || t.zero_point[c] > high)
+      fb.fail(offset, concat(tensor, " of type ", s::type_name(t.type), " has zero point ",
+                             t.zero_point[c], " at channel ", c, ", outside [", low, ", ", high, "]"));
+  if (t.scale.size() > 1) {
+    const int dim = t.quantized_dimension;
+    if (dim < 0 || dim >= static_cast<int>(t.shape.size()) ||
+        t.shape[static_cast<std::size_t>(dim)] != static_cast<std::int64_t>(t.scale.size()))
+      fb.fail(offset, concat(tensor, " has ", t.scale.size(), " scales along dimension ", dim,
+                             " of shape ", shape_to_string(t.shape), "; per-channel quantization "
+                             "needs one per channel"));
+  }
+}
 
 template <typename T>
 std::vector<T> flat_scalars(const FlatVector& vector) {
@@ -171,30 +240,28 @@ inline TfliteTensor read_tensor(const FlatTable& table, std::size_t index) {
     tensor.scale = flat_scalars<float>(q.vector(s::kQuantScale, 4, "quantization scale"));
     tensor.zero_point = flat_scalars<std::int64_t>(q.vector(s::kQuantZeroPoint, 8, "zero point"));
     tensor.quantized_dimension = q.scalar<std::int32_t>(s::kQuantDimension, 0);
-    if (!tensor.zero_point.empty() && tensor.zero_point.size() != tensor.scale.size())
-      fb.fail(q.offset(), concat("tensor ", index, " '", tensor.name, "' has ", tensor.scale.size(),
-                                 " scales but ", tensor.zero_point.size(), " zero points"));
+    check_quantization(fb, q.offset(), tensor, index);
   }
   return tensor;
 }
 
 inline TfliteOperator read_operator(const FlatTable& table, const std::vector<int>& codes,
-                                    std::size_t index) {
+                                    std::size_t tensor_count, std::size_t index) {
   namespace s = tflite_schema;
   const FlatBuffer& fb = table.buffer();
   TfliteOperator op;
   const std::uint32_t code_index = table.scalar<std::uint32_t>(s::kOpCodeIndex, 0);
-  if (code_index >= codes.size())
-    fb.fail(table.offset(), concat("operator ", index, " uses opcode ", code_index, " of ",
-                                   codes.size()));
+  check_tflite_index(fb, table.offset(), code_index, codes.size(), false,
+                     concat("operator ", index), "opcode");
   op.code = codes[code_index];
   const FlatVector inputs = table.vector(s::kOpInputs, 4, "operator inputs");
   const FlatVector outputs = table.vector(s::kOpOutputs, 4, "operator outputs");
   if (inputs.size() > kTfliteMaxOperands || outputs.size() > kTfliteMaxOperands)
     fb.fail(table.offset(), concat("operator ", index, " has ", inputs.size(), " inputs and ",
                                    outputs.size(), " outputs"));
-  op.inputs = flat_scalars<std::int32_t>(inputs);
-  op.outputs = flat_scalars<std::int32_t>(outputs);
+  // TFLite marks an optional input left out by -1; every output is a tensor.
+  op.inputs = read_tensor_indices(fb, inputs, tensor_count, true, concat("operator ", index, " input"));
+  op.outputs = read_tensor_indices(fb, outputs, tensor_count, false, concat("operator ", index, " output"));
   const std::uint8_t options_type = table.scalar<std::uint8_t>(s::kOpOptionsType, 0);
   // Conv2D, DepthwiseConv2D and Pool2D options share their first three fields.
   if ((options_type != s::kOptionsConv2D && options_type != s::kOptionsDepthwise &&
@@ -227,8 +294,10 @@ inline TfliteOperator read_operator(const FlatTable& table, const std::vector<in
 
 }  // namespace detail
 
-// Parses the flatbuffer structure of a .tflite file (no interpretation yet). Every index a
-// tensor or operator holds is checked here, so later stages may use them freely.
+// Parses the flatbuffer structure of a .tflite file (no interpretation yet). Every index the
+// file holds (tensor, buffer, opcode) passes detail::check_tflite_index here and every tensor's
+// quantization detail::check_quantization, so later stages may use them freely; only an
+// operator input may be -1 (absent).
 inline TfliteModelFile parse_tflite(const std::uint8_t* data, std::size_t size,
                                     const std::string& source) {
   namespace s = tflite_schema;
@@ -268,6 +337,19 @@ inline TfliteModelFile parse_tflite(const std::uint8_t* data, std::size_t size,
     }
     file.buffers.push_back(range);
   }
+  // Metadata entries name buffers too; this loader reads none, but an index past the end is
+  // a damaged file all the same.
+  const FlatVector metadata_buffers = model.vector(s::kModelMetadataBuffer, 4, "metadata buffers");
+  for (std::size_t i = 0; i < metadata_buffers.size(); ++i)
+    detail::check_tflite_index(fb, metadata_buffers.data_offset() + 4 * i,
+                               metadata_buffers.scalar<std::int32_t>(i), file.buffers.size(), false,
+                               detail::concat("metadata buffer entry ", i), "buffer");
+  const FlatVector metadata = model.vector(s::kModelMetadata, 4, "metadata");
+  for (std::size_t i = 0; i < metadata.size(); ++i) {
+    const FlatTable entry = metadata.table(i);
+    detail::check_tflite_index(fb, entry.offset(), entry.scalar<std::uint32_t>(s::kMetadataBuffer, 0),
+                               file.buffers.size(), false, detail::concat("metadata ", i), "buffer");
+  }
 
   const FlatVector graphs = model.vector(s::kModelSubgraphs, 4, "subgraphs");
   if (graphs.size() != 1)
@@ -276,29 +358,20 @@ inline TfliteModelFile parse_tflite(const std::uint8_t* data, std::size_t size,
   const FlatTable graph = graphs.table(0);
   const FlatVector tensors = graph.vector(s::kGraphTensors, 4, "tensors");
   for (std::size_t i = 0; i < tensors.size(); ++i) {
-    file.tensors.push_back(detail::read_tensor(tensors.table(i), i));
-    if (file.tensors.back().buffer >= file.buffers.size() && !file.buffers.empty())
-      fb.fail(graph.offset(), detail::concat("tensor ", i, " '", file.tensors.back().name,
-                                             "' refers to buffer ", file.tensors.back().buffer,
-                                             " of ", file.buffers.size()));
+    const FlatTable table = tensors.table(i);
+    file.tensors.push_back(detail::read_tensor(table, i));
+    // Buffer 0 is the schema's empty buffer, so even a tensor without data names a real one.
+    detail::check_tflite_index(fb, table.offset(), file.tensors.back().buffer, file.buffers.size(),
+                               false, detail::concat("tensor ", i, " '", file.tensors.back().name, "'"),
+                               "buffer");
   }
-  auto check_tensor_indices = [&](const std::vector<std::int32_t>& indices, const char* what,
-                                  std::size_t offset) {
-    for (std::int32_t t : indices)
-      if (t < -1 || t >= static_cast<std::int32_t>(file.tensors.size()))
-        fb.fail(offset, detail::concat(what, " refers to tensor ", t, " of ", file.tensors.size()));
-  };
-  file.inputs = detail::flat_scalars<std::int32_t>(graph.vector(s::kGraphInputs, 4, "inputs"));
-  file.outputs = detail::flat_scalars<std::int32_t>(graph.vector(s::kGraphOutputs, 4, "outputs"));
-  check_tensor_indices(file.inputs, "graph input", graph.offset());
-  check_tensor_indices(file.outputs, "graph output", graph.offset());
+  file.inputs = detail::read_tensor_indices(fb, graph.vector(s::kGraphInputs, 4, "inputs"),
+                                            file.tensors.size(), false, "graph input");
+  file.outputs = detail::read_tensor_indices(fb, graph.vector(s::kGraphOutputs, 4, "outputs"),
+                                             file.tensors.size(), false, "graph output");
   const FlatVector operators = graph.vector(s::kGraphOperators, 4, "operators");
-  for (std::size_t i = 0; i < operators.size(); ++i) {
-    const FlatTable op = operators.table(i);
-    file.operators.push_back(detail::read_operator(op, codes, i));
-    check_tensor_indices(file.operators.back().inputs, "operator input", op.offset());
-    check_tensor_indices(file.operators.back().outputs, "operator output", op.offset());
-  }
+  for (std::size_t i = 0; i < operators.size(); ++i)
+    file.operators.push_back(detail::read_operator(operators.table(i), codes, file.tensors.size(), i));
   return file;
 }
 
@@ -339,7 +412,12 @@ class TfliteGraphReader {
     if (quantized) {
       if (scale.empty() && t.type == s::kInt32 && weights_for_bias && !weights_for_bias->scale.empty()) {
         // TFLite defines bias_scale = input_scale * weight_scale when the bias omits it.
-        for (float w : weights_for_bias->scale) scale.push_back(w * input_scale);
+        for (float w : weights_for_bias->scale) {
+          scale.push_back(w * input_scale);
+          if (!(std::isfinite(scale.back()) && scale.back() > 0.0f))
+            fail(concat(role, " (tensor ", index, " '", t.name, "') has no scale, and input scale ",
+                        input_scale, " x weight scale ", w, " gives none that is positive and finite"));
+        }
       }
       if (scale.empty())
         fail(concat(role, " (tensor ", index, " '", t.name, "') is ", s::type_name(t.type),
@@ -447,11 +525,10 @@ class TfliteMobileNetReader : public TfliteGraphReader {
         static_cast<double>(last_weights.shape[0]) / static_cast<double>(widest),
         static_cast<Index>(input_tensor.shape[1]));
     config.in_channels = static_cast<Index>(input_tensor.shape[3]);
-    if (config.resolution < 1 || config.resolution > kTfliteMaxResolution || config.in_channels < 1 ||
-        config.in_channels > kTfliteMaxChannels)
+    if (config.resolution < 1 || config.in_channels < 1 || config.in_channels > kTfliteMaxChannels)
       fail(concat("input tensor '", input_tensor.name, "' has shape ",
-                  shape_to_string(input_tensor.shape), "; this loader accepts 1 x 1 x 1 up to ",
-                  kTfliteMaxResolution, " x ", kTfliteMaxResolution, " x ", kTfliteMaxChannels));
+                  shape_to_string(input_tensor.shape), "; this loader accepts [1, R, R, C] with R >= 1 "
+                  "and C from 1 to ", kTfliteMaxChannels));
     config.padding = common_padding();
     config.activation = common_activation();
     config.softmax = has_softmax_;
@@ -470,7 +547,7 @@ class TfliteMobileNetReader : public TfliteGraphReader {
     // alpha implies and hold its data in the file, so a hostile file cannot make us allocate
     // more than it holds.
     check_weight_shapes(config);
-    MobileNetV1<float> model(config);
+    MobileNetV1<float> model = build_model(config, input_tensor);
     check_activation_shapes(model);
     for (const TfliteLayer& layer : layers_) assign(model, layer);
     if (classifier_) assign(model, *classifier_);
@@ -486,6 +563,17 @@ class TfliteMobileNetReader : public TfliteGraphReader {
 
   const TfliteTensor& tensor(std::int32_t index) const {
     return file_.tensors[static_cast<std::size_t>(index)];
+  }
+
+  // The model refuses configurations whose activations exceed its memory bounds (e.g. a huge
+  // input); that is a property of this file, so the error names it.
+  MobileNetV1<float> build_model(const MobileNetV1Config& config, const TfliteTensor& input) const {
+    try {
+      return MobileNetV1<float>(config);
+    } catch (const ConfigError& e) {
+      fail(concat("input tensor '", input.name, "' has shape ", shape_to_string(input.shape),
+                  ", which this library refuses: ", e.what()));
+    }
   }
   std::string describe(std::size_t op) const {
     return concat("operator ", op, " (", tflite_schema::operator_name(file_.operators[op].code), ")");
@@ -739,7 +827,15 @@ class TfliteMobileNetReader : public TfliteGraphReader {
     std::vector<float> bias(static_cast<std::size_t>(layer.is_depthwise ? i : o), 0.0f);
     if (op.inputs.size() > 2 && op.inputs[2] >= 0) {
       const std::int32_t b_index = resolve(op.inputs[2]);
+      const TfliteTensor& b = tensor(b_index);
       const TfliteTensor& input = tensor(op.inputs[0]);
+      // Quantized kernels add the bias in the int32 accumulator, so with a quantized input any
+      // other bias type is a damaged file (float models with int8 weights keep float biases).
+      if ((input.type == tflite_schema::kUInt8 || input.type == tflite_schema::kInt8) &&
+          b.type != tflite_schema::kInt32)
+        fail(concat(describe(layer.op), " (", layer.layer, ") bias (tensor ", b_index, " '", b.name,
+                    "') is ", tflite_schema::type_name(b.type), "; with a ",
+                    tflite_schema::type_name(input.type), " input it must be INT32"));
       bias = constant(b_index, concat(describe(layer.op), " (", layer.layer, ") bias"), &w,
                       input.scale.size() == 1 ? input.scale[0] : 0.0f);
       if (bias.size() != static_cast<std::size_t>(layer.is_depthwise ? i : o))
