@@ -41,19 +41,13 @@ suite() {  # suite NAME CTEST_ARGS CMAKE_ARGS...
   local log="build/$name/ctest.log" status=0
   # shellcheck disable=SC2086
   (cd "build/$name" && ctest --output-on-failure -j "$jobs" $ctest_args) | tee "$log" || status=$?
-  # ctest's summary: "N% tests passed, F tests failed out of T", then "(Skipped)" for each
-  # skipped test, which ctest counts among the passed. gtest_discover_tests marks a GTEST_SKIP
-  # as skipped (SKIP_REGULAR_EXPRESSION), script tests by their SKIP_RETURN_CODE.
-  local ran failed skipped
-  ran=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -n 1)
-  failed=$(sed -n 's/.* \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -n 1)
-  skipped=$(grep -c '(Skipped)$' "$log" || true)
-  ran=${ran:-0} failed=${failed:-0}
-  [[ $status -ne 0 && $failed -eq 0 ]] && failed=1  # ctest itself failed
-  total_passed=$((total_passed + ran - failed - skipped))
+  local passed failed skipped
+  read -r passed failed skipped < <(bash scripts/ctest-counts.sh "$log")
+  if [[ $status -ne 0 && $failed -eq 0 ]]; then failed=1; fi  # ctest itself failed
+  total_passed=$((total_passed + passed))
   total_failed=$((total_failed + failed))
   total_skipped=$((total_skipped + skipped))
-  echo "--- $name: $((ran - failed - skipped)) passed, $failed failed, $skipped skipped ($((SECONDS - start)) s)"
+  echo "--- $name: $passed passed, $failed failed, $skipped skipped ($((SECONDS - start)) s)"
   if [[ $status -ne 0 ]]; then
     summary
     exit 1
