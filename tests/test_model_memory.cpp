@@ -7,18 +7,19 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "mobilenet/io/file.hpp"
 #include "mobilenet/io/model_file.hpp"
+#include "mobilenet/io/weights.hpp"
 #include "mobilenet/mobilenet.hpp"
 
 namespace mobilenet {
 namespace {
 
 const std::string kShippedModel = std::string(MOBILENET_SOURCE_DIR) + "/models/mobilenet_v1_0.5_160_quant.tflite";
-const std::string kSafetensors = std::string(MOBILENET_GOLDEN_DIR) + "/case_same_relu6_nobias.safetensors";
 
 Tensor<float> predict_constant(const MobileNetV1<float>& model) {
   return model.predict(Tensor<float>(model.input_shape(1), 0.25f));
@@ -48,8 +49,19 @@ TEST(ModelFromMemory, ShippedTfliteLoadsAsFromItsFile) {
 }
 
 TEST(ModelFromMemory, SafetensorsLoadsAsFromItsFile) {
-  const std::vector<std::uint8_t> bytes = io::read_file(kSafetensors, io::kMaxModelFileBytes);
-  expect_same_model(io::load_model(kSafetensors), io::load_model(bytes.data(), bytes.size(), "weights"));
+  MobileNetV1Config config;
+  config.alpha = 0.25;
+  config.resolution = 64;
+  config.num_classes = 10;
+  MobileNetV1<float> source(config);
+  source.randomize(3);
+  const std::string path = ::testing::TempDir() + "/model_memory.safetensors";
+  io::save_weights(source, path);
+  const std::vector<std::uint8_t> bytes = io::read_file(path, io::kMaxModelFileBytes);
+  const io::LoadedModel from_memory = io::load_model(bytes.data(), bytes.size(), "weights");
+  EXPECT_EQ(from_memory.format, "safetensors");
+  expect_same_model(io::load_model(path), from_memory);
+  std::remove(path.c_str());
 }
 
 TEST(ModelFromMemory, ErrorsNameTheSource) {

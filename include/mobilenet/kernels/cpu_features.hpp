@@ -33,11 +33,13 @@
 #define MOBILENET_TARGET_AVX512
 #endif
 
-// CPUID and XGETBV: MSVC's intrinsics (also clang-cl's), else GCC's and clang's <cpuid.h>.
-#if MOBILENET_X86_DISPATCH && defined(_MSC_VER)
+// CPUID and XGETBV: MSVC's intrinsics, else (GCC, clang, clang-cl) <cpuid.h> and inline asm.
+#if MOBILENET_X86_DISPATCH && defined(_MSC_VER) && !defined(__clang__)
+#define MOBILENET_MSVC_CPUID 1
 #include <intrin.h>
 #include <immintrin.h>
 #elif MOBILENET_X86_DISPATCH
+#define MOBILENET_MSVC_CPUID 0
 #include <cpuid.h>
 #endif
 
@@ -80,7 +82,7 @@ namespace detail {
 
 // CPUID leaf `leaf`, sub-leaf `subleaf`: {eax, ebx, ecx, edx}.
 inline void cpuid(unsigned leaf, unsigned subleaf, std::uint32_t (&r)[4]) {
-#if defined(_MSC_VER)
+#if MOBILENET_MSVC_CPUID
   int regs[4];
   __cpuidex(regs, static_cast<int>(leaf), static_cast<int>(subleaf));
   for (int i = 0; i < 4; ++i) r[i] = static_cast<std::uint32_t>(regs[i]);
@@ -93,7 +95,7 @@ inline void cpuid(unsigned leaf, unsigned subleaf, std::uint32_t (&r)[4]) {
 
 // XCR0: which register states the operating system saves (call only when CPUID says OSXSAVE).
 inline std::uint64_t xgetbv0() {
-#if defined(_MSC_VER)
+#if MOBILENET_MSVC_CPUID
   return _xgetbv(0);
 #else
   std::uint32_t lo = 0, hi = 0;
@@ -103,8 +105,9 @@ inline std::uint64_t xgetbv0() {
 }
 
 // AVX2 or AVX-512 support from CPUID and XCR0 alone: the CPU has the instructions and the OS
-// saves their registers. MSVC builds decide with this; GCC and clang builds use
-// __builtin_cpu_supports, and tests/test_cpu_features.cpp checks that the two agree.
+// saves their registers. MSVC and clang-cl builds decide with this (__builtin_cpu_supports
+// needs a runtime library they do not link); GCC and clang use the builtin, and
+// tests/test_cpu_features.cpp checks that the two agree.
 inline bool cpuid_supports(Isa isa) {
   if (isa != Isa::Avx2 && isa != Isa::Avx512) return false;
   std::uint32_t r[4];
