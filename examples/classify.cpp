@@ -5,8 +5,9 @@
 //   classify --model FILE [--labels FILE] [--top K] [--threads N] [--tsv] IMAGE|DIR...
 //
 // The model is a .tflite (float or uint8) or .safetensors file; without --model the path in
-// the environment variable MOBILENET_MODEL is used. Labels come from --labels, else from the
-// model file (TFLite metadata), else class numbers are printed.
+// the environment variable MOBILENET_MODEL is used, else the model shipped in models/. Labels
+// come from --labels, else from the model file (TFLite metadata), else, for a 1000- or
+// 1001-class model, from the shipped ImageNet labels; failing all that, class numbers are printed.
 
 #include <mobilenet/io/image.hpp>
 #include <mobilenet/io/labels.hpp>
@@ -37,8 +38,10 @@ using mobilenet::Index;
 
 const char* kUsage =
     "usage: classify --model FILE [--labels FILE] [--top K] [--threads N] [--tsv] IMAGE|DIR...\n"
-    "  --model FILE    .tflite (float32 or uint8) or .safetensors model; default: $MOBILENET_MODEL\n"
+    "  --model FILE    .tflite (float32 or uint8) or .safetensors model; default: $MOBILENET_MODEL,\n"
+    "                  else the shipped models/mobilenet_v1_0.5_160_quant.tflite\n"
     "  --labels FILE   one label per line (1000 or 1001 lines); default: the model's own labels,\n"
+    "                  else the shipped models/imagenet_labels_1001.txt (1000 or 1001 classes),\n"
     "                  else class numbers\n"
     "  --top K         how many classes to print per image (default 5)\n"
     "  --threads N     threads for one inference (default 1)\n"
@@ -58,6 +61,32 @@ struct Options {
   bool tsv = false;
   std::vector<std::string> inputs;
 };
+
+// The files shipped in the repository's models/ directory, installed to share/mobilenet/models.
+constexpr const char* kShippedModel = "models/mobilenet_v1_0.5_160_quant.tflite";
+constexpr const char* kShippedLabels = "models/imagenet_labels_1001.txt";
+
+// `relative` (e.g. kShippedModel) under the first root that holds it, else "". Roots: the
+// install tree around this executable (<bin>/../share/mobilenet, so an installed copy finds its
+// data wherever the prefix was moved), the configured install data directory, then the source
+// tree this program was built from (a build that was never installed).
+std::string find_shipped(const char* relative) {
+  std::vector<fs::path> roots;
+  std::error_code error;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", error);  // Linux; elsewhere skipped
+  if (!error) roots.push_back(exe.parent_path().parent_path() / "share" / "mobilenet");
+#ifdef MOBILENET_INSTALL_DATA_DIR
+  roots.emplace_back(MOBILENET_INSTALL_DATA_DIR);
+#endif
+#ifdef MOBILENET_SOURCE_DIR
+  roots.emplace_back(MOBILENET_SOURCE_DIR);
+#endif
+  for (const fs::path& root : roots) {
+    const fs::path candidate = root / relative;
+    if (fs::is_regular_file(candidate, error)) return candidate.string();
+  }
+  return {};
+}
 
 Index parse_positive(const std::string& flag, const std::string& text) {
   std::size_t used = 0;
@@ -104,7 +133,10 @@ Options parse_options(int argc, char** argv) {
     const char* env = std::getenv("MOBILENET_MODEL");
     if (env && *env) o.model = env;
   }
-  if (o.model.empty()) throw UsageError("no model: pass --model FILE or set MOBILENET_MODEL");
+  if (o.model.empty()) o.model = find_shipped(kShippedModel);
+  if (o.model.empty())
+    throw UsageError(std::string("no model: pass --model FILE or set MOBILENET_MODEL (the shipped ") +
+                     kShippedModel + " was not found)");
   if (o.inputs.empty()) throw UsageError("no images given");
   return o;
 }
@@ -167,6 +199,10 @@ int run(const Options& options) {
   std::vector<std::string> labels;
   if (!options.labels.empty()) labels = io::load_labels(options.labels, config.num_classes);
   else if (static_cast<Index>(loaded.labels.size()) == config.num_classes) labels = loaded.labels;
+  else if (config.num_classes == 1000 || config.num_classes == 1001) {
+    const std::string shipped = find_shipped(kShippedLabels);  // the official models' ImageNet classes
+    if (!shipped.empty()) labels = io::load_labels(shipped, config.num_classes);
+  }
   auto label_of = [&](Index k) { return labels.empty() ? std::to_string(k) : labels[std::size_t(k)]; };
   // The execution plan: BatchNorm folded, weights packed, `threads` threads per inference.
   Plan plan(model, PlanOptions{1, static_cast<int>(options.threads)});

@@ -12,6 +12,10 @@
 #     --dir DIR    where to keep archives and models (default: $MOBILENET_CACHE_DIR, else
 #                  ${XDG_CACHE_HOME:-~/.cache}/mobilenet)
 #     --dry-run    print the URL and the target path, download nothing
+#
+# Environment: MOBILENET_MODELS_URL, the release folder to download from (default: TensorFlow's
+# mobilenet_v1_2018_08_02), for a mirror. Without a network, a model already in the cache folder
+# is used as is; the repository's own models/mobilenet_v1_0.5_160_quant.tflite needs no download.
 set -euo pipefail
 
 usage() { sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit "${1:-2}"; }
@@ -49,7 +53,8 @@ esac
 name="mobilenet_v1_${alpha}_${resolution}"
 if [[ $quant -eq 1 ]]; then name="${name}_quant"; fi
 # The 2018-08-02 release holds float and quantized models of every size.
-url="https://storage.googleapis.com/download.tensorflow.org/models/mobilenet_v1_2018_08_02/${name}.tgz"
+base="${MOBILENET_MODELS_URL:-https://storage.googleapis.com/download.tensorflow.org/models/mobilenet_v1_2018_08_02}"
+url="${base%/}/${name}.tgz"
 archive="$dir/${name}.tgz"
 model="$dir/${name}.tflite"
 
@@ -63,16 +68,31 @@ if [[ -s "$model" ]]; then
   echo "$model"
   exit 0
 fi
+# What to do instead when the download cannot happen (no network, no curl or wget).
+offline_fail() {
+  local root
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  {
+    echo "download-models: $*"
+    echo "Offline? Any of these works without a network:"
+    echo "  - the model shipped in the repository: $root/models/mobilenet_v1_0.5_160_quant.tflite"
+    echo "    (scripts/classify.sh uses it when given no model)"
+    echo "  - a model file you have: bash scripts/classify.sh --model FILE IMAGE, or export MOBILENET_MODEL=FILE"
+    echo "  - copy ${name}.tflite, or the archive ${name}.tgz from $url,"
+    echo "    into the cache folder $dir and run this again"
+  } >&2
+  exit 2
+}
 mkdir -p "$dir" || fail "cannot create '$dir'"
 if [[ ! -s "$archive" ]]; then
   echo "download-models: fetching $url" >&2
   partial="$archive.partial"
   if command -v curl >/dev/null 2>&1; then
-    curl -fL --retry 3 -o "$partial" "$url" || { rm -f "$partial"; fail "download failed: $url"; }
+    curl -fL --retry 3 -o "$partial" "$url" || { rm -f "$partial"; offline_fail "download failed: $url"; }
   elif command -v wget >/dev/null 2>&1; then
-    wget -q -O "$partial" "$url" || { rm -f "$partial"; fail "download failed: $url"; }
+    wget -q -O "$partial" "$url" || { rm -f "$partial"; offline_fail "download failed: $url"; }
   else
-    fail "needs curl or wget (Debian: apt-get install curl)"
+    offline_fail "needs curl or wget to download (Debian: apt-get install curl)"
   fi
   mv "$partial" "$archive"
 fi

@@ -6,7 +6,7 @@
 #   scripts/install-deps.sh [--optional PKG...]   # optional packages may fail to install
 set -euo pipefail
 
-required=(cmake make g++ libeigen3-dev libgtest-dev libbenchmark-dev libstb-dev)
+required=(cmake make g++ pkg-config libeigen3-dev libgtest-dev libbenchmark-dev libstb-dev)
 optional=()
 if [[ "${1:-}" == "--optional" ]]; then
   shift

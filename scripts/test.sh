@@ -6,7 +6,14 @@
 #   3. clang++, Release (when clang is installed)
 #   4. a short libFuzzer run of each loader (when clang's fuzzer runtime is installed)
 #   5. the ARM64 depthwise kernels under qemu (when the cross compiler and qemu are installed)
-# Environment: JOBS (default: number of cores), FUZZ_SECONDS (default 60; 0 skips fuzzing).
+# Environment: JOBS (default: number of cores), FUZZ_SECONDS (default 60; 0 skips fuzzing),
+# MOBILENET_DATA_DIR (the real models and photos; tests that need them are skipped without).
+#
+# Each suite ends with "--- NAME: N passed, M skipped (T s)"; the last line is
+#   tests: N passed, F failed, M skipped
+# (a skipped test is a GoogleTest GTEST_SKIP or a script test's skip code, not a pass). A
+# failing suite prints that line with its failures and exits 1. Benchmarks are compiled by the
+# first suite only (they are not run); the sanitizer and clang suites leave them out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,32 +22,51 @@ bash scripts/install-deps.sh --optional clang libclang-rt-14-dev g++-aarch64-lin
 jobs="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 fuzz_seconds="${FUZZ_SECONDS:-60}"
 
+total_passed=0 total_failed=0 total_skipped=0
+summary() {
+  echo "tests: $total_passed passed, $total_failed failed, $total_skipped skipped"
+  if [[ $total_skipped -gt 0 ]]; then
+    echo "$total_skipped skipped: set MOBILENET_DATA_DIR to the shared data folder (the real models" \
+      "and photos; default ../shared/data); the skipped tests are listed in build/*/ctest.log"
+  fi
+}
+
 suite() {  # suite NAME CTEST_ARGS CMAKE_ARGS...
   local name="$1" ctest_args="$2"
   shift 2
   echo "=== $name ==="
+  local start=$SECONDS
   cmake -S . -B "build/$name" -DMOBILENET_WARNINGS_AS_ERRORS=ON "$@" >/dev/null
   cmake --build "build/$name" -j "$jobs"
-  local log="build/$name/ctest.log"
+  local log="build/$name/ctest.log" status=0
   # shellcheck disable=SC2086
-  (cd "build/$name" && ctest --output-on-failure -j "$jobs" $ctest_args) | tee "$log"
-  local ran
-  ran=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -n 1)
-  total_passed=$((total_passed + ${ran:-0}))
+  (cd "build/$name" && ctest --output-on-failure -j "$jobs" $ctest_args) | tee "$log" || status=$?
+  local passed failed skipped
+  read -r passed failed skipped < <(bash scripts/ctest-counts.sh "$log")
+  if [[ $status -ne 0 && $failed -eq 0 ]]; then failed=1; fi  # ctest itself failed
+  total_passed=$((total_passed + passed))
+  total_failed=$((total_failed + failed))
+  total_skipped=$((total_skipped + skipped))
+  echo "--- $name: $passed passed, $failed failed, $skipped skipped ($((SECONDS - start)) s)"
+  if [[ $status -ne 0 ]]; then
+    summary
+    exit 1
+  fi
 }
-total_passed=0
 
+# The only suite that compiles the benchmarks (when Google Benchmark is installed).
 suite gcc-release "" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++
 
 sanitize="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 # Packaging tests build a separate project without sanitizers: once (above) is enough.
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   suite gcc-asan-ubsan "-LE packaging" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ \
+  -DMOBILENET_BUILD_BENCHMARKS=OFF \
   "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g" "-DCMAKE_CXX_FLAGS=$sanitize" "-DCMAKE_EXE_LINKER_FLAGS=$sanitize"
 
 if command -v clang++ >/dev/null 2>&1; then
   suite clang-release "-LE packaging" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
-    -DMOBILENET_BUILD_FUZZERS=ON
+    -DMOBILENET_BUILD_BENCHMARKS=OFF -DMOBILENET_BUILD_FUZZERS=ON
   if [[ "$fuzz_seconds" != 0 ]]; then
     for fuzzer in build/clang-release/fuzz/fuzz_*; do
       [[ -x "$fuzzer" ]] || continue
@@ -73,4 +99,4 @@ fi
 # ARM64 NEON kernels, cross-compiled and run under qemu (skipped when either is missing).
 bash scripts/test-arm64.sh
 echo "=== all test suites passed ==="
-echo "tests: $total_passed passed, 0 failed"
+summary

@@ -1,10 +1,22 @@
 // SPDX-License-Identifier: MIT
-// Builds a small MobileNetV1 through the public header and checks its shape arithmetic.
+// Builds a small MobileNetV1 through the public header and checks its shape arithmetic; with
+// MOBILENET_EXPECTED_VERSION (from the CMake or pkg-config package), also that the headers'
+// version is the package's.
 #include <mobilenet/mobilenet.hpp>
+#include <mobilenet/version.hpp>
 
 #include <cstdio>
+#include <cstring>
 
 int main() {
+#ifdef MOBILENET_EXPECTED_VERSION
+  if (std::strcmp(mobilenet::kVersion, MOBILENET_EXPECTED_VERSION) != 0) {
+    std::printf("consumer: headers say version %s, the package says %s\n", mobilenet::kVersion,
+                MOBILENET_EXPECTED_VERSION);
+    return 1;
+  }
+  std::printf("consumer: version %s\n", mobilenet::kVersion);
+#endif
   mobilenet::MobileNetV1Config config;
   config.alpha = 0.25;
   config.resolution = 64;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# examples/classify as a user runs it: bad arguments and files always; real models and photos
-# from the shared data (MOBILENET_DATA_DIR, else SOURCE_DIR/../shared/data) when present.
+# examples/classify as a user runs it: bad arguments and files, and the shipped model on the
+# shipped photos, always; real models and photos from the shared data (MOBILENET_DATA_DIR, else
+# SOURCE_DIR/../shared/data) when present.
 #   test_classify_example.sh SOURCE_DIR CLASSIFY_BINARY WORK_DIR
 set -uo pipefail
 source_dir="$1" classify="$2" work="$3/classify_example"
@@ -9,7 +10,11 @@ source "$(dirname "$0")/check.sh"
 rm -rf "$work" && mkdir -p "$work/photos"
 unset MOBILENET_MODEL
 
-check no-model 2 "no model: pass --model FILE or set MOBILENET_MODEL" -- "$classify" a.jpg
+# With no model given, the shipped model and labels (models/) name the shipped photos.
+check default-model-cat 0 "^ +286  0\.[0-9]+  Egyptian cat$" -- "$classify" --top 1 "$source_dir/examples/data/chelsea.jpg"
+check default-model-coffee 0 "968	espresso	0\.9" -- "$classify" --tsv "$source_dir/examples/data/coffee.jpg"
+check default-labels 0 "^ +286  0\.[0-9]+  Egyptian cat$" -- "$classify" --top 1 \
+  --model "$source_dir/models/mobilenet_v1_0.5_160_quant.tflite" "$source_dir/examples/data/chelsea.jpg"
 check no-images 2 "no images given" -- "$classify" --model m.tflite
 check bad-top 2 "--top expects a positive whole number, got '0'" -- "$classify" --model m --top 0 a.jpg
 check bad-threads 2 "--threads expects a positive whole number, got 'x'" -- "$classify" --model m --threads x a.jpg
@@ -26,12 +31,12 @@ check model-is-directory 1 "photos: is a directory, expected a model file" -- "$
 data="${MOBILENET_DATA_DIR:-$source_dir/../shared/data}"
 model="$data/models/mobilenet_v1_0.25_224.tflite"
 if [[ -f "$model" && -f "$data/images/burger.jpg" ]]; then
-  check top-k 0 "^ +934  0\.9[0-9]+  934$" -- "$classify" --model "$model" --top 3 "$data/images/burger.jpg"
+  check top-k 0 "^ +934  0\.9[0-9]+  cheeseburger$" -- "$classify" --model "$model" --top 3 "$data/images/burger.jpg"
   check labels-file 0 "934  0\.9[0-9]+  cheeseburger" -- "$classify" --model "$model" \
     --labels "$data/labels/imagenet_labels_1001.txt" "$data/images/burger.jpg"
   check embedded-labels 0 "cheeseburger" -- "$classify" --model "$data/models/mobilenet_v1_0.25_224_metadata.tflite" \
     "$data/images/burger.jpg"
-  check two-threads 0 "^ +934  0\.9[0-9]+  934$" -- "$classify" --model "$model" --threads 2 --top 1 "$data/images/burger.jpg"
+  check two-threads 0 "^ +934  0\.9[0-9]+  cheeseburger$" -- "$classify" --model "$model" --threads 2 --top 1 "$data/images/burger.jpg"
   check timing 0 "burger.jpg \(480 x 325\): [0-9.]+ ms" -- "$classify" --model "$model" "$data/images/burger.jpg"
   check env-model 0 "Egyptian cat" -- env MOBILENET_MODEL="$model" "$classify" \
     --labels "$data/labels/imagenet_labels_1001.txt" --threads 2 "$data/images/cat.bmp"

@@ -67,5 +67,37 @@ inline LoadedModel load_model(const std::string& path) {
                                    "safetensors weights (an 8-byte header length, then '{')"));
 }
 
+// Loads a model held in memory (a file embedded with mobilenet_embed_model, a memory-mapped
+// file, ...), recognising the format as load_model(path) does; messages name `source`.
+// TFLite is read in place: the weights are converted straight from `data`, which need only
+// live for the duration of the call, and the bytes are never copied. Safetensors weights are
+// copied once, because SafetensorsFile owns the buffer it parses.
+inline LoadedModel load_model(const std::uint8_t* data, std::size_t size, std::string source) {
+  if (data == nullptr && size != 0) throw Error(detail::concat(source, ": null model bytes"));
+  if (size > kMaxModelFileBytes)
+    throw FormatError(detail::concat(source, ": model of ", size, " bytes exceeds the limit of ",
+                                     kMaxModelFileBytes, " bytes"));
+  if (size >= 8 && std::string(data + 4, data + 8) == "TFL3") {
+    const TfliteModelFile file = parse_tflite(data, size, source);
+    detail::TfliteMobileNetReader reader(file, data);
+    LoadedModel loaded{reader.read(), {}, {}, Preprocessing::tensorflow()};
+    switch (reader.weight_type()) {  // the names load_tflite gives
+      case tflite_schema::kFloat32: loaded.format = "tflite-float32"; break;
+      case tflite_schema::kFloat16: loaded.format = "tflite-float16"; break;
+      case tflite_schema::kUInt8: loaded.format = "tflite-uint8"; break;
+      default: loaded.format = "tflite-int8";
+    }
+    if (loaded.model.config().head != Head::None)
+      loaded.labels = tflite_labels(data, size, source, loaded.model.config().num_classes);
+    return loaded;
+  }
+  std::uint64_t header = 0;
+  for (std::size_t i = 0; i < 8 && i < size; ++i) header |= std::uint64_t(data[i]) << (8 * i);
+  if (size > 8 && header < size - 8 && data[8] == '{')
+    return load_safetensors_model(std::vector<std::uint8_t>(data, data + size), source);
+  throw FormatError(detail::concat(source, ": neither a TensorFlow Lite model ('TFL3' at byte 4) nor ",
+                                   "safetensors weights (an 8-byte header length, then '{')"));
+}
+
 }  // namespace io
 }  // namespace mobilenet

@@ -13,6 +13,7 @@
 // The environment variable MOBILENET_ISA=generic|avx2|avx512|neon caps the choice (read once),
 // so tests and benchmarks can run every path on one machine.
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <initializer_list>
@@ -21,10 +22,25 @@
 #define MOBILENET_X86_DISPATCH 1
 #define MOBILENET_TARGET_AVX2 __attribute__((target("avx2,fma")))
 #define MOBILENET_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+// MSVC accepts AVX2 and AVX-512 intrinsics in any function, whatever /arch says.
+#define MOBILENET_X86_DISPATCH 1
+#define MOBILENET_TARGET_AVX2
+#define MOBILENET_TARGET_AVX512
 #else
 #define MOBILENET_X86_DISPATCH 0
 #define MOBILENET_TARGET_AVX2
 #define MOBILENET_TARGET_AVX512
+#endif
+
+// CPUID and XGETBV: MSVC's intrinsics, else (GCC, clang, clang-cl) <cpuid.h> and inline asm.
+#if MOBILENET_X86_DISPATCH && defined(_MSC_VER) && !defined(__clang__)
+#define MOBILENET_MSVC_CPUID 1
+#include <intrin.h>
+#include <immintrin.h>
+#elif MOBILENET_X86_DISPATCH
+#define MOBILENET_MSVC_CPUID 0
+#include <cpuid.h>
 #endif
 
 #if defined(__aarch64__) && defined(__ARM_NEON)
@@ -61,12 +77,67 @@ inline const char* isa_name(Isa isa) {
   return "unknown";
 }
 
+#if MOBILENET_X86_DISPATCH
+namespace detail {
+
+// CPUID leaf `leaf`, sub-leaf `subleaf`: {eax, ebx, ecx, edx}.
+inline void cpuid(unsigned leaf, unsigned subleaf, std::uint32_t (&r)[4]) {
+#if MOBILENET_MSVC_CPUID
+  int regs[4];
+  __cpuidex(regs, static_cast<int>(leaf), static_cast<int>(subleaf));
+  for (int i = 0; i < 4; ++i) r[i] = static_cast<std::uint32_t>(regs[i]);
+#else
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  __cpuid_count(leaf, subleaf, a, b, c, d);
+  r[0] = a, r[1] = b, r[2] = c, r[3] = d;
+#endif
+}
+
+// XCR0: which register states the operating system saves (call only when CPUID says OSXSAVE).
+inline std::uint64_t xgetbv0() {
+#if MOBILENET_MSVC_CPUID
+  return _xgetbv(0);
+#else
+  std::uint32_t lo = 0, hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (std::uint64_t(hi) << 32) | lo;
+#endif
+}
+
+// AVX2 or AVX-512 support from CPUID and XCR0 alone: the CPU has the instructions and the OS
+// saves their registers. MSVC and clang-cl builds decide with this (__builtin_cpu_supports
+// needs a runtime library they do not link); GCC and clang use the builtin, and
+// tests/test_cpu_features.cpp checks that the two agree.
+inline bool cpuid_supports(Isa isa) {
+  if (isa != Isa::Avx2 && isa != Isa::Avx512) return false;
+  std::uint32_t r[4];
+  cpuid(0, 0, r);
+  if (r[0] < 7) return false;  // no leaf 7: neither AVX2 nor AVX-512
+  cpuid(1, 0, r);
+  const bool fma = (r[2] >> 12) & 1, osxsave = (r[2] >> 27) & 1, avx = (r[2] >> 28) & 1;
+  if (!(fma && osxsave && avx)) return false;
+  const std::uint64_t xcr0 = xgetbv0();
+  if ((xcr0 & 0x6) != 0x6) return false;  // XMM and YMM state
+  cpuid(7, 0, r);
+  const std::uint32_t ebx = r[1];
+  const bool avx2 = (ebx >> 5) & 1;
+  if (isa == Isa::Avx2) return avx2;
+  const bool f = (ebx >> 16) & 1, dq = (ebx >> 17) & 1, bw = (ebx >> 30) & 1, vl = (ebx >> 31) & 1;
+  return avx2 && f && dq && bw && vl && (xcr0 & 0xE0) == 0xE0;  // opmask, ZMM upper halves, ZMM16-31
+}
+
+}  // namespace detail
+#endif
+
 // What this CPU (and the compiler's support for it) allows, ignoring MOBILENET_ISA.
 inline bool isa_supported(Isa isa) {
   switch (isa) {
     case Isa::Generic: return true;
     case Isa::Neon: return MOBILENET_NEON != 0;
-#if MOBILENET_X86_DISPATCH
+#if MOBILENET_X86_DISPATCH && defined(_MSC_VER)
+    case Isa::Avx2:
+    case Isa::Avx512: return detail::cpuid_supports(isa);
+#elif MOBILENET_X86_DISPATCH
     case Isa::Avx2:
       __builtin_cpu_init();
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
