@@ -5,6 +5,7 @@
 # (the top-5 app) must stay within 10 lines. Blocks that read a model and a photo from argv are
 # run on the shared data's metadata model and burger.jpg when present (expected: cheeseburger).
 #   -DSOURCE_DIR=... -DWORK_DIR=... -DCXX_COMPILER=... [-DDATA_DIR=...]
+cmake_minimum_required(VERSION 3.16)  # policies for while() and if() in script mode
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   if(NOT rc EQUAL 0)
