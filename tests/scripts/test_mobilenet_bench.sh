@@ -11,9 +11,11 @@ failures=0
 # Runs the bench with "$@" and checks its output parses as JSON with the expected fields.
 check_json() {
   local name="$1"; shift
-  local out
-  if ! out=$("$bench" "$@" --json); then
-    echo "FAIL $name: exit status $? from $bench $*"; failures=$((failures + 1)); return
+  local out status
+  out=$("$bench" "$@" --json)
+  status=$?
+  if [[ $status -ne 0 ]]; then
+    echo "FAIL $name: exit status $status from $bench $*"; failures=$((failures + 1)); return
   fi
   if ! printf '%s' "$out" | python3 -c '
 import json, sys
