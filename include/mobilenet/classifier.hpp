@@ -99,32 +99,42 @@ class Classifier {
   // out: the `top` most probable classes, most probable first (ties: lower index first).
   // Throws Error when the model's output is not finite, ConfigError for a model without a
   // classifier (use features()).
-  std::vector<Prediction> classify(const std::string& image_file, Index top = 5) { return classify_one(image_file, top); }
-  std::vector<Prediction> classify(const io::Image& image, Index top = 5) { return classify_one(image, top); }
-  std::vector<Prediction> classify(const io::Pixels& pixels, Index top = 5) { return classify_one(pixels, top); }
+  std::vector<Prediction> classify(const std::string& image_file, Index top = 5) {
+    return std::move(classify_all(&image_file, 1, top).front());
+  }
+  std::vector<Prediction> classify(const io::Image& image, Index top = 5) {
+    return std::move(classify_all(&image, 1, top).front());
+  }
+  std::vector<Prediction> classify(const io::Pixels& pixels, Index top = 5) {
+    return std::move(classify_all(&pixels, 1, top).front());
+  }
 
   // in: N images -> out: N answers, in order, the same as N calls to classify().
   std::vector<std::vector<Prediction>> classify_batch(const std::vector<std::string>& image_files, Index top = 5) {
-    return classify_all(image_files, top);
+    return classify_all(image_files.data(), image_files.size(), top);
   }
   std::vector<std::vector<Prediction>> classify_batch(const std::vector<io::Image>& images, Index top = 5) {
-    return classify_all(images, top);
+    return classify_all(images.data(), images.size(), top);
   }
   std::vector<std::vector<Prediction>> classify_batch(const std::vector<io::Pixels>& frames, Index top = 5) {
-    return classify_all(frames, top);
+    return classify_all(frames.data(), frames.size(), top);
   }
 
   // in: one image -> out: the pooled embedding, feature_size() = 1024 * alpha values (the
   // classifier's input). For a model with a classifier, the first call builds a second plan
   // for the backbone alone.
-  std::vector<float> features(const std::string& image_file) { return std::move(features_all(one(image_file)).front()); }
-  std::vector<float> features(const io::Image& image) { return std::move(features_all(one(image)).front()); }
-  std::vector<float> features(const io::Pixels& pixels) { return std::move(features_all(one(pixels)).front()); }
+  std::vector<float> features(const std::string& image_file) { return std::move(features_all(&image_file, 1).front()); }
+  std::vector<float> features(const io::Image& image) { return std::move(features_all(&image, 1).front()); }
+  std::vector<float> features(const io::Pixels& pixels) { return std::move(features_all(&pixels, 1).front()); }
   std::vector<std::vector<float>> features_batch(const std::vector<std::string>& image_files) {
-    return features_all(image_files);
+    return features_all(image_files.data(), image_files.size());
   }
-  std::vector<std::vector<float>> features_batch(const std::vector<io::Image>& images) { return features_all(images); }
-  std::vector<std::vector<float>> features_batch(const std::vector<io::Pixels>& frames) { return features_all(frames); }
+  std::vector<std::vector<float>> features_batch(const std::vector<io::Image>& images) {
+    return features_all(images.data(), images.size());
+  }
+  std::vector<std::vector<float>> features_batch(const std::vector<io::Pixels>& frames) {
+    return features_all(frames.data(), frames.size());
+  }
 
   // The network as it runs (BatchNorm folded, at resolution()).
   const MobileNetV1<float>& model() const { return model_; }
@@ -165,10 +175,7 @@ class Classifier {
     return with_config(model, config);
   }
 
-  template <typename Input>
-  static std::vector<Input> one(const Input& input) { return std::vector<Input>{input}; }
-
-  // Preprocesses input `i` into `slot`.
+  // Preprocesses one input into `slot` (1 x R x R x 3).
   void fill(const std::string& file, TensorView<float> slot) const {
     io::preprocess_into(io::load_image(file), preprocessing_, slot);
   }
@@ -180,15 +187,15 @@ class Classifier {
   template <typename Input>
   static std::string describe(const Input&, std::size_t i) { return detail::concat("image ", i); }
 
-  // Every input through `runner`, plan.batch() at a time; out[i] is input i's output. A
-  // non-finite output (only non-finite or overflowing weights make one) throws Error.
+  // inputs[0 .. count) through `runner`, plan.batch() at a time; out[i] is input i's output.
+  // A non-finite output (only non-finite or overflowing weights make one) throws Error.
   template <typename Input>
-  std::vector<std::vector<float>> run(Runner& runner, const std::vector<Input>& inputs) {
+  std::vector<std::vector<float>> run(Runner& runner, const Input* inputs, std::size_t count) {
     const Index batch = runner.plan.batch();
     const Shape out1 = runner.plan.output_shape(1);
     std::vector<std::vector<float>> outputs;
-    for (std::size_t first = 0; first < inputs.size(); first += static_cast<std::size_t>(batch)) {
-      const Index n = std::min<Index>(batch, static_cast<Index>(inputs.size() - first));
+    for (std::size_t first = 0; first < count; first += static_cast<std::size_t>(batch)) {
+      const Index n = std::min<Index>(batch, static_cast<Index>(count - first));
       for (Index i = 0; i < n; ++i) fill(inputs[first + static_cast<std::size_t>(i)], runner.input.view().batch(i));
       runner.plan.run(TensorView<const float>(runner.input.data(), runner.plan.input_shape(n)),
                       TensorView<float>(runner.output.data(), runner.plan.output_shape(n)));
@@ -205,13 +212,13 @@ class Classifier {
   }
 
   template <typename Input>
-  std::vector<std::vector<Prediction>> classify_all(const std::vector<Input>& inputs, Index top) {
+  std::vector<std::vector<Prediction>> classify_all(const Input* inputs, std::size_t count, Index top) {
     if (!model_.has_classifier())
       throw ConfigError(model_.name() + ": a backbone without a classifier (its output is " +
                         model_.output_shape(1).str() + " features), nothing to classify: use features()");
     if (top < 0) throw ConfigError(detail::concat("Classifier: top must be >= 0, got ", top));
     std::vector<std::vector<Prediction>> answers;
-    for (const std::vector<float>& p : run(*main_, inputs)) {
+    for (const std::vector<float>& p : run(*main_, inputs, count)) {
       std::vector<Prediction> answer;
       for (const io::ClassScore& s : io::top_k(p, top))
         answer.push_back({s.index, labels_[static_cast<std::size_t>(s.index)], s.probability});
@@ -220,19 +227,14 @@ class Classifier {
     return answers;
   }
   template <typename Input>
-  std::vector<Prediction> classify_one(const Input& input, Index top) {
-    return std::move(classify_all(one(input), top).front());
-  }
-
-  template <typename Input>
-  std::vector<std::vector<float>> features_all(const std::vector<Input>& inputs) {
-    if (!model_.has_classifier()) return run(*main_, inputs);
+  std::vector<std::vector<float>> features_all(const Input* inputs, std::size_t count) {
+    if (!model_.has_classifier()) return run(*main_, inputs, count);
     if (!backbone_) {
       MobileNetV1Config config = model_.config();
       config.head = Head::None;
       backbone_ = std::make_unique<Runner>(with_config(model_, config), options_);
     }
-    return run(*backbone_, inputs);
+    return run(*backbone_, inputs, count);
   }
 
   ClassifierOptions options_;
