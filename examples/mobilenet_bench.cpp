@@ -187,7 +187,7 @@ int run(const Options& o) {
   }
   const double med = median(ms);
   const double lo = *std::min_element(ms.begin(), ms.end()), hi = *std::max_element(ms.begin(), ms.end());
-  const double images_per_s = static_cast<double>(o.batch) * 1000.0 / med;
+  const double images_per_s = med > 0 ? static_cast<double>(o.batch) * 1000.0 / med : 0.0;  // JSON has no inf
   const double weight_mb = static_cast<double>(plan.weight_bytes()) / 1e6;
   const double arena_mb = static_cast<double>(plan.arena_bytes()) / 1e6;
   const double rss_mb = peak_rss_mb();
