@@ -36,7 +36,8 @@ constexpr std::size_t kMaxModelFileBytes = std::size_t(1) << 28;
 // loaded strictly, then folded. Labels come from the metadata key "labels" (one per line).
 inline LoadedModel load_safetensors_model(std::vector<std::uint8_t> bytes, const std::string& source) {
   const SafetensorsFile file = SafetensorsFile::parse(std::move(bytes), source);
-  MobileNetV1<float> model(config_from_weights(file));
+  const MobileNetV1Config config = config_from_weights(file);
+  MobileNetV1<float> model = detail::naming_source(source, [&] { return MobileNetV1<float>(config); });
   load_weights(model, file);
   LoadedModel loaded{fold_batch_norm(model), {}, "safetensors", preprocessing_from_weights(file)};
   const auto labels = file.metadata().find("labels");
