@@ -185,6 +185,19 @@ TEST(ModelFile, HostileConfigurationsAreRefusedNamingTheFile) {
   std::remove(path.c_str());
 }
 
+TEST(ModelFile, BatchNormThatFoldsBeyondFloatIsRefused) {
+  MobileNetV1<float> source(MobileNetV1Config::tf_slim(0.25, 32));
+  source.randomize(2);
+  // Finite statistics, but gamma / sqrt(variance + epsilon) = 3e38 / 0.03 is not a float.
+  source.blocks[4].pointwise_bn->gamma().values()[6] = 3e38f;
+  source.blocks[4].pointwise_bn->moving_variance().values()[6] = 0.0f;
+  const std::string path = temp_path("fold.safetensors");
+  io::save_weights(source, path);
+  EXPECT_THROW_MESSAGE(io::load_model(path), FormatError,
+                       {path.c_str(), "folding 'dsconv5.pointwise_bn' into 'dsconv5.pointwise'", "channel 6"});
+  std::remove(path.c_str());
+}
+
 TEST(ModelFile, DirectoriesAndOversizedFilesAreRefusedBeforeReading) {
   const std::string dir = temp_path("model_dir.tflite");
   std::filesystem::create_directories(dir);
