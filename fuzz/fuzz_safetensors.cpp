@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!std::isfinite(p.mean[i]) || !std::isfinite(p.std[i])) __builtin_trap();
     } catch (const mobilenet::Error&) {
     }
-    const io::LoadedModel loaded = io::load_safetensors_model(std::vector<std::uint8_t>(data, data + size), "fuzz");
+    const io::LoadedModel loaded = io::load_safetensors_model(file);
     // A model that loads holds only finite numbers: NaN or inf weights are refused, not run.
     loaded.model.for_each_parameter([](const std::string&, const mobilenet::Parameter<float>& p) {
       if (!p.values().allFinite()) __builtin_trap();

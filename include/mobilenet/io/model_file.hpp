@@ -74,8 +74,8 @@ void check_foldable(const MobileNetV1<T>& model, const std::string& source) {
 // configuration from config_from_weights (resolution 224 unless its metadata says otherwise),
 // loaded strictly (finite values only), then folded (refused when a folded value would not fit
 // a float). Labels come from the metadata key "labels" (one per line).
-inline LoadedModel load_safetensors_model(std::vector<std::uint8_t> bytes, const std::string& source) {
-  const SafetensorsFile file = SafetensorsFile::parse(std::move(bytes), source);
+inline LoadedModel load_safetensors_model(const SafetensorsFile& file) {
+  const std::string& source = file.source();
   const MobileNetV1Config config = config_from_weights(file);
   MobileNetV1<float> model = detail::naming_source(source, [&] { return MobileNetV1<float>(config); });
   load_weights(model, file);
@@ -90,6 +90,11 @@ inline LoadedModel load_safetensors_model(std::vector<std::uint8_t> bytes, const
                                        " lines, the model has ", classes, " classes"));
   }
   return loaded;
+}
+
+// The same from the file's bytes; errors start with `source`.
+inline LoadedModel load_safetensors_model(std::vector<std::uint8_t> bytes, const std::string& source) {
+  return load_safetensors_model(SafetensorsFile::parse(std::move(bytes), source));
 }
 
 // Loads a model file, recognising TFLite ("TFL3" at byte 4) or safetensors (a little-endian

@@ -291,7 +291,7 @@ void save_weights(const MobileNetV1<T>& model, const std::string& path,
 // floor. What neither says is taken from `base` (files of older versions lack most keys).
 // A configuration the model refuses (its bounds) is a ConfigError, and one needing more values
 // than the file's tensors hold a FormatError, both naming the file and raised before anything
-// large is allocated; a model built from the result allocates no more than the file holds.
+// large is allocated, so a model built from the result allocates in proportion to the file.
 inline MobileNetV1Config config_from_weights(const SafetensorsFile& file, MobileNetV1Config base = {}) {
   auto shape_of = [&](const std::string& name, std::size_t rank) {
     const TensorInfo& info = file.info(name);
