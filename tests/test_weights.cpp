@@ -294,6 +294,10 @@ TEST(Weights, ConfigurationsNeedingMoreValuesThanTheFileHoldsAreRefused) {
   // A 55 KB stem claims alpha 64: billions of weights.
   EXPECT_THROW_MESSAGE(io::config_from_weights(shapes_only({{"stem.conv.weight", {3, 3, 3, 2048}}})), FormatError,
                        {"w.safetensors: ", "hold 55296 values", "alpha 64", "'stem.conv.weight' of shape [3, 3, 3, 2048]"});
+  // A channel floor of 4096 makes every layer 4096 wide: 200 M weights from a 110 KB stem.
+  EXPECT_THROW_MESSAGE(io::config_from_weights(shapes_only({{"stem.conv.weight", {3, 3, 3, 4096}}},
+                                                           R"("__metadata__":{"alpha":"1","min_depth":"4096"})")),
+                       FormatError, {"w.safetensors: ", "hold 110592 values", "min_depth 4096"});
   // A 100 KB classifier.bias claims 100,000 classes: 25.6 M classifier weights at alpha 0.25.
   MobileNetV1<float> model(tiny());
   std::map<std::string, std::vector<std::int64_t>> shapes;
