@@ -7,7 +7,7 @@
 // does. Seeds: fuzz_safetensors_seeds writes small valid weights files.
 //
 // Build: clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -I include \
-//          fuzz/fuzz_safetensors.cpp -o fuzz_safetensors
+//          -isystem /usr/include/eigen3 fuzz/fuzz_safetensors.cpp -o fuzz_safetensors
 
 #include <cmath>
 #include <cstddef>
