@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -157,6 +158,57 @@ TEST(ModelFile, BadMetadataIsNamed) {
   write_with("alpha", "64");
   EXPECT_THROW_MESSAGE(io::load_model(path), FormatError, {"stem.conv.weight", "alpha 64", "needs 2048"});
   std::remove(path.c_str());
+}
+
+TEST(ModelFile, HostileConfigurationsAreRefusedNamingTheFile) {
+  MobileNetV1<float> source(MobileNetV1Config::tf_slim(0.25, 32));
+  const std::string path = temp_path("hostile.safetensors");
+  auto write_with = [&](const std::string& key, const std::string& value) {
+    io::SafetensorsWriter writer;
+    source.for_each_parameter([&](const std::string& name, const Parameter<float>& p) {
+      writer.add(name, p.shape(), p.data());
+    });
+    writer.set_metadata(key, value);
+    writer.write(path);
+  };
+  // Padding of 100 a side grows the maps past the model's activation bound (gigabytes).
+  write_with("padding", "symmetric:100");
+  EXPECT_THROW_MESSAGE(io::load_model(path), ConfigError, {path.c_str(), "symmetric(100)", "values in one activation"});
+  write_with("padding", "symmetric:99999");
+  EXPECT_THROW_MESSAGE(io::load_model(path), FormatError, {path.c_str(), "'padding' = 'symmetric:99999'", "0 to 8192"});
+  // A 1x1-convolution head needs a 1x1 pooled map: the model's check, naming the file.
+  write_with("pool_size", "1");
+  EXPECT_THROW_MESSAGE(io::load_model(path), ConfigError, {path.c_str(), "pool_size 1"});
+  // Preprocessing constants must be floats.
+  write_with("preprocessing_mean", "1e39,0,0");
+  EXPECT_THROW_MESSAGE(io::load_model(path), FormatError, {path.c_str(), "'preprocessing_mean' = '1e39,0,0'", "float"});
+  std::remove(path.c_str());
+}
+
+TEST(ModelFile, BatchNormThatFoldsBeyondFloatIsRefused) {
+  MobileNetV1<float> source(MobileNetV1Config::tf_slim(0.25, 32));
+  source.randomize(2);
+  // Finite statistics, but gamma / sqrt(variance + epsilon) = 3e38 / 0.03 is not a float.
+  source.blocks[4].pointwise_bn->gamma().values()[6] = 3e38f;
+  source.blocks[4].pointwise_bn->moving_variance().values()[6] = 0.0f;
+  const std::string path = temp_path("fold.safetensors");
+  io::save_weights(source, path);
+  EXPECT_THROW_MESSAGE(io::load_model(path), FormatError,
+                       {path.c_str(), "folding 'dsconv5.pointwise_bn' into 'dsconv5.pointwise'", "channel 6"});
+  std::remove(path.c_str());
+}
+
+TEST(ModelFile, DirectoriesAndOversizedFilesAreRefusedBeforeReading) {
+  const std::string dir = temp_path("model_dir.tflite");
+  std::filesystem::create_directories(dir);
+  EXPECT_THROW_MESSAGE(io::load_model(dir), IoError, {dir.c_str(), "is a directory"});
+  std::filesystem::remove(dir);
+  // Sparse, so no disk is used; the size alone must refuse it.
+  const std::string big = temp_path("sparse.safetensors");
+  { std::ofstream touch(big); }
+  std::filesystem::resize_file(big, io::kMaxModelFileBytes + 1);
+  EXPECT_THROW_MESSAGE(io::load_model(big), FormatError, {big.c_str(), "exceeds the limit"});
+  std::remove(big.c_str());
 }
 
 TEST(ModelFile, SniffsTfliteFromTheBytes) {

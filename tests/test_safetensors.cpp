@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <string>
@@ -195,6 +197,19 @@ TEST(SafetensorsWrite, FailuresNameThePath) {
   const std::string missing_file = ::testing::TempDir() + "no_such_file.safetensors";
   EXPECT_TRUE(throws_with<IoError>([&] { SafetensorsFile::read(missing_file); }, "cannot open",
                                        missing_file));
+}
+
+TEST(SafetensorsRead, DirectoriesAndOversizedFilesAreRefusedBeforeReading) {
+  const std::string dir = ::testing::TempDir() + "safetensors_dir_test.safetensors";
+  std::filesystem::create_directories(dir);
+  EXPECT_TRUE(throws_with<IoError>([&] { SafetensorsFile::read(dir); }, "is a directory", dir));
+  std::filesystem::remove(dir);
+  // A sparse file one byte over the limit: no disk is used, and nothing may be read.
+  const std::string big = ::testing::TempDir() + "safetensors_sparse_test.safetensors";
+  { std::ofstream touch(big); }
+  std::filesystem::resize_file(big, SafetensorsFile::kMaxFileBytes + 1);
+  EXPECT_TRUE(throws_with<FormatError>([&] { SafetensorsFile::read(big); }, "exceeds the limit", big));
+  std::remove(big.c_str());
 }
 
 TEST(SafetensorsWrite, RejectsDuplicateNamesAndNegativeDims) {

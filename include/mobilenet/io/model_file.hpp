@@ -4,7 +4,10 @@
 // uint8) or our safetensors weights. The format is recognised from the bytes, not the name.
 // What runs is always BatchNorm-folded.
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -31,13 +34,52 @@ struct LoadedModel {
 // and kMaxWeights float weights take 128 MB.
 constexpr std::size_t kMaxModelFileBytes = std::size_t(1) << 28;
 
+namespace detail {
+
+// fold_batch_norm scales a convolution by its BatchNorm in double and stores T: finite but
+// extreme statistics in a file could give values beyond T's range, which are undefined to
+// convert, so every value folding will store (scale, shift, weights, bias) is checked first.
+template <typename T, typename Conv>
+void check_foldable(const Conv& conv, const BatchNorm<T>& bn, const std::string& source) {
+  const Index channels = bn.options().channels;
+  const Index taps = conv.weight().count() / channels;
+  for (Index c = 0; c < channels; ++c) {
+    const double scale = static_cast<double>(bn.gamma().values()[c]) /
+                         std::sqrt(static_cast<double>(bn.moving_variance().values()[c]) + bn.options().epsilon);
+    const double shift = static_cast<double>(bn.beta().values()[c]) -
+                         static_cast<double>(bn.moving_mean().values()[c]) * scale;
+    const double bias = conv.has_bias() ? static_cast<double>(conv.bias().values()[c]) : 0.0;
+    double largest = std::max({std::fabs(scale), std::fabs(shift), std::fabs(bias * scale + shift)});
+    for (Index t = 0; t < taps; ++t)
+      largest = std::max(largest, std::fabs(static_cast<double>(conv.weight().values()[t * channels + c]) * scale));
+    if (!(largest <= static_cast<double>(std::numeric_limits<T>::max())))
+      throw FormatError(concat(source, ": folding '", bn.name(), "' into '", conv.name(), "' gives ", largest,
+                               " in channel ", c, ", beyond the range of the model's numbers"));
+  }
+}
+
+template <typename T>
+void check_foldable(const MobileNetV1<T>& model, const std::string& source) {
+  if (!model.config().batch_norm) return;
+  check_foldable(model.stem, *model.stem_bn, source);
+  for (const DSConv<T>& block : model.blocks) {
+    check_foldable(block.depthwise, *block.depthwise_bn, source);
+    check_foldable(block.pointwise, *block.pointwise_bn, source);
+  }
+}
+
+}  // namespace detail
+
 // A safetensors file of MobileNetV1 weights (tensor names of docs/weights-format.md): its
 // configuration from config_from_weights (resolution 224 unless its metadata says otherwise),
-// loaded strictly, then folded. Labels come from the metadata key "labels" (one per line).
-inline LoadedModel load_safetensors_model(std::vector<std::uint8_t> bytes, const std::string& source) {
-  const SafetensorsFile file = SafetensorsFile::parse(std::move(bytes), source);
-  MobileNetV1<float> model(config_from_weights(file));
+// loaded strictly (finite values only), then folded (refused when a folded value would not fit
+// a float). Labels come from the metadata key "labels" (one per line).
+inline LoadedModel load_safetensors_model(const SafetensorsFile& file) {
+  const std::string& source = file.source();
+  const MobileNetV1Config config = config_from_weights(file);
+  MobileNetV1<float> model = detail::naming_source(source, [&] { return MobileNetV1<float>(config); });
   load_weights(model, file);
+  detail::check_foldable(model, source);
   LoadedModel loaded{fold_batch_norm(model), {}, "safetensors", preprocessing_from_weights(file)};
   const auto labels = file.metadata().find("labels");
   if (labels != file.metadata().end()) {
@@ -48,6 +90,11 @@ inline LoadedModel load_safetensors_model(std::vector<std::uint8_t> bytes, const
                                        " lines, the model has ", classes, " classes"));
   }
   return loaded;
+}
+
+// The same from the file's bytes; errors start with `source`.
+inline LoadedModel load_safetensors_model(std::vector<std::uint8_t> bytes, const std::string& source) {
+  return load_safetensors_model(SafetensorsFile::parse(std::move(bytes), source));
 }
 
 // Loads a model file, recognising TFLite ("TFL3" at byte 4) or safetensors (a little-endian

@@ -6,10 +6,13 @@
 
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <string>
+#include <type_traits>
 
 #include "mobilenet/core/error.hpp"
 #include "mobilenet/io/preprocess.hpp"
@@ -19,9 +22,28 @@
 namespace mobilenet {
 namespace io {
 
+namespace detail {
+
+// Calls `build` (which builds or checks a model from what `source` holds) and prefixes the
+// ConfigError or ShapeError it throws (model bounds, impossible shapes, statistics) with `source`.
+template <typename Build>
+auto naming_source(const std::string& source, Build&& build) -> decltype(build()) {
+  try {
+    return build();
+  } catch (const ConfigError& error) {
+    throw ConfigError(concat(source, ": ", error.what()));
+  } catch (const ShapeError& error) {
+    throw ShapeError(concat(source, ": ", error.what()));
+  }
+}
+
+}  // namespace detail
+
 // Fills every parameter of `model` from `file`. Every parameter must be present with exactly
 // its shape, and the file may hold nothing else: a missing, mis-shaped or unexpected tensor
 // throws (FormatError or ShapeError) naming the file, the tensor, the layer and both shapes.
+// Every value must be finite once converted to T, whatever the tensor's dtype (a FormatError
+// naming the tensor and the element): one NaN weight silently corrupts every prediction.
 // BatchNorm statistics are checked (finite, variance + epsilon > 0) before returning.
 template <typename T>
 void load_weights(MobileNetV1<T>& model, const SafetensorsFile& file) {
@@ -43,6 +65,12 @@ void load_weights(MobileNetV1<T>& model, const SafetensorsFile& file) {
                                         ", expected ", detail::shape_to_string(parameter.shape()),
                                         " (", model.name(), ")"));
       const std::vector<T> values = file.to_vector<T>(tensor);
+      for (std::size_t i = 0; i < values.size(); ++i)
+        if (!std::isfinite(values[i]))
+          throw FormatError(detail::concat(file.source(), ": tensor '", tensor, "' for ", layer.label(),
+                                           " holds a non-finite value (", values[i], ") at element ", i,
+                                           " (", dtype_name(info.dtype), " read as ",
+                                           std::is_same<T, float>::value ? "float" : "double", ")"));
       parameter.assign(info.shape, values.data(), layer.label());
       used.insert(tensor);
     }
@@ -53,9 +81,10 @@ void load_weights(MobileNetV1<T>& model, const SafetensorsFile& file) {
                                        "': it is not a parameter of ", model.name(),
                                        model.config().conv_bias ? " with" : " without",
                                        " convolution biases"));
-  model.for_each_layer([](const auto& layer) {
+  model.for_each_layer([&](const auto& layer) {
     using Layer = std::decay_t<decltype(layer)>;
-    if constexpr (std::is_same<Layer, BatchNorm<T>>::value) layer.validate();
+    if constexpr (std::is_same<Layer, BatchNorm<T>>::value)
+      detail::naming_source(file.source(), [&] { layer.validate(); });
   });
 }
 
@@ -128,7 +157,9 @@ class WeightsMetadata {
     std::size_t n = 0;
     while (std::getline(in, part, ',')) {
       if (n == 3) bad(key, *text, "three comma-separated numbers");
-      out[n++] = static_cast<float>(parse_number(key, part));
+      const double value = parse_number(key, part);
+      if (std::fabs(value) > std::numeric_limits<float>::max()) bad(key, *text, "numbers within float's range");
+      out[n++] = static_cast<float>(value);
     }
     if (n != 3) bad(key, *text, "three comma-separated numbers");
   }
@@ -147,27 +178,67 @@ class WeightsMetadata {
   const SafetensorsFile& file_;
 };
 
+// Tensor `name`, when present, must have `expected` in dimension `dim` under configuration `c`.
+inline void require_dim(const SafetensorsFile& file, const MobileNetV1Config& c, const std::string& name,
+                        std::size_t dim, Index expected) {
+  if (!file.contains(name)) return;  // load_weights reports missing tensors
+  const auto& shape = file.info(name).shape;
+  if (shape.size() <= dim || shape[dim] != expected)
+    throw FormatError(concat(file.source(), ": tensor '", name, "' has shape ", shape_to_string(shape),
+                             " but the configuration (alpha ", c.alpha, ", min_depth ", c.min_depth,
+                             ") needs ", expected, " in dimension ", dim));
+}
+
 // Metadata can claim any alpha or head; before a model of that configuration allocates its
 // parameters, its widest tensors must match the file's (which the file's size bounds).
 inline void check_config_against_tensors(const SafetensorsFile& file, const MobileNetV1Config& c) {
-  auto require = [&](const std::string& name, std::size_t dim, Index expected) {
-    if (!file.contains(name)) return;  // load_weights reports missing tensors
-    const auto& shape = file.info(name).shape;
-    if (shape.size() <= dim || shape[dim] != expected)
-      throw FormatError(concat(file.source(), ": tensor '", name, "' has shape ", shape_to_string(shape),
-                               " but the configuration (alpha ", c.alpha, ", min_depth ", c.min_depth,
-                               ") needs ", expected, " in dimension ", dim));
-  };
-  require("stem.conv.weight", 3, scaled_channels(kStemChannels, c.alpha, c.min_depth));
+  require_dim(file, c, "stem.conv.weight", 3, scaled_channels(kStemChannels, c.alpha, c.min_depth));
   const Index widest = scaled_channels(kMobileNetV1Table.back().out_channels, c.alpha, c.min_depth);
-  require("dsconv13.pointwise.weight", 1, widest);
-  if (c.head == Head::Dense) {  // its input is the pooled map, which the resolution sets
-    MobileNetV1Config backbone = c;
-    backbone.head = Head::None;
-    const Shape pooled = MobileNetV1<float>(backbone).features_shape(1);
-    require("classifier.weight", 0, pooled.h * pooled.w * pooled.c);
-  } else if (c.head == Head::Conv1x1) {
-    require("classifier.weight", 0, widest);
+  require_dim(file, c, "dsconv13.pointwise.weight", 1, widest);
+  if (c.head == Head::Conv1x1) require_dim(file, c, "classifier.weight", 0, widest);
+}
+
+// Symmetric padding of at most this many pixels a side: far above the 1 of PyTorch-style
+// models, small enough that no size computed from it overflows.
+constexpr Index kMaxSymmetricPadding = 8192;
+
+// Values held by all of the file's tensors together.
+inline std::uint64_t file_values(const SafetensorsFile& file) {
+  std::uint64_t values = 0;
+  for (const std::string& name : file.names()) values += file.info(name).element_count();
+  return values;
+}
+
+// A file can only fill a model whose parameters it holds, so a configuration needing more
+// values than the file's tensors hold is refused before a model allocates: what a model
+// allocates is then bounded by the file's size. `classifier_inputs` is the classifier's input
+// size (the widest channels, or the pooled map for a Dense head); biases and BatchNorm are
+// left out, so this is a lower bound and never refuses a complete file.
+inline void check_values_for_config(const SafetensorsFile& file, const MobileNetV1Config& c,
+                                    long double classifier_inputs) {
+  const auto channels = [&](Index base) {
+    return static_cast<long double>(scaled_channels(base, c.alpha, c.min_depth));
+  };
+  long double in = channels(kStemChannels);
+  long double needed = 9.0L * static_cast<long double>(c.in_channels) * in;
+  for (const DSConvRow& row : kMobileNetV1Table) {
+    const long double out = channels(row.out_channels);
+    needed += 9.0L * in + in * out;
+    in = out;
+  }
+  if (c.head != Head::None) needed += classifier_inputs * static_cast<long double>(c.num_classes);
+  const std::uint64_t held = file_values(file);
+  if (needed > static_cast<long double>(held)) {
+    const TensorInfo& stem = file.info("stem.conv.weight");
+    std::string classes;
+    if (file.contains("classifier.bias"))
+      classes = concat(", ", c.num_classes, " classes ('classifier.bias' of shape ",
+                       shape_to_string(file.info("classifier.bias").shape), ")");
+    throw FormatError(concat(file.source(), ": its tensors hold ", held, " values, but the configuration they ",
+                             "and the metadata give (alpha ", c.alpha, ", ", c.in_channels, " input channels ",
+                             "('stem.conv.weight' of shape ", shape_to_string(stem.shape), ")", classes,
+                             ", min_depth ", c.min_depth, ") has at least ", static_cast<double>(needed),
+                             " parameters"));
   }
 }
 
@@ -218,6 +289,9 @@ void save_weights(const MobileNetV1<T>& model, const std::string& path,
 // folded; its metadata, when present, the exact alpha, BatchNorm epsilon, resolution,
 // activation, padding ("same", "valid", "symmetric:N"), head, pool size, softmax and channel
 // floor. What neither says is taken from `base` (files of older versions lack most keys).
+// A configuration the model refuses (its bounds) is a ConfigError, and one needing more values
+// than the file's tensors hold a FormatError, both naming the file and raised before anything
+// large is allocated, so a model built from the result allocates in proportion to the file.
 inline MobileNetV1Config config_from_weights(const SafetensorsFile& file, MobileNetV1Config base = {}) {
   auto shape_of = [&](const std::string& name, std::size_t rank) {
     const TensorInfo& info = file.info(name);
@@ -253,15 +327,41 @@ inline MobileNetV1Config config_from_weights(const SafetensorsFile& file, Mobile
   if (head >= 0) base.head = head == 0 ? Head::Conv1x1 : head == 1 ? Head::Dense : Head::None;
   if (const std::string* padding = meta.find("padding")) {
     const std::string prefix = "symmetric:";
+    const std::string digits = padding->size() > prefix.size() ? padding->substr(prefix.size()) : "";
     if (*padding == "same") base.padding = Padding::same();
     else if (*padding == "valid") base.padding = Padding::valid();
-    else if (padding->compare(0, prefix.size(), prefix) == 0 && padding->size() > prefix.size() &&
-             padding->find_first_not_of("0123456789", prefix.size()) == std::string::npos &&
-             padding->size() < prefix.size() + 6)
-      base.padding = Padding::symmetric(std::stol(padding->substr(prefix.size())));
-    else meta.bad("padding", *padding, "'same', 'valid' or 'symmetric:N'");
+    else if (padding->compare(0, prefix.size(), prefix) == 0 && !digits.empty() && digits.size() <= 5 &&
+             digits.find_first_not_of("0123456789") == std::string::npos &&
+             std::stol(digits) <= detail::kMaxSymmetricPadding)
+      base.padding = Padding::symmetric(std::stol(digits));
+    else meta.bad("padding", *padding, detail::concat("'same', 'valid' or 'symmetric:N' with N from 0 to ",
+                                                      detail::kMaxSymmetricPadding));
   }
+  // The model's own range for alpha, checked here because channel counts are computed from it
+  // below (and converting a huge alpha times 1024 to an integer is undefined).
+  if (!(base.alpha > 0 && base.alpha <= 64))
+    throw FormatError(detail::concat(file.source(), ": alpha ", base.alpha,
+                                     meta.find("alpha") ? " (metadata 'alpha')"
+                                                        : detail::concat(" ('stem.conv.weight' of shape ",
+                                                                         detail::shape_to_string(file.info("stem.conv.weight").shape),
+                                                                         ": its channels / 32)"),
+                                     " must be in (0, 64]"));
   detail::check_config_against_tensors(file, base);
+  // Every model built from this configuration is bounded by the file's size: first with the
+  // widest channels as the classifier's input, then, once the backbone (whose constructor
+  // checks the model's bounds) gives the pooled map, with a Dense head's real input size.
+  const long double widest = static_cast<long double>(
+      scaled_channels(kMobileNetV1Table.back().out_channels, base.alpha, base.min_depth));
+  detail::check_values_for_config(file, base, widest);
+  MobileNetV1Config backbone = base;
+  backbone.head = Head::None;
+  const Shape pooled =
+      detail::naming_source(file.source(), [&] { return MobileNetV1<float>(backbone).features_shape(1); });
+  if (base.head == Head::Dense) {
+    const Index inputs = pooled.h * pooled.w * pooled.c;
+    detail::require_dim(file, base, "classifier.weight", 0, inputs);
+    detail::check_values_for_config(file, base, static_cast<long double>(inputs));
+  }
   return base;
 }
 
