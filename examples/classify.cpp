@@ -1,34 +1,43 @@
 // SPDX-License-Identifier: MIT
 // Classifies photos with a pretrained MobileNetV1: prints the top-K labels with their
-// probabilities and the time per image, or with --tsv one line per image for scripts.
+// probabilities and the time per image, or with --tsv / --json one line per image for scripts,
+// and with --features each image's embedding. Several images run in batches (--batch).
 //
-//   classify --model FILE [--labels FILE] [--top K] [--threads N] [--tsv] IMAGE|DIR...
+//   classify [--model FILE] [--labels FILE] [--top K] [--threads N] [--batch N] [--tsv | --json]
+//            [--features FILE] IMAGE|DIR...
 //
 // The model is a .tflite (float or uint8) or .safetensors file; without --model the path in
 // the environment variable MOBILENET_MODEL is used, else the model shipped in models/. Labels
 // come from --labels, else from the model file (TFLite metadata), else, for a 1000- or
 // 1001-class model, from the shipped ImageNet labels; failing all that, class numbers are printed.
 
+#include <mobilenet/classifier.hpp>
 #include <mobilenet/io/image.hpp>
 #include <mobilenet/io/labels.hpp>
 #include <mobilenet/io/model_file.hpp>
 #include <mobilenet/io/preprocess.hpp>
+#include <mobilenet/io/top_k.hpp>
 #include <mobilenet/mobilenet.hpp>
+#include <mobilenet/version.hpp>
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
-#include <numeric>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -37,16 +46,25 @@ namespace fs = std::filesystem;
 using mobilenet::Index;
 
 const char* kUsage =
-    "usage: classify --model FILE [--labels FILE] [--top K] [--threads N] [--tsv] IMAGE|DIR...\n"
-    "  --model FILE    .tflite (float32 or uint8) or .safetensors model; default: $MOBILENET_MODEL,\n"
-    "                  else the shipped models/mobilenet_v1_0.5_160_quant.tflite\n"
-    "  --labels FILE   one label per line (1000 or 1001 lines); default: the model's own labels,\n"
-    "                  else the shipped models/imagenet_labels_1001.txt (1000 or 1001 classes),\n"
-    "                  else class numbers\n"
-    "  --top K         how many classes to print per image (default 5)\n"
-    "  --threads N     threads for one inference (default 1)\n"
-    "  --tsv           one line per image: path<TAB>class_index<TAB>label<TAB>probability\n"
-    "  IMAGE|DIR       JPEG, PNG or BMP files; a directory means every such file in it, sorted\n";
+    "usage: classify [--model FILE] [--labels FILE] [--top K] [--threads N] [--batch N]\n"
+    "                [--tsv | --json] [--features FILE] IMAGE|DIR...\n"
+    "  --model FILE     .tflite (float32 or uint8) or .safetensors model; default: $MOBILENET_MODEL,\n"
+    "                   else the shipped models/mobilenet_v1_0.5_160_quant.tflite\n"
+    "  --labels FILE    one label per line (1000 or 1001 lines); default: the model's own labels,\n"
+    "                   else the shipped models/imagenet_labels_1001.txt (1000 or 1001 classes),\n"
+    "                   else class numbers\n"
+    "  --top K          how many classes to print per image (default 5)\n"
+    "  --threads N      threads for decoding a batch and for one inference (default 1; 0: all cores)\n"
+    "  --batch N        images decoded and classified together (default 8 for several images, else 1);\n"
+    "                   the time printed per image is the batch's time (decoding, preprocessing,\n"
+    "                   inference) divided by the images in the batch\n"
+    "  --tsv            one line per image: path<TAB>class_index<TAB>label<TAB>probability\n"
+    "  --json           one JSON object per line per image: path, width, height, model_format and\n"
+    "                   top: [{index, label, probability}] (UTF-8, most probable first)\n"
+    "  --features FILE  also write each classified image's embedding (the pooled features the\n"
+    "                   classifier reads) to FILE, one line per image: path<TAB>v1,v2,...\n"
+    "  --version        print the version and exit\n"
+    "  IMAGE|DIR        JPEG, PNG or BMP files; a directory means every such file in it, sorted\n";
 
 // Bad command line: exit code 2 with the usage.
 struct UsageError : std::runtime_error {
@@ -57,8 +75,11 @@ struct Options {
   std::string model;
   std::string labels;
   Index top = 5;
-  Index threads = 1;
+  Index threads = 1;          // resolved: 0 on the command line becomes the number of cores
+  std::optional<Index> batch;  // unset: 8 for several images, else 1
   bool tsv = false;
+  bool json = false;
+  std::string features;  // "": no embeddings written
   std::vector<std::string> inputs;
 };
 
@@ -88,7 +109,8 @@ std::string find_shipped(const char* relative) {
   return {};
 }
 
-Index parse_positive(const std::string& flag, const std::string& text) {
+// A whole number >= `least` (0 or 1), else UsageError.
+Index parse_count(const std::string& flag, const std::string& text, long long least = 1) {
   std::size_t used = 0;
   long long value = 0;
   try {
@@ -96,8 +118,9 @@ Index parse_positive(const std::string& flag, const std::string& text) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used == 0 || used != text.size() || value < 1)
-    throw UsageError(flag + " expects a positive whole number, got '" + text + "'");
+  if (used == 0 || used != text.size() || value < least)
+    throw UsageError(flag + " expects a positive whole number" + (least == 0 ? " or 0" : "") + ", got '" + text +
+                     "'");
   return static_cast<Index>(value);
 }
 
@@ -112,17 +135,28 @@ Options parse_options(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
       std::exit(0);
+    } else if (arg == "--version") {
+      std::cout << "classify (mobilenet) " << mobilenet::kVersion << "\n";
+      std::exit(0);
     } else if (arg == "--model") {
       o.model = value();
     } else if (arg == "--labels") {
       o.labels = value();
     } else if (arg == "--top") {
-      o.top = parse_positive(arg, value());
+      o.top = parse_count(arg, value());
     } else if (arg == "--threads") {
-      o.threads = parse_positive(arg, value());
+      o.threads = parse_count(arg, value(), 0);
       if (o.threads > 256) throw UsageError("--threads expects at most 256, got " + std::to_string(o.threads));
+      if (o.threads == 0) o.threads = std::clamp<Index>(static_cast<Index>(std::thread::hardware_concurrency()), 1, 256);
+    } else if (arg == "--batch") {
+      o.batch = parse_count(arg, value());
+      if (*o.batch > 256) throw UsageError("--batch expects at most 256, got " + std::to_string(*o.batch));
     } else if (arg == "--tsv") {
       o.tsv = true;
+    } else if (arg == "--json") {
+      o.json = true;
+    } else if (arg == "--features") {
+      o.features = value();
     } else if (arg.size() > 1 && arg[0] == '-') {
       throw UsageError("unknown option '" + arg + "'");
     } else {
@@ -137,6 +171,7 @@ Options parse_options(int argc, char** argv) {
   if (o.model.empty())
     throw UsageError(std::string("no model: pass --model FILE or set MOBILENET_MODEL (the shipped ") +
                      kShippedModel + " was not found)");
+  if (o.tsv && o.json) throw UsageError("--tsv and --json exclude each other");
   if (o.inputs.empty()) throw UsageError("no images given");
   return o;
 }
@@ -177,6 +212,73 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs, i
   return files;
 }
 
+// `text` as a JSON string literal: quotes, backslashes and control characters escaped, valid
+// UTF-8 passed through, and each byte that is not part of valid UTF-8 (a file name is any
+// bytes) replaced by U+FFFD, so the output is always valid JSON.
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  for (std::size_t i = 0; i < text.size();) {
+    const unsigned char c = byte(i);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+      ++i;
+    } else if (c < 0x20) {
+      const char* named = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : nullptr;
+      char escaped[8];
+      if (!named) std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+      out += named ? named : escaped;
+      ++i;
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+    } else {
+      // A UTF-8 sequence: its length from the lead byte, continuation bytes 10xxxxxx, and no
+      // overlong form, surrogate or code point above U+10FFFF.
+      const std::size_t length = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+      bool valid = length != 0 && i + length <= text.size();
+      for (std::size_t k = 1; valid && k < length; ++k) valid = (byte(i + k) & 0xC0) == 0x80;
+      if (valid && length >= 3) {
+        const unsigned char second = byte(i + 1);
+        valid = !(c == 0xE0 && second < 0xA0) && !(c == 0xED && second > 0x9F) && !(c == 0xF0 && second < 0x90) &&
+                !(c == 0xF4 && second > 0x8F);
+      }
+      if (valid) {
+        out.append(text, i, length);
+        i += length;
+      } else {
+        out += "\xEF\xBF\xBD";
+        ++i;
+      }
+    }
+  }
+  return out + "\"";
+}
+
+// Runs `task(i)` for i in [0, count) on up to `threads` threads (the caller is one of them).
+template <typename Task>
+void parallel_for(std::size_t count, Index threads, const Task& task) {
+  const std::size_t workers = std::min(count, static_cast<std::size_t>(std::max<Index>(threads, 1)));
+  std::vector<std::thread> helpers;
+  const auto work = [&](std::size_t first) {
+    for (std::size_t i = first; i < count; i += workers) task(i);
+  };
+  for (std::size_t w = 1; w < workers; ++w) helpers.emplace_back(work, w);
+  if (workers) work(0);
+  for (std::thread& helper : helpers) helper.join();
+}
+
+// One file of a batch: its image size once decoded, or why it failed.
+struct Slot {
+  Index width = 0, height = 0;
+  std::string error;  // "": decoded and preprocessed
+};
+
+bool all_finite(const float* values, Index count) {
+  return std::all_of(values, values + count, [](float x) { return std::isfinite(x); });
+}
+
 // "[=========>          ] 12/40" on stderr, redrawn in place; only used on a terminal.
 void draw_progress(std::size_t done, std::size_t total) {
   constexpr std::size_t kWidth = 30;
@@ -187,6 +289,7 @@ void draw_progress(std::size_t done, std::size_t total) {
   if (done == total) std::fputc('\n', stderr);
   std::fflush(stderr);
 }
+
 
 int run(const Options& options) {
   using namespace mobilenet;
@@ -204,52 +307,118 @@ int run(const Options& options) {
     if (!shipped.empty()) labels = io::load_labels(shipped, config.num_classes);
   }
   auto label_of = [&](Index k) { return labels.empty() ? std::to_string(k) : labels[std::size_t(k)]; };
-  // The execution plan: BatchNorm folded, weights packed, `threads` threads per inference.
-  Plan plan(model, PlanOptions{1, static_cast<int>(options.threads)});
 
   int failures = 0;
   const std::vector<std::string> files = expand_inputs(options.inputs, failures);
+  const Index batch = std::max<Index>(
+      1, std::min<Index>(options.batch.value_or(files.size() > 1 ? 8 : 1), static_cast<Index>(files.size())));
+  // The execution plans: BatchNorm folded, weights packed, up to `batch` images per run on
+  // `threads` threads; with --features, a second plan for the backbone alone.
+  const PlanOptions plan_options{batch, static_cast<int>(options.threads)};
+  Plan plan(model, plan_options);
+  std::unique_ptr<Plan> backbone;
+  std::FILE* features_out = nullptr;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> features_file(nullptr, &std::fclose);
+  if (!options.features.empty()) {
+    MobileNetV1Config backbone_config = config;
+    backbone_config.head = Head::None;
+    backbone = std::make_unique<Plan>(with_config(model, backbone_config), plan_options);
+    features_file.reset(std::fopen(options.features.c_str(), "w"));
+    if (!features_file)
+      throw std::runtime_error(options.features + ": cannot write features: " + std::strerror(errno));
+    features_out = features_file.get();
+  }
+
   const bool progress = files.size() > 1 && isatty(STDERR_FILENO);
   const Index top = std::min(options.top, config.num_classes);
-  Tensor<float> input(model.input_shape(1));
-  Tensor<float> output(model.output_shape(1));
-  std::vector<Index> order(static_cast<std::size_t>(config.num_classes));
-  for (std::size_t f = 0; f < files.size(); ++f) {
-    const std::string& path = files[f];
-    try {
-      const io::Image image = io::load_image(path);
-      const auto start = std::chrono::steady_clock::now();
-      io::preprocess_into(image, loaded.preprocessing, input.view());
-      plan.run(input.view(), output.view());
-      const double ms =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-      const float* p = output.data();
-      // NaN or infinity comes only from non-finite or overflowing weights: no answer then.
-      if (!std::all_of(p, p + config.num_classes, [](float x) { return std::isfinite(x); }))
-        throw Error(path + ": the model's output is not finite (NaN or infinity): its weights overflow "
-                    "or hold non-finite values, so there is no answer");
-      std::iota(order.begin(), order.end(), Index(0));
-      std::partial_sort(order.begin(), order.begin() + top, order.end(),
-                        [&](Index a, Index b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
-      if (progress) std::fputs("\r\033[K", stderr);  // clear the bar before printing
-      if (options.tsv) {
-        std::printf("%s\t%lld\t%s\t%.6f\n", path.c_str(), static_cast<long long>(order[0]),
-                    label_of(order[0]).c_str(), static_cast<double>(p[order[0]]));
-      } else {
-        std::printf("%s (%lld x %lld): %.1f ms\n", path.c_str(), static_cast<long long>(image.width),
-                    static_cast<long long>(image.height), ms);
-        for (Index k = 0; k < top; ++k)
-          std::printf("  %5lld  %.4f  %s\n", static_cast<long long>(order[std::size_t(k)]),
-                      static_cast<double>(p[order[std::size_t(k)]]), label_of(order[std::size_t(k)]).c_str());
+  const Index classes = config.num_classes;
+  const Index feature_size = model.features_shape(1).size();
+  const Index image_size = plan.input_shape(1).size();
+  Tensor<float> input(plan.input_shape(batch));
+  Tensor<float> output(plan.output_shape(batch));
+  Tensor<float> features(model.features_shape(batch));
+  for (std::size_t first = 0; first < files.size(); first += static_cast<std::size_t>(batch)) {
+    const std::size_t count = std::min(files.size() - first, static_cast<std::size_t>(batch));
+    const auto start = std::chrono::steady_clock::now();
+    // Decode and preprocess the batch's files in parallel, file i into input slot i.
+    std::vector<Slot> slots(count);
+    parallel_for(count, options.threads, [&](std::size_t i) {
+      try {
+        const io::Image image = io::load_image(files[first + i]);
+        slots[i].width = image.width;
+        slots[i].height = image.height;
+        io::preprocess_into(image, loaded.preprocessing, input.view().batch(static_cast<Index>(i)));
+      } catch (const mobilenet::Error& error) {
+        slots[i].error = error.what();  // names the file
+      } catch (const std::exception& error) {
+        slots[i].error = files[first + i] + ": " + error.what();
       }
-      std::fflush(stdout);
-    } catch (const Error& error) {
-      if (progress) std::fputs("\r\033[K", stderr);
-      std::fprintf(stderr, "classify: %s\n", error.what());
-      ++failures;
+    });
+    // The good images move to the front; row[i] is file i's row in the batch, or -1.
+    std::vector<Index> row(count, -1);
+    Index good = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!slots[i].error.empty()) continue;
+      if (good != static_cast<Index>(i))
+        std::copy_n(input.data() + static_cast<Index>(i) * image_size, image_size, input.data() + good * image_size);
+      row[i] = good++;
     }
-    if (progress) draw_progress(f + 1, files.size());
+    if (good > 0) {
+      const TensorView<const float> in(input.data(), plan.input_shape(good));
+      plan.run(in, TensorView<float>(output.data(), plan.output_shape(good)));
+      if (backbone) backbone->run(in, TensorView<float>(features.data(), backbone->output_shape(good)));
+    }
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() /
+                      static_cast<double>(count);
+
+    if (progress) std::fputs("\r\033[K", stderr);  // clear the bar before printing
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::string& path = files[first + i];
+      const float* p = row[i] >= 0 ? output.data() + row[i] * classes : nullptr;
+      const float* f = row[i] >= 0 ? features.data() + row[i] * feature_size : nullptr;
+      // NaN or infinity comes only from non-finite or overflowing weights: no answer then.
+      if (p && (!all_finite(p, classes) || (backbone && !all_finite(f, feature_size))))
+        slots[i].error = path + ": the model's output is not finite (NaN or infinity): its weights overflow "
+                                "or hold non-finite values, so there is no answer";
+      if (!slots[i].error.empty()) {
+        std::fflush(stdout);
+        std::fprintf(stderr, "classify: %s\n", slots[i].error.c_str());
+        ++failures;
+        continue;
+      }
+      const std::vector<io::ClassScore> best = io::top_k(p, classes, top);
+      if (options.tsv) {
+        std::printf("%s\t%lld\t%s\t%.6f\n", path.c_str(), static_cast<long long>(best[0].index),
+                    label_of(best[0].index).c_str(), static_cast<double>(best[0].probability));
+      } else if (options.json) {
+        std::string line = "{\"path\": " + json_string(path) + ", \"width\": " + std::to_string(slots[i].width) +
+                           ", \"height\": " + std::to_string(slots[i].height) +
+                           ", \"model_format\": " + json_string(loaded.format) + ", \"top\": [";
+        for (std::size_t k = 0; k < best.size(); ++k) {
+          char probability[32];
+          std::snprintf(probability, sizeof probability, "%.6f", static_cast<double>(best[k].probability));
+          line += (k ? ", " : "") + std::string("{\"index\": ") + std::to_string(best[k].index) +
+                  ", \"label\": " + json_string(label_of(best[k].index)) + ", \"probability\": " + probability + "}";
+        }
+        std::printf("%s]}\n", line.c_str());
+      } else {
+        std::printf("%s (%lld x %lld): %.1f ms\n", path.c_str(), static_cast<long long>(slots[i].width),
+                    static_cast<long long>(slots[i].height), ms);
+        for (const io::ClassScore& s : best)
+          std::printf("  %5lld  %.4f  %s\n", static_cast<long long>(s.index), static_cast<double>(s.probability),
+                      label_of(s.index).c_str());
+      }
+      if (features_out) {
+        std::fprintf(features_out, "%s\t", path.c_str());
+        for (Index k = 0; k < feature_size; ++k) std::fprintf(features_out, k ? ",%.9g" : "%.9g", static_cast<double>(f[k]));
+        std::fputc('\n', features_out);
+      }
+    }
+    std::fflush(stdout);
+    if (progress) draw_progress(first + count, files.size());
   }
+  if (features_file && std::fclose(features_file.release()) != 0)
+    throw std::runtime_error(options.features + ": cannot write features: " + std::strerror(errno));
   if (files.empty()) {
     if (!failures) std::fprintf(stderr, "classify: no images to classify\n");
     return 1;
