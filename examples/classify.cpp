@@ -3,7 +3,7 @@
 // probabilities and the time per image, or with --tsv / --json one line per image for scripts,
 // and with --features each image's embedding. Several images run in batches (--batch).
 //
-//   classify [--model FILE] [--labels FILE] [--top K] [--threads N] [--batch N] [--tsv | --json]
+//   classify --model FILE [--labels FILE] [--top K] [--threads N] [--batch N] [--tsv | --json]
 //            [--features FILE] IMAGE|DIR...
 //
 // The model is a .tflite (float or uint8) or .safetensors file; without --model the path in
@@ -46,7 +46,7 @@ namespace fs = std::filesystem;
 using mobilenet::Index;
 
 const char* kUsage =
-    "usage: classify [--model FILE] [--labels FILE] [--top K] [--threads N] [--batch N]\n"
+    "usage: classify --model FILE [--labels FILE] [--top K] [--threads N] [--batch N]\n"
     "                [--tsv | --json] [--features FILE] IMAGE|DIR...\n"
     "  --model FILE     .tflite (float32 or uint8) or .safetensors model; default: $MOBILENET_MODEL,\n"
     "                   else the shipped models/mobilenet_v1_0.5_160_quant.tflite\n"
@@ -109,7 +109,7 @@ std::string find_shipped(const char* relative) {
   return {};
 }
 
-// A whole number >= `least` (0 or 1), else UsageError.
+// A whole number >= `least` (1, or 0 for --threads where 0 means all cores), else UsageError.
 Index parse_count(const std::string& flag, const std::string& text, long long least = 1) {
   std::size_t used = 0;
   long long value = 0;
@@ -119,8 +119,7 @@ Index parse_count(const std::string& flag, const std::string& text, long long le
     used = 0;
   }
   if (used == 0 || used != text.size() || value < least)
-    throw UsageError(flag + " expects a positive whole number" + (least == 0 ? " or 0" : "") + ", got '" + text +
-                     "'");
+    throw UsageError(flag + " expects a positive whole number, got '" + text + "'" + (least == 0 ? " (0: all cores)" : ""));
   return static_cast<Index>(value);
 }
 
