@@ -119,7 +119,8 @@ Index parse_count(const std::string& flag, const std::string& text, long long le
     used = 0;
   }
   if (used == 0 || used != text.size() || value < least)
-    throw UsageError(flag + " expects a positive whole number, got '" + text + "'" + (least == 0 ? " (0: all cores)" : ""));
+    throw UsageError(flag + " expects a positive whole number, got '" + text + "'" +
+                     (least == 0 ? " (0: all cores)" : ""));
   return static_cast<Index>(value);
 }
 
@@ -146,7 +147,8 @@ Options parse_options(int argc, char** argv) {
     } else if (arg == "--threads") {
       o.threads = parse_count(arg, value(), 0);
       if (o.threads > 256) throw UsageError("--threads expects at most 256, got " + std::to_string(o.threads));
-      if (o.threads == 0) o.threads = std::clamp<Index>(static_cast<Index>(std::thread::hardware_concurrency()), 1, 256);
+      if (o.threads == 0)  // hardware_concurrency() is 0 when unknown
+        o.threads = std::clamp<Index>(static_cast<Index>(std::thread::hardware_concurrency()), 1, 256);
     } else if (arg == "--batch") {
       o.batch = parse_count(arg, value());
       if (*o.batch > 256) throw UsageError("--batch expects at most 256, got " + std::to_string(*o.batch));
@@ -224,7 +226,12 @@ std::string json_string(const std::string& text) {
       out += static_cast<char>(c);
       ++i;
     } else if (c < 0x20) {
-      const char* named = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : nullptr;
+      const char* named = c == '\n'   ? "\\n"
+                          : c == '\t' ? "\\t"
+                          : c == '\r' ? "\\r"
+                          : c == '\b' ? "\\b"
+                          : c == '\f' ? "\\f"
+                                      : nullptr;
       char escaped[8];
       if (!named) std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
       out += named ? named : escaped;
@@ -235,7 +242,10 @@ std::string json_string(const std::string& text) {
     } else {
       // A UTF-8 sequence: its length from the lead byte, continuation bytes 10xxxxxx, and no
       // overlong form, surrogate or code point above U+10FFFF.
-      const std::size_t length = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+      const std::size_t length = c >= 0xC2 && c <= 0xDF   ? 2
+                                 : c >= 0xE0 && c <= 0xEF ? 3
+                                 : c >= 0xF0 && c <= 0xF4 ? 4
+                                                          : 0;
       bool valid = length != 0 && i + length <= text.size();
       for (std::size_t k = 1; valid && k < length; ++k) valid = (byte(i + k) & 0xC0) == 0x80;
       if (valid && length >= 3) {
@@ -409,7 +419,8 @@ int run(const Options& options) {
       }
       if (features_out) {
         std::fprintf(features_out, "%s\t", path.c_str());
-        for (Index k = 0; k < feature_size; ++k) std::fprintf(features_out, k ? ",%.9g" : "%.9g", static_cast<double>(f[k]));
+        for (Index k = 0; k < feature_size; ++k)  // 9 digits: reads back as the same float
+          std::fprintf(features_out, k ? ",%.9g" : "%.9g", static_cast<double>(f[k]));
         std::fputc('\n', features_out);
       }
     }
