@@ -17,6 +17,19 @@
 #include <unistd.h>
 #endif
 
+// Sanitizers keep shadow memory beside every byte touched, so resident memory says nothing
+// about the library there.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define MOBILENET_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define MOBILENET_TEST_SANITIZED 1
+#endif
+#endif
+#if defined(__linux__) && !defined(MOBILENET_TEST_SANITIZED)
+#define MOBILENET_TEST_RESIDENT_MEMORY 1
+#endif
+
 #include "mobilenet/mobilenet.hpp"
 
 namespace mobilenet {
@@ -77,7 +90,7 @@ TEST(Session, GivesBitForBitWhatAPlanGives) {
   }
 }
 
-#if defined(__linux__)
+#if defined(MOBILENET_TEST_RESIDENT_MEMORY)
 // Resident bytes of this process now (/proc/self/statm), or -1.
 Index resident_bytes() {
   FILE* statm = std::fopen("/proc/self/statm", "r");
@@ -96,7 +109,7 @@ TEST(SessionMemory, EightSessionsHoldOneCopyOfTheWeights) {
   const MobileNetV1<float> model(MobileNetV1Config::tf_slim(1.0, 224));
   const Plan plan(model, {1, 1});
   const auto packed = PackedModel::create(model, {1, 1});
-#if defined(__linux__)
+#if defined(MOBILENET_TEST_RESIDENT_MEMORY)
   const Index resident_before = resident_bytes();
 #endif
   std::vector<Session> sessions;
@@ -120,7 +133,7 @@ TEST(SessionMemory, EightSessionsHoldOneCopyOfTheWeights) {
               double(plan.weight_bytes() + plan.arena_bytes() + kSessions * arena) / 1e6, kSessions,
               double(kSessions * (plan.weight_bytes() + plan.arena_bytes())) / 1e6);
 
-#if defined(__linux__)
+#if defined(MOBILENET_TEST_RESIDENT_MEMORY)
   // What the OS holds agrees: the sessions added their arenas (each rounded up to whole 2 MB
   // pages), not a copy of the weights.
   const Index resident_after = resident_bytes();
