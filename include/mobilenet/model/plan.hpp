@@ -6,6 +6,16 @@
 //   plan.run(images, probabilities);               // allocates nothing
 //   mobilenet::Tensor<float> p = plan.predict(images);
 //
+// Several threads over one copy of the weights (docs/sessions.md):
+//
+//   auto packed = mobilenet::PackedModel::create(model, {/*batch=*/1, /*threads=*/1});
+//   mobilenet::Session session(packed);            // one per thread: an arena and its threads
+//   session.run(images, probabilities);
+//
+// A PackedModel is what compiling gives (folded, packed weights and the steps), immutable and
+// shared; a Session is what one inference writes (the arena, the work counters) and the
+// threads that run it. A Plan is a PackedModel with a Session of its own.
+//
 // At build time BatchNorm is folded into the convolutions (model/fold.hpp), every GEMM's weights are packed
 // for the micro-kernels into one block, and all activations get their place in one arena; both
 // are on 2 MB pages where Linux gives them (runtime/huge_page_buffer.hpp: on 4 KB pages a
@@ -37,6 +47,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -77,73 +89,65 @@ const float* bias_of(const Conv& conv) {
 // Rounds a float count up to a whole cache line (16 floats).
 inline Index cache_lines(Index floats) { return (floats + 15) / 16 * 16; }
 
+// The mutex that serialises runs on `pool`: one per pool, shared by every Session using it
+// and kept while one does (a pool runs one job at a time; runtime/thread_pool.hpp).
+inline std::shared_ptr<std::mutex> run_lock(const runtime::ThreadPool* pool) {
+  static std::mutex registry_mutex;
+  static std::map<const runtime::ThreadPool*, std::weak_ptr<std::mutex>> locks;
+  std::lock_guard<std::mutex> guard(registry_mutex);
+  for (auto it = locks.begin(); it != locks.end();) it = it->second.expired() ? locks.erase(it) : std::next(it);
+  std::weak_ptr<std::mutex>& slot = locks[pool];
+  std::shared_ptr<std::mutex> lock = slot.lock();
+  if (!lock) slot = lock = std::make_shared<std::mutex>();
+  return lock;
+}
+
 }  // namespace plan_detail
 
-class Plan {
+class Session;
+
+// The compiled model, immutable once built: BatchNorm folded, every GEMM's weights packed,
+// the steps and the arena's layout fixed for one PlanOptions (batch, threads, instruction
+// set). Any number of threads may read one at once (const members only, nothing mutable), so
+// one copy of the weights serves every Session created over it.
+class PackedModel {
  public:
   // Throws ConfigError for options it cannot honour.
-  explicit Plan(const MobileNetV1<float>& model, const PlanOptions& options = {})
+  static std::shared_ptr<const PackedModel> create(const MobileNetV1<float>& model, const PlanOptions& options = {}) {
+    return std::make_shared<PackedModel>(model, options);
+  }
+  explicit PackedModel(const MobileNetV1<float>& model, const PlanOptions& options = {})
       : options_(checked(options)), name_(model.name()), input_(model.input_shape(1)),
-        output_(model.output_shape(1)), pool_(resolved_threads(options.threads)) {
+        output_(model.output_shape(1)) {
     if (!kernels::isa_supported(options_.isa))
       throw ConfigError(detail::concat("Plan: this machine cannot run instruction set ",
                                        kernels::isa_name(options_.isa)));
     build(model);
   }
 
-  Plan(const Plan&) = delete;
-  Plan& operator=(const Plan&) = delete;
+  // The packed weights point into weights_: a PackedModel stays where it was built.
+  PackedModel(const PackedModel&) = delete;
+  PackedModel& operator=(const PackedModel&) = delete;
 
   // N x R x R x C_in for N <= batch
   Shape input_shape(Index batch = 1) const { return Shape(batch, input_.h, input_.w, input_.c); }
   // N x 1 x 1 x classes (or the pooled features for a model without classifier)
   Shape output_shape(Index batch = 1) const { return Shape(batch, output_.h, output_.w, output_.c); }
   Index batch() const { return options_.batch; }
-  int threads() const { return pool_.threads(); }
+  // Threads that run one inference (PlanOptions::threads, with 0 resolved to one per core);
+  // every Session over this model runs on that many.
+  int threads() const { return options_.threads; }
   kernels::Isa isa() const { return options_.isa; }
-  // Bytes of the preallocated activations (ping-pong buffers, pooled features, per-thread
-  // scratch for depthwise bands and the stem's im2col).
-  Index arena_bytes() const { return Index(arena_.size() * sizeof(float)); }
-  // Bytes of the folded, packed weights.
+  const std::string& name() const { return name_; }
+  // Bytes of the folded, packed weights: held once, however many sessions run them.
   Index weight_bytes() const {
     Index total = 0;
     for (const Step& s : steps_)
       total += s.gemm.bytes() + Index((s.depthwise_weights.size() + s.depthwise_bias.size()) * sizeof(float));
     return total;
   }
-
-  // in: N x R x R x C_in (N <= batch)  ->  out: output_shape(N)
-  // Allocates nothing. Calls on one plan from several threads are serialised (one arena);
-  // give each thread its own Plan to run them side by side.
-  void run(TensorView<const float> in, TensorView<float> out) {
-    check_shape(in.shape(), name_ + ": plan input");
-    if (in.shape() != input_shape(in.shape().n) || in.shape().n > options_.batch)
-      throw ShapeError(detail::concat(name_, ": plan expects input [N, ", input_.h, ", ", input_.w, ", ",
-                                      input_.c, "] with N <= ", options_.batch, " (NHWC), got ",
-                                      in.shape().str()));
-    if (out.shape() != output_shape(in.shape().n))
-      throw ShapeError(detail::concat(name_, ": plan output should have shape ",
-                                      output_shape(in.shape().n).str(), ", got ", out.shape().str()));
-    std::lock_guard<std::mutex> lock(run_mutex_);
-    batch_ = in.shape().n;
-    input_data_ = in.data();
-    output_data_ = out.data();
-    for (const Step& s : steps_) reset_counters(s);
-    auto job = [this](int thread) {
-      // The first per_image_steps_ steps image by image (see Step::per_image), then the rest
-      // over the whole batch.
-      for (Index image = 0; per_image_steps_ > 0 && image < batch_; ++image)
-        for (std::size_t i = 0; i < per_image_steps_; ++i) {
-          execute(steps_[i], thread, image, image + 1);
-          pool_.barrier();
-        }
-      for (std::size_t i = per_image_steps_; i < steps_.size(); ++i) {
-        execute(steps_[i], thread, 0, batch_);
-        if (i + 1 < steps_.size()) pool_.barrier();
-      }
-    };
-    pool_.run(job);
-  }
+  // Bytes of the arena each Session over this model allocates (Session::arena_bytes()).
+  Index arena_bytes() const { return layout_.floats * Index(sizeof(float)); }
 
   // What each step is, for profiling and benchmarks (bench/bench_layers.cpp). Counts are for
   // a batch of `batch` images; bytes are the activations read and written plus the weights.
@@ -165,33 +169,10 @@ class Plan {
     }
     return info;
   }
-  // Runs step `index` alone, on all threads, over the tensors of the last run() (which must
-  // have happened): for timing one layer in place.
-  void run_step(std::size_t index) {
-    if (index >= steps_.size() || !input_data_)
-      throw ConfigError(detail::concat(name_, ": run_step(", index, ") needs a step index below ",
-                                       steps_.size(), " and a run() before it"));
-    std::lock_guard<std::mutex> lock(run_mutex_);
-    reset_counters(steps_[index]);
-    auto job = [this, index](int thread) {
-      const Step& s = steps_[index];
-      if (!s.per_image) return execute(s, thread, 0, batch_);
-      for (Index image = 0; image < batch_; ++image) {
-        execute(s, thread, image, image + 1);
-        if (image + 1 < batch_) pool_.barrier();
-      }
-    };
-    pool_.run(job);
-  }
-
-  // Same, allocating the output.
-  Tensor<float> predict(const Tensor<float>& images) {
-    Tensor<float> out(output_shape(images.shape().n));
-    run(images.view(), out.view());
-    return out;
-  }
 
  private:
+  friend class Session;  // runs the steps; reads nothing else
+
   // Where a step reads and writes.
   enum class Buffer { Input, Ping, Pong, Handoff, Pooled, Output };
   enum class Kind { Stem, DSConv, Pool, Classifier, Softmax };
@@ -222,7 +203,7 @@ class Plan {
     // Threads split the GEMM's columns instead of the rows: first the depthwise output of the
     // whole batch goes to a buffer all threads share, then each thread takes pairs of panels.
     bool split_panels = false;
-    std::size_t index = 0;       // in steps_ (its work counters: see counter())
+    std::size_t index = 0;       // in steps_ (its work counters: see Session::counter())
     Window2D stem_window;        // Stem: its 3x3 window
     bool direct = false;         // Stem: conv2d_direct_rows over padded rows instead of im2col
     Window2D pool_window;        // Pool: k x k, or kernel 0 for global
@@ -263,10 +244,13 @@ class Plan {
   // With every block doing so, dsconv6-13 lost 5-25 us each without their weights prefetched.
   static constexpr Index kPrefetchInputAboveBytes = 1024 * 1024;
 
+  // The options with `threads` resolved (0: one per core).
   static PlanOptions checked(const PlanOptions& o) {
     detail::require_at_least("Plan", "batch", o.batch, 1);
     detail::require_at_least("Plan", "threads", o.threads, 0);
-    return o;
+    PlanOptions resolved = o;
+    resolved.threads = resolved_threads(o.threads);
+    return resolved;
   }
   static int resolved_threads(int threads) {
     if (threads > 0) return threads;
@@ -280,6 +264,14 @@ class Plan {
     const Index bytes = std::min(kMaxBandBytes, std::max(kMinBandBytes, weight_bytes));
     return std::max<Index>(1, bytes / Index(sizeof(float)) / row_floats);
   }
+
+
+  // Where each buffer starts in a session's arena, in floats (see build()).
+  struct ArenaLayout {
+    Index ping = 0, pong = 0, handoff = 0, pooled = 0, shared = 0, scratch = 0, scratch_stride = 0;
+    Index floats = 0;  // the whole arena
+  };
+
 
   void build(const MobileNetV1<float>& unfolded) {
     // BatchNorm folded into every convolution (a copy; a folded model stays as it is).
@@ -328,8 +320,8 @@ class Plan {
       s.gemm = kernels::PackedGemmWeights(block.pointwise.weight().data(), bias_of(block.pointwise), x.c,
                                           s.out.c);
       s.gemm_activation = act;
-      s.split_panels = pool_.threads() > 1 && mid.h * mid.w < kSplitPanelsBelowPixels &&
-                       s.gemm.panels() >= pool_.threads();
+      s.split_panels = options_.threads > 1 && mid.h * mid.w < kSplitPanelsBelowPixels &&
+                       s.gemm.panels() >= options_.threads;
       s.in_stride = stride;
       s.mid_stride = kernels::padded_pixel_stride(mid.c);
       // The last block's output is dense: the pool reads it.
@@ -413,14 +405,14 @@ class Plan {
     // each starting on a cache line.
     const Index b = options_.batch;
     using plan_detail::cache_lines;
-    ping_offset_ = 0;
-    pong_offset_ = cache_lines(largest);
-    handoff_offset_ = pong_offset_ + cache_lines(largest);
-    pooled_offset_ = handoff_offset_ + cache_lines(b * handoff);
-    shared_offset_ = pooled_offset_ + cache_lines(b * pooled.size());
-    scratch_offset_ = shared_offset_ + cache_lines(b * shared);
-    scratch_stride_ = cache_lines(scratch);
-    arena_ = runtime::HugePageBuffer(static_cast<std::size_t>(scratch_offset_ + scratch_stride_ * pool_.threads()));
+    layout_.ping = 0;
+    layout_.pong = cache_lines(largest);
+    layout_.handoff = layout_.pong + cache_lines(largest);
+    layout_.pooled = layout_.handoff + cache_lines(b * handoff);
+    layout_.shared = layout_.pooled + cache_lines(b * pooled.size());
+    layout_.scratch = layout_.shared + cache_lines(b * shared);
+    layout_.scratch_stride = cache_lines(scratch);
+    layout_.floats = layout_.scratch + layout_.scratch_stride * options_.threads;
     for (std::size_t i = 0; i < steps_.size(); ++i) steps_[i].index = i;
     // Every layer's packed weights in one block, on huge pages where the OS gives them.
     Index weight_floats = 0;
@@ -444,26 +436,151 @@ class Plan {
                              : kernels::first_weights(next);
       }
     }
-    counters_ = std::make_unique<runtime::GuidedCounter[]>(2 * steps_.size() * std::size_t(b));
+  }
+
+  PlanOptions options_;  // threads resolved (never 0)
+  std::string name_;
+  Shape input_, output_;  // one image
+  std::vector<Step> steps_;
+  runtime::HugePageBuffer weights_;  // every step's packed GEMM weights (PackedGemmWeights::move_to)
+  ArenaLayout layout_;
+  std::size_t per_image_steps_ = 0;
+};
+
+// One inference at a time over a shared PackedModel: the activations' arena (with each
+// thread's scratch), the work counters and the threads that run it. It costs the arena
+// (arena_bytes()), not the weights, so a server gives each request thread its own.
+// Calls on one session from several threads are serialised (one arena).
+class Session {
+ public:
+  // Runs on a pool of its own with model->threads() threads, or on `pool`, which must have
+  // that many. A pool runs one inference at a time, so sessions sharing a pool are serialised
+  // on it: each run waits for the one in progress (use the pool for nothing else meanwhile).
+  // Throws ConfigError for a null model or a pool of another size, Error when the system
+  // refuses a thread.
+  explicit Session(std::shared_ptr<const PackedModel> model, std::shared_ptr<runtime::ThreadPool> pool = nullptr)
+      : model_(checked(std::move(model))),
+        pool_(pool ? checked(std::move(pool), model_->threads())
+                   : std::make_shared<runtime::ThreadPool>(model_->threads())),
+        run_mutex_(plan_detail::run_lock(pool_.get())),
+        isa_(model_->isa()),
+        layout_(model_->layout_),
+        arena_(static_cast<std::size_t>(model_->layout_.floats)),
+        counters_(std::make_unique<runtime::GuidedCounter[]>(2 * model_->steps_.size() *
+                                                              std::size_t(model_->batch()))) {}
+
+  // A moved-from session may only be destroyed or assigned to.
+  Session(Session&&) = default;
+  Session& operator=(Session&&) = default;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const std::shared_ptr<const PackedModel>& model() const { return model_; }
+  const std::shared_ptr<runtime::ThreadPool>& pool() const { return pool_; }
+  Shape input_shape(Index batch = 1) const { return model_->input_shape(batch); }
+  Shape output_shape(Index batch = 1) const { return model_->output_shape(batch); }
+  Index batch() const { return model_->batch(); }
+  int threads() const { return pool_->threads(); }
+  kernels::Isa isa() const { return isa_; }
+  // Bytes of the preallocated activations (ping-pong buffers, pooled features, per-thread
+  // scratch for depthwise bands and the stem's im2col): what a session adds to its model.
+  Index arena_bytes() const { return Index(arena_.size() * sizeof(float)); }
+
+  // in: N x R x R x C_in (N <= batch)  ->  out: output_shape(N)
+  // Allocates nothing. Gives bit for bit what a Plan with the model's options gives.
+  void run(TensorView<const float> in, TensorView<float> out) {
+    const PackedModel& m = *model_;
+    check_shape(in.shape(), m.name_ + ": plan input");
+    if (in.shape() != input_shape(in.shape().n) || in.shape().n > m.options_.batch)
+      throw ShapeError(detail::concat(m.name_, ": plan expects input [N, ", m.input_.h, ", ", m.input_.w, ", ",
+                                      m.input_.c, "] with N <= ", m.options_.batch, " (NHWC), got ",
+                                      in.shape().str()));
+    if (out.shape() != output_shape(in.shape().n))
+      throw ShapeError(detail::concat(m.name_, ": plan output should have shape ",
+                                      output_shape(in.shape().n).str(), ", got ", out.shape().str()));
+    std::lock_guard<std::mutex> lock(*run_mutex_);
+    batch_ = in.shape().n;
+    input_data_ = in.data();
+    output_data_ = out.data();
+    const std::vector<Step>& steps = m.steps_;
+    const std::size_t per_image_steps = m.per_image_steps_;
+    for (const Step& s : steps) reset_counters(s);
+    auto job = [this, &steps, per_image_steps](int thread) {
+      // The first per_image_steps steps image by image (see Step::per_image), then the rest
+      // over the whole batch.
+      for (Index image = 0; per_image_steps > 0 && image < batch_; ++image)
+        for (std::size_t i = 0; i < per_image_steps; ++i) {
+          execute(steps[i], thread, image, image + 1);
+          pool_->barrier();
+        }
+      for (std::size_t i = per_image_steps; i < steps.size(); ++i) {
+        execute(steps[i], thread, 0, batch_);
+        if (i + 1 < steps.size()) pool_->barrier();
+      }
+    };
+    pool_->run(job);
+  }
+
+  // Runs step `index` alone, on all threads, over the tensors of the last run() (which must
+  // have happened): for timing one layer in place.
+  void run_step(std::size_t index) {
+    const std::vector<Step>& steps = model_->steps_;
+    if (index >= steps.size() || !input_data_)
+      throw ConfigError(detail::concat(model_->name_, ": run_step(", index, ") needs a step index below ",
+                                       steps.size(), " and a run() before it"));
+    std::lock_guard<std::mutex> lock(*run_mutex_);
+    reset_counters(steps[index]);
+    auto job = [this, &steps, index](int thread) {
+      const Step& s = steps[index];
+      if (!s.per_image) return execute(s, thread, 0, batch_);
+      for (Index image = 0; image < batch_; ++image) {
+        execute(s, thread, image, image + 1);
+        if (image + 1 < batch_) pool_->barrier();
+      }
+    };
+    pool_->run(job);
+  }
+
+  // Same as run(), allocating the output.
+  Tensor<float> predict(const Tensor<float>& images) {
+    Tensor<float> out(output_shape(images.shape().n));
+    run(images.view(), out.view());
+    return out;
+  }
+
+ private:
+  using Step = PackedModel::Step;
+  using Buffer = PackedModel::Buffer;
+  using Kind = PackedModel::Kind;
+
+  static std::shared_ptr<const PackedModel> checked(std::shared_ptr<const PackedModel> model) {
+    if (!model) throw ConfigError("Session: no model (a null PackedModel)");
+    return model;
+  }
+  static std::shared_ptr<runtime::ThreadPool> checked(std::shared_ptr<runtime::ThreadPool> pool, int threads) {
+    if (pool->threads() != threads)
+      throw ConfigError(detail::concat("Session: the model was packed for ", threads,
+                                       " threads, the pool given has ", pool->threads()));
+    return pool;
   }
 
   float* arena() { return arena_.data(); }  // HugePageBuffer starts on a cache line at least
   float* buffer(Buffer which) {
     switch (which) {
       case Buffer::Input: return const_cast<float*>(input_data_);  // only ever read
-      case Buffer::Ping: return arena() + ping_offset_;
-      case Buffer::Pong: return arena() + pong_offset_;
-      case Buffer::Handoff: return arena() + handoff_offset_;
-      case Buffer::Pooled: return arena() + pooled_offset_;
+      case Buffer::Ping: return arena() + layout_.ping;
+      case Buffer::Pong: return arena() + layout_.pong;
+      case Buffer::Handoff: return arena() + layout_.handoff;
+      case Buffer::Pooled: return arena() + layout_.pooled;
       case Buffer::Output: return output_data_;
     }
     return nullptr;
   }
-  float* scratch(int thread) { return arena() + scratch_offset_ + scratch_stride_ * thread; }
+  float* scratch(int thread) { return arena() + layout_.scratch + layout_.scratch_stride * thread; }
 
   // Step s for images [first_image, end_image) (all of the batch, or one for a per-image step).
   void execute(const Step& s, int thread, Index first_image, Index end_image) {
-    const int threads = pool_.threads();
+    const int threads = pool_->threads();
     switch (s.kind) {
       case Kind::Stem: return run_stem(s, thread, threads, first_image, end_image);
       case Kind::DSConv: return run_dsconv(s, thread, threads, first_image, end_image);
@@ -479,7 +596,7 @@ class Plan {
       case Kind::Classifier:
         for_each_panel_chunk(s, threads, [&](Index p0, Index p1) {
           kernels::gemm_packed(buffer(s.from), s.gemm.k(), s.gemm, buffer(s.to), s.gemm.n(), Activation::None,
-                               kernels::GemmRange{0, batch_, p0, p1}, options_.isa);
+                               kernels::GemmRange{0, batch_, p0, p1}, isa_);
         });
         return;
       case Kind::Softmax:
@@ -502,12 +619,12 @@ class Plan {
 
   // The work counter of step s for the images from first_image on, phase 0 or 1.
   runtime::GuidedCounter& counter(const Step& s, Index first_image, int phase) {
-    return counters_[(s.index * std::size_t(options_.batch) + std::size_t(first_image)) * 2 + std::size_t(phase)];
+    return counters_[(s.index * std::size_t(model_->options_.batch) + std::size_t(first_image)) * 2 + std::size_t(phase)];
   }
 
   // Every work counter of step s (each image, both phases), before a run.
   void reset_counters(const Step& s) {
-    for (Index image = 0; image < options_.batch; ++image)
+    for (Index image = 0; image < model_->options_.batch; ++image)
       for (int phase = 0; phase < 2; ++phase) counter(s, image, phase).reset();
   }
 
@@ -521,7 +638,7 @@ class Plan {
   //   faster in 15 of 16 rounds; most of it in dsconv1 and dsconv2, whose inputs are
   //   3.2 MB.
   bool takes_from_back(const Step& s, int thread) const {
-    return pool_.threads() == 1 ? s.index % 2 == 1 : thread % 2 == 1;
+    return pool_->threads() == 1 ? s.index % 2 == 1 : thread % 2 == 1;
   }
 
   // The bands of the output rows of images [first_image, end_image) this thread takes from
@@ -561,14 +678,14 @@ class Plan {
       if (s.direct) {
         kernels::padded_rows(in, s.in, s.stem_window, first, end, cols);
         kernels::conv2d_direct_rows(cols, cin, s.stem_window, first, end, s.gemm, out, s.out_stride,
-                                    s.gemm_activation, options_.isa,
+                                    s.gemm_activation, isa_,
                                     next_band_input(s, in, first, end, takes_from_back(s, thread)));
         return;
       }
       // im2col: one row of K = 3 x 3 x C_in values per output pixel of the band.
       kernels::im2col_rows(in, s.in, s.stem_window, first, end, cols);
       kernels::gemm_packed(cols, (end - first) * s.out.w, k, s.gemm, out, s.out_stride, s.gemm_activation,
-                           options_.isa);
+                           isa_);
     });
   }
 
@@ -617,23 +734,23 @@ class Plan {
     p.activation = s.activation;
     p.row_begin = first, p.row_end = end;
     p.in_pixel_stride = s.in_stride, p.out_pixel_stride = s.mid_stride;
-    kernels::depthwise3x3(p, options_.isa);
+    kernels::depthwise3x3(p, isa_);
   }
 
   void run_dsconv(const Step& s, int thread, int threads, Index first_image, Index end_image) {
     if (s.split_panels) {
       // Phase 0: the depthwise output of the whole batch, shared by rows; phase 1: the GEMM
       // over all of it, shared by pairs of panels (each thread reads only its panels' weights).
-      float* mid = arena() + shared_offset_;
+      float* mid = arena() + layout_.shared;
       const Index pixel_floats = s.out.w * s.mid_stride;
       assert(first_image == 0 && end_image == batch_);
       for_each_band_taken(s, 0, 0, batch_, s.out.h, thread, threads, [&](Index image, Index first, Index end) {
         depthwise_band(s, image, first, end, mid + (image * s.out.h + first) * pixel_floats);
       });
-      pool_.barrier();
+      pool_->barrier();
       for_each_panel_chunk(s, threads, [&](Index p0, Index p1) {
         kernels::gemm_packed(mid, s.mid_stride, s.gemm, buffer(s.to), s.out_stride, s.gemm_activation,
-                             kernels::GemmRange{0, batch_ * s.out.h * s.out.w, p0, p1}, options_.isa,
+                             kernels::GemmRange{0, batch_ * s.out.h * s.out.w, p0, p1}, isa_,
                              share(s.next_weights, p0, p1, s.gemm.panels()));
       });
       return;
@@ -645,27 +762,36 @@ class Plan {
       depthwise_band(s, image, first, end, band_out);
       const Index pixels = (end - first) * s.out.w;
       kernels::gemm_packed(band_out, s.mid_stride, s.gemm, output_row(s, image, first), s.out_stride,
-                           s.gemm_activation, kernels::GemmRange{0, pixels, 0, s.gemm.panels()}, options_.isa,
+                           s.gemm_activation, kernels::GemmRange{0, pixels, 0, s.gemm.panels()}, isa_,
                            band_prefetch(s, thread, first_image, end_image, image, first, end));
     });
   }
 
-  PlanOptions options_;
-  std::string name_;
-  Shape input_, output_;  // one image
-  runtime::ThreadPool pool_;
-  std::vector<Step> steps_;
-  runtime::HugePageBuffer arena_;    // activations and scratch (see build())
-  runtime::HugePageBuffer weights_;  // every step's packed GEMM weights (PackedGemmWeights::move_to)
-  Index ping_offset_ = 0, pong_offset_ = 0, handoff_offset_ = 0, pooled_offset_ = 0, shared_offset_ = 0,
-        scratch_offset_ = 0, scratch_stride_ = 0;
-  std::size_t per_image_steps_ = 0;
+  std::shared_ptr<const PackedModel> model_;
+  std::shared_ptr<runtime::ThreadPool> pool_;
+  std::shared_ptr<std::mutex> run_mutex_;  // the pool's (plan_detail::run_lock)
+  kernels::Isa isa_ = kernels::Isa::Generic;
+  PackedModel::ArenaLayout layout_;  // the model's, kept beside the arena it describes
+  runtime::HugePageBuffer arena_;  // activations and scratch (PackedModel::ArenaLayout)
   std::unique_ptr<runtime::GuidedCounter[]> counters_;
-  std::mutex run_mutex_;
   // The current run's batch and tensors (set under run_mutex_ before the threads start).
   Index batch_ = 0;
   const float* input_data_ = nullptr;
   float* output_data_ = nullptr;
+};
+
+// A PackedModel with one Session of its own: the model compiled for one caller at a time.
+class Plan : public Session {
+ public:
+  using StepInfo = PackedModel::StepInfo;
+
+  // Throws ConfigError for options it cannot honour.
+  explicit Plan(const MobileNetV1<float>& model, const PlanOptions& options = {})
+      : Session(PackedModel::create(model, options)) {}
+
+  // Bytes of the folded, packed weights.
+  Index weight_bytes() const { return model()->weight_bytes(); }
+  std::vector<StepInfo> step_info(Index batch = 1) const { return model()->step_info(batch); }
 };
 
 }  // namespace mobilenet
