@@ -3,6 +3,7 @@
 # Builds mobilenet with -Wall -Wextra -Werror and runs every test:
 #   1. g++, Release
 #   2. g++, AddressSanitizer + UndefinedBehaviorSanitizer
+#   2b. g++, ThreadSanitizer, the tests that run threads
 #   3. clang++, Release (when clang is installed)
 #   4. a short libFuzzer run of each loader (when clang's fuzzer runtime is installed)
 #   5. the ARM64 depthwise kernels under qemu (when the cross compiler and qemu are installed)
@@ -37,7 +38,8 @@ suite() {  # suite NAME CTEST_ARGS CMAKE_ARGS...
   echo "=== $name ==="
   local start=$SECONDS
   cmake -S . -B "build/$name" -DMOBILENET_WARNINGS_AS_ERRORS=ON "$@" >/dev/null
-  cmake --build "build/$name" -j "$jobs"
+  # shellcheck disable=SC2086
+  cmake --build "build/$name" -j "$jobs" ${SUITE_TARGETS:+--target $SUITE_TARGETS}
   local log="build/$name/ctest.log" status=0
   # shellcheck disable=SC2086
   (cd "build/$name" && ctest --output-on-failure -j "$jobs" $ctest_args) | tee "$log" || status=$?
@@ -63,6 +65,12 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   suite gcc-asan-ubsan "-LE packaging" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ \
   -DMOBILENET_BUILD_BENCHMARKS=OFF \
   "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g" "-DCMAKE_CXX_FLAGS=$sanitize" "-DCMAKE_EXE_LINKER_FLAGS=$sanitize"
+
+# Every test that runs threads, under ThreadSanitizer (only the programs that hold them).
+TSAN_OPTIONS=halt_on_error=1 SUITE_TARGETS="test_thread_pool test_plan test_sessions" \
+  suite gcc-tsan "-R ^(ThreadPool|GuidedCounter|PlanThreads|Session)" -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_CXX_COMPILER=g++ -DMOBILENET_BUILD_BENCHMARKS=OFF -DMOBILENET_BUILD_EXAMPLES=OFF \
+  "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g" "-DCMAKE_CXX_FLAGS=-fsanitize=thread" "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread"
 
 if command -v clang++ >/dev/null 2>&1; then
   suite clang-release "-LE packaging" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
