@@ -51,7 +51,7 @@ const char* kUsage =
     "  --model FILE     .tflite (float32 or uint8) or .safetensors model; default: $MOBILENET_MODEL,\n"
     "                   else the shipped models/mobilenet_v1_0.5_160_quant.tflite\n"
     "  --labels FILE    one label per line (1000 or 1001 lines); default: the model's own labels,\n"
-    "                   else the shipped models/imagenet_labels_1001.txt (1000 or 1001 classes),\n"
+    "                   else the shipped models/imagenet_labels.txt (1000 or 1001 classes),\n"
     "                   else class numbers\n"
     "  --top K          how many classes to print per image (default 5)\n"
     "  --threads N      threads for decoding a batch and for one inference (default 1; 0: all cores)\n"
@@ -85,7 +85,7 @@ struct Options {
 
 // The files shipped in the repository's models/ directory, installed to share/mobilenet/models.
 constexpr const char* kShippedModel = "models/mobilenet_v1_0.5_160_quant.tflite";
-constexpr const char* kShippedLabels = "models/imagenet_labels_1001.txt";
+constexpr const char* kShippedLabels = "models/imagenet_labels.txt";
 
 // `relative` (e.g. kShippedModel) under the first root that holds it, else "". Roots: the
 // install tree around this executable (<bin>/../share/mobilenet, so an installed copy finds its

@@ -13,7 +13,7 @@
 #
 # The model is --model FILE, else $MOBILENET_MODEL, else the one shipped in this repository,
 # models/mobilenet_v1_0.5_160_quant.tflite (no download). Labels are --labels FILE, else the
-# model's own, else the shipped models/imagenet_labels_1001.txt. Larger models:
+# model's own, else the shipped models/imagenet_labels.txt. Larger models:
 #   MOBILENET_MODEL="$(bash scripts/download-models.sh 1.0 224)" bash scripts/classify.sh photo.jpg
 # Image paths are taken relative to the directory you run this from. Try:
 #   bash scripts/classify.sh examples/data/chelsea.jpg

@@ -31,7 +31,7 @@ if(MODE STREQUAL "find_package" OR MODE STREQUAL "pkg-config")
   foreach(installed include/mobilenet/mobilenet.hpp share/pkgconfig/mobilenet.pc
                     share/cmake/mobilenet/MobilenetEmbed.cmake
                     share/mobilenet/models/mobilenet_v1_0.5_160_quant.tflite
-                    share/mobilenet/models/imagenet_labels_1001.txt
+                    share/mobilenet/models/imagenet_labels.txt
                     share/mobilenet/models/LICENSE-Apache-2.0.md)
     if(NOT EXISTS "${prefix}/${installed}")
       message(FATAL_ERROR "install did not place ${installed} under ${prefix}")
