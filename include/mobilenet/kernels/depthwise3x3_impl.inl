@@ -87,9 +87,7 @@ MOBILENET_DW_TARGET inline void interior_pixels(const RowRun& run, Index p, Inde
       // At stride 2 GCC 12 otherwise keeps each of the tile's input addresses (3 rows x 13
       // columns) as a pointer of its own across this loop, far more than there are general
       // registers, and moves them in and out of vector registers and the stack at every load.
-      // Hidden, the row pointers are all it keeps. AVX-512, 28x28x64 at stride 2, tiles of 4:
-      // 36 -> 58 GFLOP/s built with -march=znver4; with GCC's default tuning (and tiles of 6)
-      // 51 -> 64. AVX2: 34 -> 47. At stride 1 it changed nothing.
+      // Hidden, the row pointers are all it keeps (stride 1 does not need it).
       if (Stride == 2) MOBILENET_HIDE_VALUE(in[r]);
     }
     interior_tile<Rows, Stride, Tile, false>(in, w, bias, run.out + p * os + c, is, os,

@@ -37,10 +37,8 @@
 // ones the depthwise rows of the whole batch first, then pairs of the GEMM's 32-column weight
 // panels, so that each thread reads only the weights of its panels. Bands are taken from both
 // ends of the image, even threads from the top and odd ones from the bottom, so each thread
-// mostly reads what it wrote the step before: on this 2-core VM, whose cores are sometimes
-// far apart (spells where every engine ran 20-40% slower on two threads), bands handed out
-// top to bottom in turn took 7.4-7.9 ms an inference and bands from both ends 6.6-6.8;
-// otherwise 5.554 against 5.537 ms (medians of 9 alternating rounds). A single thread takes
+// mostly reads what it wrote the step before (it matters most when the cores share no cache;
+// the measurements are in docs/performance.md). A single thread takes
 // every other step from the bottom up, so that each step starts on the rows the one before
 // wrote last (see takes_from_back). The plan lives in model/
 // since it is built from the model's layers; the threads are in runtime/thread_pool.hpp.
@@ -187,8 +185,7 @@ class PackedModel {
     Index in_image = 0, out_image = 0;
     // Runs image by image at batch > 1: the early blocks, whose activations (3.2 MB an image
     // at 1.0/224) outweigh their weights. A batch of them layer by layer would send N times
-    // that through memory; image by image it stays in the caches (measured at batch 8, 1 thread:
-    // eight batch-1 runs took 89 ms, one batch-8 run 98 ms). The late blocks, whose weights
+    // that through memory; image by image it stays in the caches. The late blocks, whose weights
     // outweigh their activations, run over the whole batch, which reads their weights once.
     bool per_image = false;
     // Floats between neighbouring pixels of the input, the depthwise band and the output.
@@ -217,7 +214,7 @@ class PackedModel {
   };
 
   // A band's depthwise output takes between these many bytes of scratch: small enough to stay
-  // in L2 (1 MB on Zen 4) beside the weight block the GEMM streams, and for layers with large
+  // in L2 (1 MB on many current x86 cores) beside the weight block the GEMM streams, and for layers with large
   // weights as large as that allows, since each band streams all the weights again (measured
   // on 1.0/224: 128 KB bands suit the early layers, dsconv13 wants its whole 7x7 image).
   static constexpr Index kMinBandBytes = 128 * 1024;
@@ -232,16 +229,14 @@ class PackedModel {
   static constexpr Index kPerImageAboveBytes = 2 * 1024 * 1024;
   // The step before a GEMM whose weights are larger than this (more than L2 holds) prefetches
   // all of them, not just the first block: they spill from L2 to L3, where the GEMM finds them
-  // instead of in DRAM. At 1.0/224 that is dsconv12 (2 MB) and dsconv13 (4 MB); measured in
-  // whole inferences, dsconv13 0.98 -> 0.96 ms on one thread, 0.516 -> 0.508 on two, the step
-  // before unchanged. (All weights of 1 MB and less, whole: no change.)
+  // instead of in DRAM. At 1.0/224 that is dsconv12 (2 MB) and dsconv13 (4 MB); smaller
+  // weights gain nothing from it.
   static constexpr Index kPrefetchWholeAboveBytes = 1024 * 1024;
   // DSConv blocks whose input image is larger than this (more than L2 holds) prefetch their
   // next band's input rows rather than the next step's weights, which for these early blocks
   // are small: the rows were written a whole step ago and have left L2. At 1.0/224 that is
-  // dsconv1-4 (1.6-3.2 MB inputs); measured in whole inferences on one thread, dsconv2
-  // (stride 2, 3.2 MB in) 0.577 -> 0.529 ms and dsconv1 0.596 -> 0.580, dsconv3-4 unchanged.
-  // With every block doing so, dsconv6-13 lost 5-25 us each without their weights prefetched.
+  // dsconv1-4 (1.6-3.2 MB inputs). Later blocks keep prefetching their next weights, which
+  // they need more.
   static constexpr Index kPrefetchInputAboveBytes = 1024 * 1024;
 
   // The options with `threads` resolved (0: one per core).
@@ -633,10 +628,8 @@ class Session {
   //   of the image from step to step, and reads mostly rows it wrote itself rather than rows
   //   in another core's cache (see the class comment).
   // - One thread: every other step does, so each step starts on the rows the step before
-  //   wrote last, still in L2, instead of on its oldest ones. Measured at 1.0/224 (medians
-  //   of 200 inferences, 8 alternating rounds in one process): 10.98-11.03 -> 10.90-10.92 ms,
-  //   faster in 15 of 16 rounds; most of it in dsconv1 and dsconv2, whose inputs are
-  //   3.2 MB.
+  //   wrote last, still in L2, instead of on its oldest ones (it matters most for dsconv1
+  //   and dsconv2, whose inputs are larger than L2).
   bool takes_from_back(const Step& s, int thread) const {
     return pool_->threads() == 1 ? s.index % 2 == 1 : thread % 2 == 1;
   }
@@ -692,8 +685,7 @@ class Session {
   // The input rows (of image `in`) of the stem's or a DSConv block's next band: [first,
   // end)'s size again below it, or above it for a thread that takes its bands from the bottom
   // up (for_each_band_taken), for the band before it to prefetch. The stem's image comes from
-  // DRAM (measured on one thread: the stem step inside whole inferences 0.268-0.282 ->
-  // 0.252-0.260 ms); for the DSConv blocks see kPrefetchInputAboveBytes.
+  // the caller's memory, usually DRAM; for the DSConv blocks see kPrefetchInputAboveBytes.
   kernels::GemmPrefetch next_band_input(const Step& s, const float* in, Index first, Index end, bool upwards) const {
     const Index window = s.kind == Kind::Stem ? s.stem_window.kernel : 3;
     const Index next_first = upwards ? std::max<Index>(0, first - (end - first)) : end;

@@ -4,10 +4,9 @@
 // the OS gives them.
 //
 // Why: one inference streams 17 MB of weights (1.0/224) and ~10 MB of activations. On 4 KB
-// pages that is ~7000 pages, more than the second-level TLB maps (3072 entries on Zen 4).
-// Measured on this project's Zen 4 machine: whole inferences about 4% faster on 2 MB pages,
-// and only there did the GEMM's software prefetches of the next weights pay off (on 4 KB pages
-// they measured no gain). Linux's default (transparent huge pages in "madvise" mode) only
+// pages that is ~7000 pages, more than a second-level TLB maps (a few thousand entries), so
+// 2 MB pages save page walks, and the GEMM's prefetches of the next weights pay off only on
+// them (docs/performance.md has the measurements). Linux's default (transparent huge pages in "madvise" mode) only
 // gives huge pages to memory that asks, which madvise(MADV_HUGEPAGE) on a 2 MB-aligned block
 // does.
 // Elsewhere, or when the kernel says no, the block is ordinary memory: only speed differs.

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // AVX-512 GEMM micro-kernel: up to 14 rows x 32 columns of C held in 28 zmm accumulators
-// (AVX-512's 32 registers are what makes a tile this tall possible; Zen 4 runs a 512-bit FMA
-// as two 256-bit halves, so the win over AVX2 is fewer loads per FMA, not wider ALUs).
+// (AVX-512's 32 registers are what makes a tile this tall possible; on cores that split a
+// 512-bit FMA into two 256-bit halves the win over AVX2 is fewer loads per FMA).
 // Per step of k: 2 loads of the packed weight row, then per row one broadcast of the
 // activation and 2 FMAs.
 
