@@ -180,89 +180,6 @@ void with_sampler(const Frame& f, PixelFormat format, F&& use) {
   }
 }
 
-// io::preprocess_into's crop, resize and scaling over any source of RGB pixels: the same taps,
-// the same order of float operations, so the same bits. sample(y, x) -> {R, G, B}.
-template <typename Sampler>
-void resample_into(Index width, Index height, const Sampler& sample, const Preprocessing& p,
-                   TensorView<float> out) {
-  using namespace preprocess_detail;
-  if (out.shape().n != 1 || out.shape().h != out.shape().w || out.shape().c != 3 || out.shape().h < 1)
-    throw ShapeError(detail::concat("preprocess: output must be 1 x R x R x 3, got ", out.shape().str()));
-  if (!(p.central_fraction > 0 && p.central_fraction <= 1))
-    throw ConfigError(detail::concat("preprocess: central_fraction must be in (0, 1], got ", p.central_fraction));
-  for (float s : p.std)
-    if (!(s != 0) || !std::isfinite(s))
-      throw ConfigError(detail::concat("preprocess: std must be finite and non-zero, got ", s));
-
-  const Index resolution = out.shape().h;
-  std::vector<Taps> rows, columns;
-  if (p.mode == Preprocessing::Mode::TensorFlow) {
-    const CentralCrop crop_y = central_crop(height, p.central_fraction);
-    const CentralCrop crop_x = central_crop(width, p.central_fraction);
-    if (p.antialias) {
-      rows = taps_antialias(crop_y.size, resolution, 0, resolution, crop_y.start);
-      columns = taps_antialias(crop_x.size, resolution, 0, resolution, crop_x.start);
-    } else {
-      rows = taps_tensorflow_legacy(crop_y.size, resolution, crop_y.start);
-      columns = taps_tensorflow_legacy(crop_x.size, resolution, crop_x.start);
-    }
-  } else {
-    const Index shorter = std::max<Index>(
-        resolution, static_cast<Index>(std::floor(static_cast<double>(resolution) / p.central_fraction)));
-    const bool tall = height >= width;
-    const Index short_side = tall ? width : height;
-    const Index long_side = tall ? height : width;
-    const Index longer = static_cast<Index>(static_cast<double>(shorter) * static_cast<double>(long_side) /
-                                            static_cast<double>(short_side));
-    const Index resized_h = tall ? longer : shorter;
-    const Index resized_w = tall ? shorter : longer;
-    const Index top = static_cast<Index>(std::nearbyint(static_cast<double>(resized_h - resolution) / 2));
-    const Index left = static_cast<Index>(std::nearbyint(static_cast<double>(resized_w - resolution) / 2));
-    if (p.antialias) {
-      rows = taps_antialias(height, resized_h, top, resolution, 0);
-      columns = taps_antialias(width, resized_w, left, resolution, 0);
-    } else {
-      rows = taps_half_pixel(height, resized_h, top, resolution);
-      columns = taps_half_pixel(width, resized_w, left, resolution);
-    }
-  }
-
-  Index first_row = height, last_row = 0;
-  for (const Taps& t : rows) {
-    first_row = std::min(first_row, t.first);
-    last_row = std::max(last_row, t.first + static_cast<Index>(t.weights.size()));
-  }
-  const Index row_values = resolution * 3;
-  std::vector<float> horizontal(static_cast<std::size_t>((last_row - first_row) * row_values), 0.0f);
-  for (Index y = first_row; y < last_row; ++y) {
-    float* dst = &horizontal[static_cast<std::size_t>((y - first_row) * row_values)];
-    for (const Taps& t : columns) {
-      float sum[3] = {0, 0, 0};
-      for (std::size_t k = 0; k < t.weights.size(); ++k) {
-        const std::array<std::uint8_t, 3> rgb = sample(y, t.first + static_cast<Index>(k));
-        for (std::size_t c = 0; c < 3; ++c) sum[c] += t.weights[k] * static_cast<float>(rgb[c]);
-      }
-      for (Index c = 0; c < 3; ++c) *dst++ = sum[c];
-    }
-  }
-  std::array<float, 3> scale, shift;
-  for (std::size_t c = 0; c < 3; ++c) {
-    scale[c] = 1.0f / (255.0f * p.std[c]);
-    shift[c] = -p.mean[c] / p.std[c];
-  }
-  float* dst = out.data();
-  for (const Taps& t : rows) {
-    for (Index i = 0; i < row_values; ++i) {
-      float sum = 0;
-      for (std::size_t k = 0; k < t.weights.size(); ++k)
-        sum += t.weights[k] *
-               horizontal[static_cast<std::size_t>((t.first - first_row + static_cast<Index>(k)) * row_values + i)];
-      dst[i] = sum * scale[static_cast<std::size_t>(i % 3)] + shift[static_cast<std::size_t>(i % 3)];
-    }
-    dst += row_values;
-  }
-}
-
 }  // namespace pixels_detail
 
 // in: one frame, any size and format -> out: 1 x R x R x 3 float, R = out.shape().h, written in
@@ -270,7 +187,7 @@ void resample_into(Index width, Index height, const Sampler& sample, const Prepr
 inline void preprocess_into(const Pixels& pixels, const Preprocessing& p, TensorView<float> out) {
   const pixels_detail::Frame frame = pixels_detail::checked(pixels);
   pixels_detail::with_sampler(frame, pixels.format, [&](const auto& sample) {
-    pixels_detail::resample_into(frame.width, frame.height, sample, p, out);
+    preprocess_detail::resample_into(frame.width, frame.height, sample, p, out);
   });
 }
 

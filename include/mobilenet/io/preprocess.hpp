@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "mobilenet/core/error.hpp"
@@ -136,20 +137,17 @@ inline CentralCrop central_crop(Index size, double fraction) {
   return {start, size - 2 * start};
 }
 
-// in: one image, height x width x 3 (uint8 RGB)
-// out: 1 x R x R x 3 float, R = out.shape().h = out.shape().w, written in place (a slot of a
-// batch tensor works: pass tensor.view().batch(i)).
-inline void preprocess_into(const Image& image, const Preprocessing& p, TensorView<float> out) {
-  using namespace preprocess_detail;
+namespace preprocess_detail {
+
+// The crop, resize and scaling of preprocess_into over any source of RGB pixels (an Image, a
+// camera frame): sample(y, x) -> {R, G, B}. One code path, so every source gives the same bits.
+template <typename Sampler>
+void resample_into(Index width, Index height, const Sampler& sample, const Preprocessing& p,
+                   TensorView<float> out) {
   if (out.shape().n != 1 || out.shape().h != out.shape().w || out.shape().c != 3 || out.shape().h < 1)
     throw ShapeError(detail::concat("preprocess: output must be 1 x R x R x 3, got ", out.shape().str()));
-  if (image.width < 1 || image.height < 1 ||
-      image.pixels.size() != static_cast<std::size_t>(image.width * image.height * 3))
-    throw ShapeError(detail::concat("preprocess: image of ", image.width, " x ", image.height,
-                                    " with ", image.pixels.size(), " bytes is not a valid RGB image"));
   if (!(p.central_fraction > 0 && p.central_fraction <= 1))
-    throw ConfigError(detail::concat("preprocess: central_fraction must be in (0, 1], got ",
-                                     p.central_fraction));
+    throw ConfigError(detail::concat("preprocess: central_fraction must be in (0, 1], got ", p.central_fraction));
   for (float s : p.std)
     if (!(s != 0) || !std::isfinite(s))
       throw ConfigError(detail::concat("preprocess: std must be finite and non-zero, got ", s));
@@ -157,8 +155,8 @@ inline void preprocess_into(const Image& image, const Preprocessing& p, TensorVi
   const Index resolution = out.shape().h;
   std::vector<Taps> rows, columns;
   if (p.mode == Preprocessing::Mode::TensorFlow) {
-    const CentralCrop crop_y = central_crop(image.height, p.central_fraction);
-    const CentralCrop crop_x = central_crop(image.width, p.central_fraction);
+    const CentralCrop crop_y = central_crop(height, p.central_fraction);
+    const CentralCrop crop_x = central_crop(width, p.central_fraction);
     if (p.antialias) {
       rows = taps_antialias(crop_y.size, resolution, 0, resolution, crop_y.start);
       columns = taps_antialias(crop_x.size, resolution, 0, resolution, crop_x.start);
@@ -167,31 +165,27 @@ inline void preprocess_into(const Image& image, const Preprocessing& p, TensorVi
       columns = taps_tensorflow_legacy(crop_x.size, resolution, crop_x.start);
     }
   } else {
-    // torchvision Resize(int): the shorter side becomes `shorter`, the longer keeps the
-    // aspect ratio (truncated); CenterCrop: offset round((size - R) / 2) (half to even, as
-    // Python's round). Only the kept window of the resized image is computed.
     const Index shorter = std::max<Index>(
         resolution, static_cast<Index>(std::floor(static_cast<double>(resolution) / p.central_fraction)));
-    const bool tall = image.height >= image.width;
-    const Index short_side = tall ? image.width : image.height;
-    const Index long_side = tall ? image.height : image.width;
-    const Index longer = static_cast<Index>(static_cast<double>(shorter) *
-                                            static_cast<double>(long_side) / static_cast<double>(short_side));
+    const bool tall = height >= width;
+    const Index short_side = tall ? width : height;
+    const Index long_side = tall ? height : width;
+    const Index longer = static_cast<Index>(static_cast<double>(shorter) * static_cast<double>(long_side) /
+                                            static_cast<double>(short_side));
     const Index resized_h = tall ? longer : shorter;
     const Index resized_w = tall ? shorter : longer;
     const Index top = static_cast<Index>(std::nearbyint(static_cast<double>(resized_h - resolution) / 2));
     const Index left = static_cast<Index>(std::nearbyint(static_cast<double>(resized_w - resolution) / 2));
     if (p.antialias) {
-      rows = taps_antialias(image.height, resized_h, top, resolution, 0);
-      columns = taps_antialias(image.width, resized_w, left, resolution, 0);
+      rows = taps_antialias(height, resized_h, top, resolution, 0);
+      columns = taps_antialias(width, resized_w, left, resolution, 0);
     } else {
-      rows = taps_half_pixel(image.height, resized_h, top, resolution);
-      columns = taps_half_pixel(image.width, resized_w, left, resolution);
+      rows = taps_half_pixel(height, resized_h, top, resolution);
+      columns = taps_half_pixel(width, resized_w, left, resolution);
     }
   }
 
-  // Separable: each needed source row resized horizontally, then columns combined vertically.
-  Index first_row = image.height, last_row = 0;
+  Index first_row = height, last_row = 0;
   for (const Taps& t : rows) {
     first_row = std::min(first_row, t.first);
     last_row = std::max(last_row, t.first + static_cast<Index>(t.weights.size()));
@@ -202,13 +196,14 @@ inline void preprocess_into(const Image& image, const Preprocessing& p, TensorVi
     float* dst = &horizontal[static_cast<std::size_t>((y - first_row) * row_values)];
     for (const Taps& t : columns) {
       float sum[3] = {0, 0, 0};
-      for (std::size_t k = 0; k < t.weights.size(); ++k)
-        for (Index c = 0; c < 3; ++c)
-          sum[c] += t.weights[k] * static_cast<float>(image.at(y, t.first + static_cast<Index>(k), c));
+      for (std::size_t k = 0; k < t.weights.size(); ++k) {
+        const std::array<std::uint8_t, 3> rgb = sample(y, t.first + static_cast<Index>(k));
+        for (std::size_t c = 0; c < 3; ++c) sum[c] += t.weights[k] * static_cast<float>(rgb[c]);
+      }
       for (Index c = 0; c < 3; ++c) *dst++ = sum[c];
     }
   }
-  std::array<float, 3> scale, shift;  // x' = x * scale + shift on 0..255 values
+  std::array<float, 3> scale, shift;
   for (std::size_t c = 0; c < 3; ++c) {
     scale[c] = 1.0f / (255.0f * p.std[c]);
     shift[c] = -p.mean[c] / p.std[c];
@@ -224,6 +219,23 @@ inline void preprocess_into(const Image& image, const Preprocessing& p, TensorVi
     }
     dst += row_values;
   }
+}
+
+}  // namespace preprocess_detail
+
+// in: one image, height x width x 3 (uint8 RGB)
+// out: 1 x R x R x 3 float, R = out.shape().h = out.shape().w, written in place (a slot of a
+// batch tensor works: pass tensor.view().batch(i)).
+inline void preprocess_into(const Image& image, const Preprocessing& p, TensorView<float> out) {
+  if (image.width < 1 || image.height < 1 ||
+      image.pixels.size() != static_cast<std::size_t>(image.width * image.height * 3))
+    throw ShapeError(detail::concat("preprocess: image of ", image.width, " x ", image.height,
+                                    " with ", image.pixels.size(), " bytes is not a valid RGB image"));
+  const auto sample = [&image](Index y, Index x) {
+    const std::uint8_t* rgb = &image.pixels[static_cast<std::size_t>((y * image.width + x) * 3)];
+    return std::array<std::uint8_t, 3>{rgb[0], rgb[1], rgb[2]};
+  };
+  preprocess_detail::resample_into(image.width, image.height, sample, p, out);
 }
 
 // in: one image, height x width x 3 (uint8 RGB) -> out: 1 x R x R x 3 float
