@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Builds mobilenet with -Wall -Wextra -Werror and runs every test:
+#   0. scripts/check-source.sh, when present (long functions, timing notes in comments)
 #   1. g++, Release
 #   2. g++, AddressSanitizer + UndefinedBehaviorSanitizer
 #   2b. g++, ThreadSanitizer, the tests that run threads
@@ -55,6 +56,13 @@ suite() {  # suite NAME CTEST_ARGS CMAKE_ARGS...
     exit 1
   fi
 }
+
+# Source checks first: a finding fails the run before anything is built.
+if [[ -f scripts/check-source.sh ]]; then
+  echo "=== check-source ==="
+  bash scripts/check-source.sh ||
+    { echo "scripts/check-source.sh failed: fix what it lists above (see docs/testing.md)" >&2; exit 1; }
+fi
 
 # The only suite that compiles the benchmarks (when Google Benchmark is installed).
 suite gcc-release "" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++
