@@ -184,5 +184,18 @@ inline int supported_isas(Isa (&out)[4]) {
   return n;
 }
 
+// Bytes of one SIMD register of `isa`: 64 AVX-512, 32 AVX2, 16 NEON and generic.
+inline int vector_bytes(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512: return 64;
+    case Isa::Avx2: return 32;
+    case Isa::Neon:
+    case Isa::Generic: return 16;
+  }
+  return 16;
+}
+
 }  // namespace kernels
 }  // namespace mobilenet
+
+#include "mobilenet/kernels/cpu_caches.hpp"
