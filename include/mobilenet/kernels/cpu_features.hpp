@@ -176,7 +176,7 @@ inline Isa best_isa() {
   return isa;
 }
 
-// Every instruction set this machine can run, generic first: what tests sweep over.
+// Every instruction set the CPU runs, generic first: what tests sweep over.
 inline int supported_isas(Isa (&out)[4]) {
   int n = 0;
   for (Isa isa : {Isa::Generic, Isa::Neon, Isa::Avx2, Isa::Avx512})
