@@ -4,13 +4,18 @@
 // each activation, and split ranges as the threads use them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <random>
+#include <set>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "mobilenet/kernels/depthwise3x3.hpp"
 #include "mobilenet/kernels/gemm.hpp"
 
 namespace mobilenet {
@@ -30,6 +35,12 @@ std::vector<Isa> runnable_isas() {
   for (Isa isa : {Isa::Generic, Isa::Avx2, Isa::Avx512, Isa::Neon})
     if (isa_supported(isa)) isas.push_back(isa);
   return isas;
+}
+
+GemmOptions options_for(Isa isa) {
+  GemmOptions options;
+  options.isa = isa;
+  return options;
 }
 
 // m, k, n
@@ -93,10 +104,11 @@ TEST(GemmRanges, SplitRowsAndPanelsGiveTheWholeProduct) {
     gemm_packed(a.data(), m, k, packed, whole.data(), n, Activation::ReLU, isa);
     for (Index rows : {Index(0), Index(11), m})
       for (Index panel : {Index(0), Index(1), packed.panels()}) {
-        gemm_packed(a.data(), k, packed, split.data(), n, Activation::ReLU, {0, rows, 0, panel}, isa);
-        gemm_packed(a.data(), k, packed, split.data(), n, Activation::ReLU, {rows, m, 0, panel}, isa);
-        gemm_packed(a.data(), k, packed, split.data(), n, Activation::ReLU,
-                    {0, m, panel, packed.panels()}, isa);
+        const GemmOptions options = options_for(isa);
+        gemm_packed_range(a.data(), k, packed, split.data(), n, Activation::ReLU, {0, rows, 0, panel}, options);
+        gemm_packed_range(a.data(), k, packed, split.data(), n, Activation::ReLU, {rows, m, 0, panel}, options);
+        gemm_packed_range(a.data(), k, packed, split.data(), n, Activation::ReLU, {0, m, panel, packed.panels()},
+                          options);
         EXPECT_EQ(whole, split) << isa_name(isa) << " rows " << rows << " panel " << panel;
       }
   }
@@ -173,12 +185,93 @@ TEST(GemmPrefetch, HintLeavesTheProductAlone) {
   const std::vector<float> elsewhere = random_values(100000, 12);
   for (Isa isa : runnable_isas()) {
     std::vector<float> plain(static_cast<std::size_t>(m * n)), hinted(plain.size());
-    gemm_packed(a.data(), k, packed, plain.data(), n, Activation::ReLU6, {0, m, 0, packed.panels()}, isa);
+    gemm_packed_range(a.data(), k, packed, plain.data(), n, Activation::ReLU6, {0, m, 0, packed.panels()},
+                      options_for(isa));
     for (const GemmPrefetch& hint : {GemmPrefetch{elsewhere.data() + 3, 4 * 99997}, first_weights(packed),
                                      GemmPrefetch{elsewhere.data(), 10}, GemmPrefetch{}}) {
       std::fill(hinted.begin(), hinted.end(), -1.0f);
-      gemm_packed(a.data(), k, packed, hinted.data(), n, Activation::ReLU6, {0, m, 0, packed.panels()}, isa, hint);
+      GemmOptions options = options_for(isa);
+      options.prefetch = hint;
+      gemm_packed_range(a.data(), k, packed, hinted.data(), n, Activation::ReLU6, {0, m, 0, packed.panels()},
+                        options);
       EXPECT_EQ(plain, hinted) << isa_name(isa) << " hint of " << hint.bytes << " bytes";
+    }
+  }
+}
+
+// The panel blocking follows the L2 size (16 panels of 256 x 32 floats for a 1 MiB L2) and
+// changes when memory is read, never the product.
+TEST(GemmBlocking, FollowsTheL2AndLeavesTheProductAlone) {
+  CpuCaches caches;
+  caches.l2_bytes = Index(1) << 20;
+  EXPECT_EQ(gemm_blocking_for(caches).panels, 16);
+  caches.l2_bytes = Index(2) << 20;
+  EXPECT_EQ(gemm_blocking_for(caches).panels, 32);
+  caches.l2_bytes = Index(64) << 10;
+  EXPECT_EQ(gemm_blocking_for(caches).panels, 2);
+  EXPECT_EQ(gemm_blocking().panels, gemm_blocking_for(cpu_caches()).panels);
+
+  const Index m = 30, k = 600, n = 230;  // three blocks of k, eight panels (the last 6 columns)
+  const std::vector<float> a = random_values(m * k, 13), w = random_values(k * n, 14), bias = random_values(n, 15);
+  const PackedGemmWeights packed(w.data(), bias.data(), k, n);
+  for (Isa isa : runnable_isas()) {
+    std::vector<float> want(static_cast<std::size_t>(m * n)), got(want.size());
+    gemm_packed(a.data(), m, k, packed, want.data(), n, Activation::ReLU6, isa);
+    for (Index panels : {1, 2, 3, 5, 16}) {
+      GemmOptions options = options_for(isa);
+      options.blocking.panels = panels;
+      std::fill(got.begin(), got.end(), -1.0f);
+      gemm_packed_range(a.data(), k, packed, got.data(), n, Activation::ReLU6, {0, m, 0, packed.panels()}, options);
+      EXPECT_EQ(want, got) << isa_name(isa) << ", blocks of " << panels << " panels";
+    }
+  }
+}
+
+// The cells of the Markdown table rows of `path` whose second cell is a kernel name that starts
+// with `prefix` (backticks removed), one "cell|cell|..." string a row.
+std::set<std::string> doc_table_rows(const std::string& path, const std::string& prefix) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in) << "cannot read " << path;
+  std::set<std::string> rows;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("| ", 0) != 0) continue;
+    line.erase(std::remove(line.begin(), line.end(), '`'), line.end());
+    std::vector<std::string> cells;
+    std::istringstream cells_in(line.substr(1));
+    for (std::string cell; std::getline(cells_in, cell, '|');) {
+      const auto first = cell.find_first_not_of(' '), last = cell.find_last_not_of(' ');
+      cells.push_back(first == std::string::npos ? "" : cell.substr(first, last - first + 1));
+    }
+    if (cells.size() >= 4 && cells[1].rfind(prefix, 0) == 0) rows.insert(cells[0] + "|" + cells[1] + "|" + cells[2] + "|" + cells[3]);
+  }
+  return rows;
+}
+
+// docs/kernels.md's tile tables name the tiles the code has (kGemmTiles, kDepthwiseTiles), and
+// the dispatch tables of the GEMM run the tallest tiles kGemmTiles lists.
+TEST(GemmTiles, DocsTableMatchesTheCode) {
+  const std::string doc = std::string(MOBILENET_SOURCE_DIR) + "/docs/kernels.md";
+  std::set<std::string> gemm_code, gemm_doc;
+  for (const GemmTileShape& t : kGemmTiles)
+    gemm_code.insert(std::string(isa_name(t.isa)) + "|" + t.kernel + "|" + std::to_string(t.rows) + " x " +
+                     std::to_string(t.columns));
+  for (const std::string& row : doc_table_rows(doc, "gemm_tile_"))
+    gemm_doc.insert(row.substr(0, row.rfind('|')));  // the last cell is prose
+  EXPECT_EQ(gemm_doc, gemm_code);
+
+  std::set<std::string> depthwise_code;
+  for (const DepthwiseTileShape& t : kDepthwiseTiles)
+    depthwise_code.insert(std::string(isa_name(t.isa)) + "|" + t.kernel + "|" +
+                          std::to_string(vector_bytes(t.isa) / int(sizeof(float))) + "|" +
+                          std::to_string(t.pixels[0]) + " / " + std::to_string(t.pixels[1]));
+  EXPECT_EQ(doc_table_rows(doc, "depthwise3x3_"), depthwise_code);
+
+  for (Isa isa : runnable_isas()) {
+    const detail::GemmKernelTable& table = detail::gemm_kernels(isa);
+    for (const GemmTileShape& t : kGemmTiles) {
+      if (t.isa != isa) continue;
+      EXPECT_EQ(t.columns == 64 ? table.rows_x64 : table.rows, t.rows) << t.kernel << " " << t.columns;
+      EXPECT_NE((t.columns == 64 ? table.x64 : t.columns == 16 ? table.x16 : table.x32)[t.rows], nullptr);
     }
   }
 }

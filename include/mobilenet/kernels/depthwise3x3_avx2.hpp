@@ -16,16 +16,16 @@
 
 namespace mobilenet {
 namespace kernels {
+namespace detail {
 namespace depthwise3x3_avx2_impl {
 
 struct Vec {
   using Reg = __m256;
   using Tail = __m256i;
-  static constexpr Index kWidth = 8;
-  // Output pixels per interior step. 16 ymm registers cannot hold 9 weights, the bias, the
-  // accumulators and the inputs, so some weights are re-read from L1; 4 and 2 measured best.
-  static constexpr int kTileStride1 = 4;
-  static constexpr int kTileStride2 = 2;
+  static constexpr Index kWidth = vector_bytes(Isa::Avx2) / Index(sizeof(float));
+  // Output pixels per interior step (see kDepthwiseTiles).
+  static constexpr int kTileStride1 = depthwise3x3_tile(Isa::Avx2).pixels[0];
+  static constexpr int kTileStride2 = depthwise3x3_tile(Isa::Avx2).pixels[1];
   MOBILENET_TARGET_AVX2 static Tail tail(Index lanes) {
     // Lane i is on when i < lanes: a window into 8 ones followed by 8 zeros.
     alignas(32) static const std::int32_t ones_then_zeros[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
@@ -47,11 +47,12 @@ struct Vec {
 #undef MOBILENET_DW_TARGET
 
 }  // namespace depthwise3x3_avx2_impl
+}  // namespace detail
 
 // in:  in_h x in_w x C (one image, NHWC), weights 3 x 3 x C, bias C
 // out: rows [row_begin, row_end) of out_h x out_w x C
 MOBILENET_TARGET_AVX2 inline void depthwise3x3_avx2(const Depthwise3x3Params& params) {
-  depthwise3x3_avx2_impl::run_depthwise3x3(params);
+  detail::depthwise3x3_avx2_impl::run_depthwise3x3(params);
 }
 
 }  // namespace kernels

@@ -12,6 +12,7 @@
 
 namespace mobilenet {
 namespace kernels {
+namespace detail {
 namespace depthwise3x3_generic_impl {
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -28,9 +29,10 @@ struct Lanes {
 struct Vec {
   using Reg = Lanes;
   using Tail = Index;  // lanes in use
-  static constexpr Index kWidth = 4;
-  static constexpr int kTileStride1 = 4;  // output pixels per interior step
-  static constexpr int kTileStride2 = 2;
+  static constexpr Index kWidth = vector_bytes(Isa::Generic) / Index(sizeof(float));
+  // Output pixels per interior step (see kDepthwiseTiles).
+  static constexpr int kTileStride1 = depthwise3x3_tile(Isa::Generic).pixels[0];
+  static constexpr int kTileStride2 = depthwise3x3_tile(Isa::Generic).pixels[1];
   static Tail tail(Index lanes) { return lanes; }
   static Reg load(const float* p) {
     Reg r;
@@ -75,11 +77,12 @@ struct Vec {
 #undef MOBILENET_DW_TARGET
 
 }  // namespace depthwise3x3_generic_impl
+}  // namespace detail
 
 // in:  in_h x in_w x C (one image, NHWC), weights 3 x 3 x C, bias C
 // out: rows [row_begin, row_end) of out_h x out_w x C
 inline void depthwise3x3_generic(const Depthwise3x3Params& params) {
-  depthwise3x3_generic_impl::run_depthwise3x3(params);
+  detail::depthwise3x3_generic_impl::run_depthwise3x3(params);
 }
 
 }  // namespace kernels

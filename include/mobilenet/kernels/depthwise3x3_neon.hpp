@@ -14,16 +14,16 @@
 
 namespace mobilenet {
 namespace kernels {
+namespace detail {
 namespace depthwise3x3_neon_impl {
 
 struct Vec {
   using Reg = float32x4_t;
   using Tail = Index;  // lanes in use
-  static constexpr Index kWidth = 4;
-  // Output pixels per interior step: 32 q registers, as on AVX-512, so the same tiles
-  // (not timed on ARM hardware here: qemu only checks results).
-  static constexpr int kTileStride1 = 8;
-  static constexpr int kTileStride2 = 4;
+  static constexpr Index kWidth = vector_bytes(Isa::Neon) / Index(sizeof(float));
+  // Output pixels per interior step (see kDepthwiseTiles).
+  static constexpr int kTileStride1 = depthwise3x3_tile(Isa::Neon).pixels[0];
+  static constexpr int kTileStride2 = depthwise3x3_tile(Isa::Neon).pixels[1];
   static Tail tail(Index lanes) { return lanes; }
   static Reg load(const float* p) { return vld1q_f32(p); }
   static Reg load(const float* p, Tail lanes) {
@@ -48,11 +48,12 @@ struct Vec {
 #undef MOBILENET_DW_TARGET
 
 }  // namespace depthwise3x3_neon_impl
+}  // namespace detail
 
 // in:  in_h x in_w x C (one image, NHWC), weights 3 x 3 x C, bias C
 // out: rows [row_begin, row_end) of out_h x out_w x C
 inline void depthwise3x3_neon(const Depthwise3x3Params& params) {
-  depthwise3x3_neon_impl::run_depthwise3x3(params);
+  detail::depthwise3x3_neon_impl::run_depthwise3x3(params);
 }
 
 }  // namespace kernels

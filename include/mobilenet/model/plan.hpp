@@ -590,8 +590,8 @@ class Session {
         return;
       case Kind::Classifier:
         for_each_panel_chunk(s, threads, [&](Index p0, Index p1) {
-          kernels::gemm_packed(buffer(s.from), s.gemm.k(), s.gemm, buffer(s.to), s.gemm.n(), Activation::None,
-                               kernels::GemmRange{0, batch_, p0, p1}, isa_);
+          kernels::gemm_packed_range(buffer(s.from), s.gemm.k(), s.gemm, buffer(s.to), s.gemm.n(), Activation::None,
+                                     kernels::GemmRange{0, batch_, p0, p1}, gemm_options());
         });
         return;
       case Kind::Softmax:
@@ -671,8 +671,8 @@ class Session {
       if (s.direct) {
         kernels::padded_rows(in, s.in, s.stem_window, first, end, cols);
         kernels::conv2d_direct_rows(cols, cin, s.stem_window, first, end, s.gemm, out, s.out_stride,
-                                    s.gemm_activation, isa_,
-                                    next_band_input(s, in, first, end, takes_from_back(s, thread)));
+                                    s.gemm_activation,
+                                    gemm_options(next_band_input(s, in, first, end, takes_from_back(s, thread))));
         return;
       }
       // im2col: one row of K = 3 x 3 x C_in values per output pixel of the band.
@@ -680,6 +680,14 @@ class Session {
       kernels::gemm_packed(cols, (end - first) * s.out.w, k, s.gemm, out, s.out_stride, s.gemm_activation,
                            isa_);
     });
+  }
+
+  // The kernels' options for this plan's instruction set, prefetching `prefetch`.
+  kernels::GemmOptions gemm_options(const kernels::GemmPrefetch& prefetch = {}) const {
+    kernels::GemmOptions options;
+    options.isa = isa_;
+    options.prefetch = prefetch;
+    return options;
   }
 
   // The input rows (of image `in`) of the stem's or a DSConv block's next band: [first,
@@ -741,9 +749,9 @@ class Session {
       });
       pool_->barrier();
       for_each_panel_chunk(s, threads, [&](Index p0, Index p1) {
-        kernels::gemm_packed(mid, s.mid_stride, s.gemm, buffer(s.to), s.out_stride, s.gemm_activation,
-                             kernels::GemmRange{0, batch_ * s.out.h * s.out.w, p0, p1}, isa_,
-                             share(s.next_weights, p0, p1, s.gemm.panels()));
+        kernels::gemm_packed_range(mid, s.mid_stride, s.gemm, buffer(s.to), s.out_stride, s.gemm_activation,
+                                   kernels::GemmRange{0, batch_ * s.out.h * s.out.w, p0, p1},
+                                   gemm_options(share(s.next_weights, p0, p1, s.gemm.panels())));
       });
       return;
     }
@@ -753,9 +761,9 @@ class Session {
     for_each_band_taken(s, 0, first_image, end_image, s.band_rows, thread, threads, [&](Index image, Index first, Index end) {
       depthwise_band(s, image, first, end, band_out);
       const Index pixels = (end - first) * s.out.w;
-      kernels::gemm_packed(band_out, s.mid_stride, s.gemm, output_row(s, image, first), s.out_stride,
-                           s.gemm_activation, kernels::GemmRange{0, pixels, 0, s.gemm.panels()}, isa_,
-                           band_prefetch(s, thread, first_image, end_image, image, first, end));
+      kernels::gemm_packed_range(band_out, s.mid_stride, s.gemm, output_row(s, image, first), s.out_stride,
+                                 s.gemm_activation, kernels::GemmRange{0, pixels, 0, s.gemm.panels()},
+                                 gemm_options(band_prefetch(s, thread, first_image, end_image, image, first, end)));
     });
   }
 
