@@ -21,7 +21,9 @@ namespace io {
 // A labels file larger than this is not a labels file (ImageNet's is 22 KB).
 inline constexpr std::size_t kMaxLabelsFileBytes = std::size_t(16) << 20;
 
-namespace labels_detail {
+namespace detail {
+using mobilenet::detail::concat;  // io::detail would otherwise hide these
+using mobilenet::detail::shape_to_string;
 
 // The length of the UTF-8 sequence at text[pos], or 0 when it is not valid UTF-8 (overlong
 // forms, surrogates and code points past U+10FFFF included).
@@ -62,7 +64,7 @@ inline bool is_background(const std::string& label) {
   return word == "background";
 }
 
-}  // namespace labels_detail
+}  // namespace detail
 
 // Splits `text` (UTF-8, an optional byte-order mark skipped) into one label per line (LF or
 // CRLF; trailing blank lines ignored) and fits it to a model of `num_classes` outputs, so that
@@ -89,7 +91,7 @@ inline std::vector<std::string> parse_labels(const std::string& text, const std:
     std::string line = text.substr(pos, end - pos);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     for (std::size_t i = 0; i < line.size();) {
-      const std::size_t length = line[i] == '\0' ? 0 : labels_detail::utf8_sequence(line, i);
+      const std::size_t length = line[i] == '\0' ? 0 : detail::utf8_sequence(line, i);
       if (length == 0)
         throw FormatError(detail::concat(source, ": line ", lines.size() + 1,
                                          line[i] == '\0' ? " holds a NUL byte" : " is not valid UTF-8",
@@ -107,7 +109,7 @@ inline std::vector<std::string> parse_labels(const std::string& text, const std:
                                        " is empty, expected one label per line (an empty line "
                                        "would shift every class after it)"));
   const Index count = static_cast<Index>(lines.size());
-  const bool background_first = !lines.empty() && labels_detail::is_background(lines.front());
+  const bool background_first = !lines.empty() && detail::is_background(lines.front());
   if (count == num_classes + 1 && background_first) {
     lines.erase(lines.begin());
   } else if (count + 1 == num_classes && num_classes > 1 && !background_first) {
