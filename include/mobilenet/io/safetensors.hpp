@@ -9,17 +9,13 @@
 //
 // Everything in a file is untrusted: SafetensorsFile::parse validates the whole header and
 // every tensor's extent before it returns, so later accessors need no checks on the bytes.
-// Only the C++17 standard library is used, hence the small JSON parser in `detail`.
+// Only the C++17 standard library is used: the header is read by io/json.hpp. The format's
+// dtypes are in safetensors_format.hpp, SafetensorsWriter in safetensors_writer.hpp.
 
 #include <algorithm>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <fstream>
-#include <limits>
 #include <map>
-#include <set>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -30,175 +26,11 @@
 #include "mobilenet/io/file.hpp"
 #include "mobilenet/io/half.hpp"
 #include "mobilenet/io/json.hpp"
+#include "mobilenet/io/safetensors_format.hpp"
+#include "mobilenet/io/safetensors_writer.hpp"
 
 namespace mobilenet {
 namespace io {
-
-// Element types, in the order and spelling of the safetensors specification.
-enum class DType { Bool, U8, I8, U16, I16, F16, BF16, U32, I32, F32, U64, I64, F64 };
-
-// Bytes per element.
-inline std::size_t dtype_size(DType dtype) {
-  switch (dtype) {
-    case DType::Bool:
-    case DType::U8:
-    case DType::I8: return 1;
-    case DType::U16:
-    case DType::I16:
-    case DType::F16:
-    case DType::BF16: return 2;
-    case DType::U32:
-    case DType::I32:
-    case DType::F32: return 4;
-    case DType::U64:
-    case DType::I64:
-    case DType::F64: return 8;
-  }
-  return 0;  // unreachable for a valid enumerator
-}
-
-// The string used for the dtype in a safetensors header ("F32", "BF16", ...).
-inline const char* dtype_name(DType dtype) {
-  switch (dtype) {
-    case DType::Bool: return "BOOL";
-    case DType::U8: return "U8";
-    case DType::I8: return "I8";
-    case DType::U16: return "U16";
-    case DType::I16: return "I16";
-    case DType::F16: return "F16";
-    case DType::BF16: return "BF16";
-    case DType::U32: return "U32";
-    case DType::I32: return "I32";
-    case DType::F32: return "F32";
-    case DType::U64: return "U64";
-    case DType::I64: return "I64";
-    case DType::F64: return "F64";
-  }
-  return "?";
-}
-
-// Inverse of dtype_name; false if `name` is not a dtype this reader knows.
-inline bool dtype_from_name(const std::string& name, DType& dtype) {
-  static const DType all[] = {DType::Bool, DType::U8,   DType::I8,  DType::U16, DType::I16,
-                              DType::F16,  DType::BF16, DType::U32, DType::I32, DType::F32,
-                              DType::U64,  DType::I64,  DType::F64};
-  for (DType candidate : all) {
-    if (name == dtype_name(candidate)) {
-      dtype = candidate;
-      return true;
-    }
-  }
-  return false;
-}
-
-// One tensor's entry in the header. [begin, end) are byte offsets into the data section.
-struct TensorInfo {
-  std::string name;
-  DType dtype = DType::F32;
-  std::vector<std::int64_t> shape;
-  std::size_t begin = 0, end = 0;
-
-  // Product of the dims; 1 for a scalar (empty shape). Cannot overflow for a parsed file.
-  std::size_t element_count() const {
-    std::size_t count = 1;
-    for (std::int64_t dim : shape) count *= static_cast<std::size_t>(dim);
-    return count;
-  }
-};
-
-namespace detail {
-
-using mobilenet::detail::concat;
-using mobilenet::detail::shape_to_string;
-
-// The reference implementation's limit; it keeps a hostile length from driving allocation.
-constexpr std::uint64_t kMaxHeaderBytes = 100000000;
-// Bytes before the header: the u64 header length.
-constexpr std::size_t kHeaderLengthBytes = 8;
-
-// ---- Byte order --------------------------------------------------------------------------
-
-// C++17 has no std::endian; compilers fold this to a constant.
-inline bool host_is_little_endian() {
-  const std::uint16_t probe = 1;
-  unsigned char first_byte = 0;
-  std::memcpy(&first_byte, &probe, 1);
-  return first_byte == 1;
-}
-
-// Reads a little-endian scalar from possibly unaligned memory.
-template <typename T>
-T load_le(const std::uint8_t* src) {
-  static_assert(std::is_trivially_copyable<T>::value, "load_le needs a plain scalar");
-  std::uint8_t buffer[sizeof(T)];
-  std::memcpy(buffer, src, sizeof(T));
-  if (!host_is_little_endian()) std::reverse(buffer, buffer + sizeof(T));
-  T value;
-  std::memcpy(&value, buffer, sizeof(T));
-  return value;
-}
-
-// Writes a scalar as little-endian bytes to possibly unaligned memory.
-template <typename T>
-void store_le(std::uint8_t* dst, T value) {
-  static_assert(std::is_trivially_copyable<T>::value, "store_le needs a plain scalar");
-  std::memcpy(dst, &value, sizeof(T));
-  if (!host_is_little_endian()) std::reverse(dst, dst + sizeof(T));
-}
-
-// double -> float without undefined behaviour for values beyond float's range.
-inline float narrow_to_float(double value) {
-  if (std::isnan(value)) return std::numeric_limits<float>::quiet_NaN();
-  if (value > std::numeric_limits<float>::max()) return std::numeric_limits<float>::infinity();
-  if (value < -std::numeric_limits<float>::max()) return -std::numeric_limits<float>::infinity();
-  return static_cast<float>(value);
-}
-
-template <typename T>
-T from_double(double value);
-template <>
-inline float from_double<float>(double value) {
-  return narrow_to_float(value);
-}
-template <>
-inline double from_double<double>(double value) {
-  return value;
-}
-
-// a * b, or false if it does not fit in uint64.
-inline bool checked_multiply(std::uint64_t a, std::uint64_t b, std::uint64_t& product) {
-  if (a != 0 && b > std::numeric_limits<std::uint64_t>::max() / a) return false;
-  product = a * b;
-  return true;
-}
-
-// The dtypes SafetensorsWriter::add accepts, and what each is stored as.
-template <typename T>
-struct WritableDType {
-  static constexpr bool supported = false;
-};
-template <>
-struct WritableDType<float> {
-  static constexpr bool supported = true;
-  static constexpr DType value = DType::F32;
-};
-template <>
-struct WritableDType<double> {
-  static constexpr bool supported = true;
-  static constexpr DType value = DType::F64;
-};
-template <>
-struct WritableDType<std::int32_t> {
-  static constexpr bool supported = true;
-  static constexpr DType value = DType::I32;
-};
-template <>
-struct WritableDType<std::uint8_t> {
-  static constexpr bool supported = true;
-  static constexpr DType value = DType::U8;
-};
-
-}  // namespace detail
 
 // A whole safetensors file held in memory and validated at parse.
 class SafetensorsFile {
@@ -502,128 +334,6 @@ class SafetensorsFile {
   std::string source_;
   std::size_t data_start_ = 0;  // file offset of the data section
   std::map<std::string, TensorInfo> tensors_;
-  std::map<std::string, std::string> metadata_;
-};
-
-// Collects tensors and metadata, then serializes them as a safetensors file.
-class SafetensorsWriter {
- public:
-  // Copies shape-product elements from `data`, stored as F32 (float), F64 (double),
-  // I32 (std::int32_t) or U8 (std::uint8_t). Throws on a duplicate or reserved name,
-  // a name that is not UTF-8, or a negative dim.
-  template <typename T>
-  void add(const std::string& name, const std::vector<std::int64_t>& shape, const T* data) {
-    static_assert(detail::WritableDType<T>::supported,
-                  "SafetensorsWriter::add takes float, double, std::int32_t or std::uint8_t");
-    if (name == "__metadata__")
-      throw Error("safetensors writer: '__metadata__' is a reserved name");
-    if (!detail::is_valid_utf8(name)) {
-      throw Error(
-          detail::concat("safetensors writer: tensor name '", name, "' is not valid UTF-8"));
-    }
-    if (tensors_.count(name) != 0) {
-      throw Error(detail::concat("safetensors writer: duplicate tensor name '", name, "'"));
-    }
-    std::uint64_t count = 1;
-    for (std::int64_t dim : shape) {
-      if (dim < 0) {
-        throw ShapeError(detail::concat("safetensors writer: tensor '", name,
-                                        "' has negative dim in shape ",
-                                        detail::shape_to_string(shape)));
-      }
-      if (!detail::checked_multiply(count, static_cast<std::uint64_t>(dim), count) ||
-          count > std::numeric_limits<std::size_t>::max() / sizeof(T)) {
-        throw ShapeError(detail::concat("safetensors writer: tensor '", name, "' shape ",
-                                        detail::shape_to_string(shape), " is too large"));
-      }
-    }
-    if (count != 0 && data == nullptr) {
-      throw Error(detail::concat("safetensors writer: tensor '", name, "' has no data"));
-    }
-    Entry entry;
-    entry.dtype = detail::WritableDType<T>::value;
-    entry.shape = shape;
-    entry.bytes.resize(static_cast<std::size_t>(count) * sizeof(T));
-    for (std::size_t i = 0; i < count; ++i)
-      detail::store_le(entry.bytes.data() + i * sizeof(T), data[i]);
-    tensors_.emplace(name, std::move(entry));
-  }
-
-  // Sets "__metadata__"[key] = value, replacing an earlier value for the key.
-  void set_metadata(const std::string& key, const std::string& value) {
-    if (!detail::is_valid_utf8(key) || !detail::is_valid_utf8(value)) {
-      throw Error(detail::concat("safetensors writer: metadata '", key, "' is not valid UTF-8"));
-    }
-    metadata_[key] = value;
-  }
-
-  // The file's bytes: header padded with spaces to a multiple of 8 (so the data section
-  // is 8-byte aligned when the file is), tensors in name order, contiguous.
-  std::vector<std::uint8_t> serialize() const {
-    std::string header = "{";
-    bool first = true;
-    if (!metadata_.empty()) {
-      header += "\"__metadata__\":{";
-      for (const auto& item : metadata_) {
-        if (!first) header += ',';
-        first = false;
-        header += detail::json_quote(item.first) + ':' + detail::json_quote(item.second);
-      }
-      header += '}';
-      first = false;
-    }
-    std::size_t offset = 0;
-    for (const auto& item : tensors_) {
-      const Entry& entry = item.second;
-      if (!first) header += ',';
-      first = false;
-      header += detail::json_quote(item.first) + ":{\"dtype\":\"" + dtype_name(entry.dtype) +
-                "\",\"shape\":[";
-      for (std::size_t i = 0; i < entry.shape.size(); ++i) {
-        header += (i ? "," : "") + std::to_string(entry.shape[i]);
-      }
-      header += "],\"data_offsets\":[" + std::to_string(offset) + ',' +
-                std::to_string(offset + entry.bytes.size()) + "]}";
-      offset += entry.bytes.size();
-    }
-    header += '}';
-    header.append((8 - header.size() % 8) % 8, ' ');
-    if (header.size() > detail::kMaxHeaderBytes) {
-      throw Error(detail::concat("safetensors writer: header of ", header.size(),
-                                 " bytes exceeds the limit of ", detail::kMaxHeaderBytes));
-    }
-
-    std::vector<std::uint8_t> out(detail::kHeaderLengthBytes + header.size() + offset);
-    detail::store_le(out.data(), static_cast<std::uint64_t>(header.size()));
-    std::memcpy(out.data() + detail::kHeaderLengthBytes, header.data(), header.size());
-    std::uint8_t* data = out.data() + detail::kHeaderLengthBytes + header.size();
-    for (const auto& item : tensors_) {
-      if (!item.second.bytes.empty())
-        std::memcpy(data, item.second.bytes.data(), item.second.bytes.size());
-      data += item.second.bytes.size();
-    }
-    return out;
-  }
-
-  // Writes serialize() to `path`; throws Error naming the path on failure.
-  void write(const std::string& path) const {
-    const std::vector<std::uint8_t> bytes = serialize();
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(detail::concat(path, ": cannot open for writing"));
-    out.write(reinterpret_cast<const char*>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    if (!out) throw Error(detail::concat(path, ": write failed"));
-  }
-
- private:
-  struct Entry {
-    DType dtype = DType::F32;
-    std::vector<std::int64_t> shape;
-    std::vector<std::uint8_t> bytes;  // little-endian elements
-  };
-
-  std::map<std::string, Entry> tensors_;
   std::map<std::string, std::string> metadata_;
 };
 
