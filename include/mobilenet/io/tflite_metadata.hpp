@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mobilenet/core/error.hpp"
+#include "mobilenet/core/shape.hpp"
 #include "mobilenet/io/flatbuffer.hpp"
 #include "mobilenet/io/zip.hpp"
 
