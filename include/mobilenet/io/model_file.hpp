@@ -104,11 +104,19 @@ namespace detail {
 inline bool is_tflite_bytes(const std::uint8_t* data, std::size_t size) {
   return size >= 8 && std::string(data + 4, data + 8) == "TFL3";
 }
+
 inline bool is_safetensors_bytes(const std::uint8_t* data, std::size_t size) {
   std::uint64_t header = 0;
   for (std::size_t i = 0; i < 8 && i < size; ++i) header |= std::uint64_t(data[i]) << (8 * i);
   return size > 8 && header < size - 8 && data[8] == '{';
 }
+
+// TFLite models were trained with TensorFlow's preprocessing.
+inline LoadedModel loaded_from_tflite(TfliteModel&& tflite) {
+  return LoadedModel{std::move(tflite.model), std::move(tflite.labels), std::move(tflite.format),
+                     Preprocessing::tensorflow()};
+}
+
 [[noreturn]] inline void throw_unknown_model_format(const std::string& source) {
   throw FormatError(concat(source, ": neither a TensorFlow Lite model ('TFL3' at byte 4) nor ",
                            "safetensors weights (an 8-byte header length, then '{')"));
@@ -120,11 +128,8 @@ inline bool is_safetensors_bytes(const std::uint8_t* data, std::size_t size) {
 // header length, then a JSON object). Anything else is a FormatError naming the file.
 inline LoadedModel load_model(const std::string& path) {
   std::vector<std::uint8_t> bytes = read_file(path, kMaxModelFileBytes, "model file");
-  if (detail::is_tflite_bytes(bytes.data(), bytes.size())) {
-    TfliteModel tflite = load_tflite(bytes, path);
-    return LoadedModel{std::move(tflite.model), std::move(tflite.labels), tflite.format,
-                       Preprocessing::tensorflow()};
-  }
+  if (detail::is_tflite_bytes(bytes.data(), bytes.size()))
+    return detail::loaded_from_tflite(load_tflite(bytes, path));
   if (detail::is_safetensors_bytes(bytes.data(), bytes.size()))
     return load_safetensors_model(std::move(bytes), path);
   detail::throw_unknown_model_format(path);
@@ -140,11 +145,8 @@ inline LoadedModel load_model(const std::uint8_t* data, std::size_t size, std::s
   if (size > kMaxModelFileBytes)
     throw FormatError(detail::concat(source, ": model of ", size, " bytes exceeds the limit of ",
                                      kMaxModelFileBytes, " bytes"));
-  if (detail::is_tflite_bytes(data, size)) {
-    TfliteModel tflite = load_tflite(data, size, source);
-    return LoadedModel{std::move(tflite.model), std::move(tflite.labels), tflite.format,
-                       Preprocessing::tensorflow()};
-  }
+  if (detail::is_tflite_bytes(data, size))
+    return detail::loaded_from_tflite(load_tflite(data, size, source));
   if (detail::is_safetensors_bytes(data, size))
     return load_safetensors_model(std::vector<std::uint8_t>(data, data + size), source);
   detail::throw_unknown_model_format(source);
