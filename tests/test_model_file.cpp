@@ -231,5 +231,32 @@ TEST(ModelFile, ForeignAndMissingFiles) {
   EXPECT_THROW_MESSAGE(io::load_model(path), IoError, {path.c_str(), "cannot open"});
 }
 
+// io::read_file, which every loader opens its path with: a path that cannot be read is an
+// IoError, one that can but holds too much a FormatError, and every message names the path.
+TEST(ReadFile, PathsThatCannotBeReadAreIoErrors) {
+  const std::string missing = temp_path("read_file_missing.bin");
+  EXPECT_THROW_MESSAGE(io::read_file(missing, 16, "thing"), IoError,
+                       {missing.c_str(), "cannot open thing"});
+  EXPECT_THROW_MESSAGE(io::read_file(::testing::TempDir(), 16, "thing"), IoError,
+                       {"is a directory, expected a thing"});
+  EXPECT_THROW_MESSAGE(io::read_file("/dev/null", 16, "thing"), IoError,
+                       {"/dev/null", "is not a regular file"});
+  const std::string dangling = temp_path("read_file_dangling.bin");
+  std::filesystem::remove(dangling);
+  std::filesystem::create_symlink(missing, dangling);
+  EXPECT_THROW_MESSAGE(io::read_file(dangling, 16, "thing"), IoError,
+                       {dangling.c_str(), "a symbolic link to a missing file"});
+  std::filesystem::remove(dangling);
+  const std::string file = temp_path("read_file_ok.bin");
+  write_bytes(file, {1, 2, 3});
+  EXPECT_EQ(io::read_file(file, 3, "thing"), (std::vector<std::uint8_t>{1, 2, 3}));
+  EXPECT_THROW_MESSAGE(io::read_file(file, 2, "thing"), FormatError,
+                       {file.c_str(), "thing of 3 bytes exceeds the limit of 2 bytes"});
+  // Without read permission (not testable as root, who reads any file).
+  std::filesystem::permissions(file, std::filesystem::perms::none);
+  if (!std::ifstream(file)) EXPECT_THROW_MESSAGE(io::read_file(file, 16, "thing"), IoError, {file.c_str()});
+  std::remove(file.c_str());
+}
+
 }  // namespace
 }  // namespace mobilenet

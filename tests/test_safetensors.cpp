@@ -7,14 +7,23 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "mobilenet/io/half.hpp"
+#include "mobilenet/io/json.hpp"
 #include "mobilenet/io/safetensors.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 namespace {
 
@@ -631,6 +640,198 @@ TEST(SafetensorsValidation, MessagesStartWithTheSourceName) {
   const Bytes file = make_file("{", {});
   EXPECT_TRUE(throws_with<FormatError>([&] { SafetensorsFile::parse(file, "model/weights.st"); },
                                        "invalid JSON", "model/weights.st"));
+}
+
+// ---- 16-bit floats (io/half.hpp) ---------------------------------------------------------
+
+using mobilenet::io::detail::half_to_float;
+
+std::uint32_t bits_of(float value) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  return bits;
+}
+
+// binary16 -> binary32 bit patterns computed by Python's struct module ('e' then 'f').
+const std::pair<std::uint16_t, std::uint32_t> kHalfGolden[] = {
+    {0x0000, 0x00000000u},
+    {0x8000, 0x80000000u},
+    {0x0001, 0x33800000u},
+    {0x8001, 0xB3800000u},
+    {0x0002, 0x34000000u},
+    {0x0200, 0x38000000u},
+    {0x03FF, 0x387FC000u},
+    {0x83FF, 0xB87FC000u},
+    {0x0400, 0x38800000u},
+    {0x8400, 0xB8800000u},
+    {0x07FF, 0x38FFE000u},
+    {0x3555, 0x3EAAA000u},
+    {0x3BFF, 0x3F7FE000u},
+    {0x3C00, 0x3F800000u},
+    {0xBC00, 0xBF800000u},
+    {0x3C01, 0x3F802000u},
+    {0x4000, 0x40000000u},
+    {0x4248, 0x40490000u},
+    {0x5640, 0x42C80000u},
+    {0x7BFF, 0x477FE000u},
+    {0xFBFF, 0xC77FE000u},
+    {0x7C00, 0x7F800000u},
+    {0xFC00, 0xFF800000u},
+    {0x7E00, 0x7FC00000u},
+    {0xFE00, 0xFFC00000u},
+};
+
+TEST(HalfFloat, MatchesAnIndependentReference) {
+  for (const auto& [half, expected] : kHalfGolden)
+    EXPECT_EQ(bits_of(half_to_float(half)), expected) << std::hex << "half 0x" << half;
+}
+
+TEST(HalfFloat, EveryNaNKeepsItsSignAndPayload) {
+  for (std::uint32_t sign = 0; sign < 2; ++sign)
+    for (std::uint32_t mantissa = 1; mantissa < 0x400; ++mantissa) {
+      const auto half = static_cast<std::uint16_t>((sign << 15) | 0x7C00u | mantissa);
+      const std::uint32_t bits = bits_of(half_to_float(half));
+      ASSERT_TRUE(std::isnan(half_to_float(half))) << std::hex << half;
+      EXPECT_EQ(bits >> 31, sign) << std::hex << half;
+      EXPECT_EQ((bits >> 13) & 0x3FFu, mantissa) << std::hex << half;
+    }
+}
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("f16c"))) float hardware_half_to_float(std::uint16_t half) {
+  return _cvtsh_ss(half);
+}
+bool has_f16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+}
+
+TEST(HalfFloat, AllValuesAgreeWithF16cHardware) {
+  if (!has_f16c()) GTEST_SKIP() << "this CPU has no F16C";
+  for (std::uint32_t h = 0; h <= 0xFFFF; ++h) {
+    const auto half = static_cast<std::uint16_t>(h);
+    const std::uint32_t ours = bits_of(half_to_float(half));
+    const std::uint32_t hardware = bits_of(hardware_half_to_float(half));
+    // The hardware quiets a signalling NaN (sets bit 22); the payload and sign agree.
+    if (std::isnan(half_to_float(half))) EXPECT_EQ(ours | 0x00400000u, hardware) << std::hex << h;
+    else EXPECT_EQ(ours, hardware) << std::hex << h;
+  }
+}
+#endif
+
+// ---- The JSON subset of the header (io/json.hpp), read on its own --------------------------
+
+using mobilenet::io::detail::JsonParser;
+using mobilenet::io::detail::JsonValue;
+
+JsonValue parse_json(const std::string& text, std::size_t file_offset = 0) {
+  return JsonParser(reinterpret_cast<const std::uint8_t*>(text.data()), text.size(), file_offset,
+                    "j")
+      .parse_document();
+}
+
+::testing::AssertionResult json_rejects(const std::string& text, const std::string& phrase) {
+  return throws_with<FormatError>([&] { parse_json(text); }, phrase, "j");
+}
+
+TEST(Json, StringEscapesDecodeToUtf8) {
+  EXPECT_EQ(parse_json(R"("\"\\\/\b\f\n\r\t")").text, "\"\\/\b\f\n\r\t");
+  EXPECT_EQ(parse_json(R"("\u0041\u00e9\u20AC")").text, "A\xC3\xA9\xE2\x82\xAC");
+  EXPECT_EQ(parse_json(R"("\u0000")").text, std::string(1, '\0'));
+  EXPECT_EQ(parse_json(R"("\ud83d\ude00")").text, "\xF0\x9F\x98\x80");  // U+1F600
+  EXPECT_EQ(parse_json(R"("\uDBFF\uDFFF")").text, "\xF4\x8F\xBF\xBF");  // U+10FFFF
+  EXPECT_EQ(parse_json("\"caf\xC3\xA9 \xF0\x9F\x98\x80\"").text, "caf\xC3\xA9 \xF0\x9F\x98\x80");
+}
+
+TEST(Json, MalformedStringsAreRefused) {
+  EXPECT_TRUE(json_rejects(R"("\ude00")", "byte 1: unpaired low surrogate"));
+  EXPECT_TRUE(json_rejects(R"("\ud83d")", "high surrogate not followed by a \\u low surrogate"));
+  EXPECT_TRUE(json_rejects(R"("\ud83d\ud83d")", "high surrogate not followed"));
+  EXPECT_TRUE(json_rejects(R"("\ud83dx")", "high surrogate not followed"));
+  EXPECT_TRUE(json_rejects(R"("\u00G0")", "invalid hex digit"));
+  EXPECT_TRUE(json_rejects(R"("\x")", "invalid escape sequence"));
+  EXPECT_TRUE(json_rejects("\"a\nb\"", "control character"));
+  EXPECT_TRUE(json_rejects("\"\xF4\x90\x80\x80\"", "invalid UTF-8"));  // past U+10FFFF
+  EXPECT_TRUE(json_rejects("\"\xE0\x80\xAF\"", "invalid UTF-8"));      // overlong
+  EXPECT_TRUE(json_rejects(R"("abc)", "byte 0: unterminated string"));
+}
+
+TEST(Json, NumbersKeepTheirTextAndInt64Value) {
+  const auto integer = [](const std::string& text) {
+    const JsonValue v = parse_json(text);
+    EXPECT_EQ(v.kind, JsonValue::Kind::Number) << text;
+    EXPECT_EQ(v.number_kind, JsonValue::NumberKind::Integer) << text;
+    EXPECT_EQ(v.text, text);
+    return v.integer;
+  };
+  EXPECT_EQ(integer("0"), 0);
+  EXPECT_EQ(integer("-0"), 0);
+  EXPECT_EQ(integer("42"), 42);
+  EXPECT_EQ(integer("9223372036854775807"), std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(integer("-9223372036854775808"), std::numeric_limits<std::int64_t>::min());
+  for (const char* text : {"9223372036854775808", "-9223372036854775809", "18446744073709551616",
+                           "100000000000000000000000"})
+    EXPECT_EQ(parse_json(text).number_kind, JsonValue::NumberKind::OutOfRange) << text;
+  for (const char* text : {"1.5", "-0.0", "1e3", "2E-7", "-1.25e+10"}) {
+    const JsonValue v = parse_json(text);
+    EXPECT_EQ(v.number_kind, JsonValue::NumberKind::NotInteger) << text;
+    EXPECT_EQ(v.text, text);
+  }
+  EXPECT_TRUE(json_rejects("01", "leading zero"));
+  EXPECT_TRUE(json_rejects("+1", "unexpected character"));
+  EXPECT_TRUE(json_rejects(".5", "unexpected character"));
+  EXPECT_TRUE(json_rejects("1.", "expected a digit after '.'"));
+  EXPECT_TRUE(json_rejects("1e+", "expected a digit in an exponent"));
+  EXPECT_TRUE(json_rejects("-", "expected a digit"));
+}
+
+TEST(Json, ObjectsKeepMemberOrderAndOffsets) {
+  const JsonValue v = parse_json(R"( {"b": [true, false, null], "a": {}} )", 8);
+  ASSERT_EQ(v.kind, JsonValue::Kind::Object);
+  EXPECT_EQ(v.keys, (std::vector<std::string>{"b", "a"}));
+  EXPECT_EQ(v.offset, 9u);
+  const JsonValue* b = v.find("b");
+  ASSERT_NE(b, nullptr);
+  ASSERT_EQ(b->items.size(), 3u);
+  EXPECT_EQ(b->items[0].kind, JsonValue::Kind::Bool);
+  EXPECT_TRUE(b->items[0].boolean);
+  EXPECT_FALSE(b->items[1].boolean);
+  EXPECT_EQ(b->items[2].kind, JsonValue::Kind::Null);
+  EXPECT_EQ(b->items[2].offset, 8u + 21u);
+  EXPECT_EQ(v.find("a")->kind, JsonValue::Kind::Object);
+  EXPECT_EQ(v.find("c"), nullptr);
+}
+
+TEST(Json, DuplicateKeysAreRefusedPerObject) {
+  EXPECT_TRUE(json_rejects(R"({"a":1,"a":2})", "byte 7: duplicate key \"a\""));
+  EXPECT_TRUE(json_rejects(R"({"\u0061":1,"a":2})", "duplicate key \"a\""));  // same once decoded
+  EXPECT_NO_THROW(parse_json(R"({"a":{"a":1}})"));
+  EXPECT_NO_THROW(parse_json(R"([{"a":1},{"a":1}])"));
+}
+
+TEST(Json, NestingIsBoundedAt16Levels) {
+  EXPECT_NO_THROW(parse_json(std::string(16, '[') + std::string(16, ']')));
+  EXPECT_TRUE(json_rejects(std::string(17, '[') + std::string(17, ']'),
+                           "byte 16: nesting deeper than 16 levels"));
+  EXPECT_TRUE(json_rejects(std::string(8, '[') + R"({"a":)" + std::string(8, '[') + "1" +
+                               std::string(8, ']') + "}" + std::string(8, ']'),
+                           "nesting deeper than 16 levels"));
+}
+
+TEST(Json, OnlyWhitespaceMayFollowTheValue) {
+  EXPECT_NO_THROW(parse_json(" \t\r\n{} \t\r\n"));
+  EXPECT_TRUE(json_rejects("{} x", "byte 3: trailing characters after the JSON value"));
+  EXPECT_TRUE(json_rejects("1 2", "trailing characters"));
+  EXPECT_TRUE(json_rejects("[]]", "trailing characters"));
+  EXPECT_TRUE(json_rejects(std::string("null\0", 5), "trailing characters"));
+  EXPECT_TRUE(json_rejects("", "unexpected end of header, expected a value"));
+  EXPECT_TRUE(json_rejects("[1,]", "unexpected character, expected a value"));
+  EXPECT_TRUE(json_rejects(R"({"a":1,})", "expected a member name"));
+}
+
+TEST(Json, QuotedStringsParseBackToThemselves) {
+  const std::string text = std::string("q\"b\\s/\x01\x1F\n") + "\xC3\xA9" + std::string(1, '\0');
+  EXPECT_EQ(parse_json(mobilenet::io::detail::json_quote(text)).text, text);
 }
 
 }  // namespace

@@ -766,4 +766,10 @@ TEST(TfliteRealErrors, AForeignFileIsNotMistakenForAModel) {
                       {"mobilenet_v1_0.25_224.h5", "TensorFlow Lite"});
 }
 
+TEST(TfliteFile, PathsThatCannotBeOpenedAreIoErrors) {
+  const std::string missing = ::testing::TempDir() + "/no_such_model.tflite";
+  EXPECT_THROW_MESSAGE(load_tflite(missing), mobilenet::IoError, {missing.c_str(), "cannot open"});
+  EXPECT_THROW_MESSAGE(load_tflite(::testing::TempDir()), mobilenet::IoError, {"is a directory"});
+}
+
 }  // namespace

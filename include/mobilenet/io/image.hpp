@@ -31,7 +31,9 @@
 
 namespace mobilenet {
 namespace io {
-namespace image_detail {
+namespace detail {
+using mobilenet::detail::concat;  // io::detail would otherwise hide these
+using mobilenet::detail::shape_to_string;
 
 // stb_image's allocations go through these, so that one decode can be held to a budget of
 // bytes (ImageLimits::max_decoder_bytes): a file whose compressed data expands beyond what its
@@ -82,7 +84,7 @@ inline void* budget_realloc(void* p, std::size_t size) {
   return grown;
 }
 
-}  // namespace image_detail
+}  // namespace detail
 }  // namespace io
 }  // namespace mobilenet
 
@@ -98,9 +100,9 @@ inline void* budget_realloc(void* p, std::size_t size) {
 #define STBI_ONLY_PNG
 #define STBI_ONLY_BMP
 #define STBI_NO_STDIO  // files are read here, with a size limit, then decoded from memory
-#define STBI_MALLOC(size) ::mobilenet::io::image_detail::budget_malloc(size)
-#define STBI_REALLOC(p, size) ::mobilenet::io::image_detail::budget_realloc(p, size)
-#define STBI_FREE(p) ::mobilenet::io::image_detail::budget_free(p)
+#define STBI_MALLOC(size) ::mobilenet::io::detail::budget_malloc(size)
+#define STBI_REALLOC(p, size) ::mobilenet::io::detail::budget_realloc(p, size)
+#define STBI_FREE(p) ::mobilenet::io::detail::budget_free(p)
 #include <stb_image.h>
 #undef STB_IMAGE_IMPLEMENTATION
 #undef STBI_MALLOC
@@ -140,7 +142,7 @@ struct ImageLimits {
   int max_jpeg_scans = kMaxJpegScans;                     // SOS segments in a JPEG
 };
 
-namespace image_detail {
+namespace detail {
 
 // Where a JPEG's data starts after its SOI marker, or 0 when the file does not start with
 // one. Like stb_image, this accepts fill bytes: FF FF ... FF D8.
@@ -342,7 +344,7 @@ inline void check_jpeg(const std::uint8_t* data, std::size_t size, const std::st
   }
 }
 
-}  // namespace image_detail
+}  // namespace detail
 
 // The functions that call stb_image have internal linkage (an unnamed namespace), like the
 // stb_image copy they call: an inline function shared across translation units must mean the
@@ -365,19 +367,19 @@ inline Image decode_image(const std::uint8_t* data, std::size_t size, const std:
                                      max_bytes == limits.max_file_bytes
                                          ? " (raise io::ImageLimits::max_file_bytes to decode it)"
                                          : " (stb_image's)"));
-  const std::string kind = image_detail::image_signature(data, size);
-  if (kind == "JPEG") image_detail::check_jpeg(data, size, source, limits);
-  else if (kind == "PNG") image_detail::check_png(data, size, source, limits);
-  else if (kind == "BMP") image_detail::check_bmp(data, size, source, limits);
+  const std::string kind = detail::image_signature(data, size);
+  if (kind == "JPEG") detail::check_jpeg(data, size, source, limits);
+  else if (kind == "PNG") detail::check_png(data, size, source, limits);
+  else if (kind == "BMP") detail::check_bmp(data, size, source, limits);
   else throw FormatError(source + ": not a JPEG, PNG or BMP image (unknown signature)");
 
-  image_detail::DecoderBudget budget;
+  detail::DecoderBudget budget;
   budget.limit = limits.max_decoder_bytes;
   struct Scope {  // the budget applies to this call only, also when stb fails
-    image_detail::DecoderBudget* saved = image_detail::decoder_budget;
-    ~Scope() { image_detail::decoder_budget = saved; }
+    detail::DecoderBudget* saved = detail::decoder_budget;
+    ~Scope() { detail::decoder_budget = saved; }
   } scope;
-  image_detail::decoder_budget = &budget;
+  detail::decoder_budget = &budget;
   int width = 0, height = 0, channels = 0;
   std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
       stbi_load_from_memory(data, static_cast<int>(size), &width, &height, &channels, 3), stbi_image_free);

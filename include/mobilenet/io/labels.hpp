@@ -5,15 +5,14 @@
 // first, as TF-slim and TFLite models number their outputs); either fits either model.
 
 #include <cstddef>
-#include <filesystem>
-#include <fstream>
+#include <cstdint>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "mobilenet/core/error.hpp"
-#include "mobilenet/io/file.hpp"
 #include "mobilenet/core/shape.hpp"
+#include "mobilenet/io/file.hpp"
+#include "mobilenet/io/utf8.hpp"
 
 namespace mobilenet {
 namespace io {
@@ -21,34 +20,9 @@ namespace io {
 // A labels file larger than this is not a labels file (ImageNet's is 22 KB).
 inline constexpr std::size_t kMaxLabelsFileBytes = std::size_t(16) << 20;
 
-namespace labels_detail {
-
-// The length of the UTF-8 sequence at text[pos], or 0 when it is not valid UTF-8 (overlong
-// forms, surrogates and code points past U+10FFFF included).
-inline std::size_t utf8_sequence(const std::string& text, std::size_t pos) {
-  const auto byte = [&](std::size_t at) { return static_cast<unsigned char>(text[at]); };
-  const unsigned char lead = byte(pos);
-  if (lead < 0x80) return 1;
-  std::size_t length = 0;
-  unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) length = 2;
-  else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) low = 0xA0;
-    if (lead == 0xED) high = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) low = 0x90;
-    if (lead == 0xF4) high = 0x8F;
-  } else {
-    return 0;
-  }
-  if (text.size() - pos < length) return 0;
-  if (byte(pos + 1) < low || byte(pos + 1) > high) return 0;
-  for (std::size_t i = 2; i < length; ++i)
-    if (byte(pos + i) < 0x80 || byte(pos + i) > 0xBF) return 0;
-  return length;
-}
+namespace detail {
+using mobilenet::detail::concat;  // io::detail would otherwise hide these
+using mobilenet::detail::shape_to_string;
 
 // True when `label`, trimmed and in any case, is "background".
 inline bool is_background(const std::string& label) {
@@ -62,7 +36,7 @@ inline bool is_background(const std::string& label) {
   return word == "background";
 }
 
-}  // namespace labels_detail
+}  // namespace detail
 
 // Splits `text` (UTF-8, an optional byte-order mark skipped) into one label per line (LF or
 // CRLF; trailing blank lines ignored) and fits it to a model of `num_classes` outputs, so that
@@ -89,7 +63,8 @@ inline std::vector<std::string> parse_labels(const std::string& text, const std:
     std::string line = text.substr(pos, end - pos);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     for (std::size_t i = 0; i < line.size();) {
-      const std::size_t length = line[i] == '\0' ? 0 : labels_detail::utf8_sequence(line, i);
+      const std::size_t length = line[i] == '\0' ? 0 : detail::utf8_sequence_length(
+          reinterpret_cast<const std::uint8_t*>(line.data()) + i, line.size() - i);
       if (length == 0)
         throw FormatError(detail::concat(source, ": line ", lines.size() + 1,
                                          line[i] == '\0' ? " holds a NUL byte" : " is not valid UTF-8",
@@ -107,7 +82,7 @@ inline std::vector<std::string> parse_labels(const std::string& text, const std:
                                        " is empty, expected one label per line (an empty line "
                                        "would shift every class after it)"));
   const Index count = static_cast<Index>(lines.size());
-  const bool background_first = !lines.empty() && labels_detail::is_background(lines.front());
+  const bool background_first = !lines.empty() && detail::is_background(lines.front());
   if (count == num_classes + 1 && background_first) {
     lines.erase(lines.begin());
   } else if (count + 1 == num_classes && num_classes > 1 && !background_first) {

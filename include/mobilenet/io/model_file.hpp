@@ -97,21 +97,42 @@ inline LoadedModel load_safetensors_model(std::vector<std::uint8_t> bytes, const
   return load_safetensors_model(SafetensorsFile::parse(std::move(bytes), source));
 }
 
+namespace detail {
+
+// The formats load_model tells apart: TFLite has "TFL3" at byte 4; safetensors starts with a
+// little-endian header length that fits the file, then the header's '{'.
+inline bool is_tflite_bytes(const std::uint8_t* data, std::size_t size) {
+  return size >= 8 && std::string(data + 4, data + 8) == "TFL3";
+}
+
+inline bool is_safetensors_bytes(const std::uint8_t* data, std::size_t size) {
+  std::uint64_t header = 0;
+  for (std::size_t i = 0; i < 8 && i < size; ++i) header |= std::uint64_t(data[i]) << (8 * i);
+  return size > 8 && header < size - 8 && data[8] == '{';
+}
+
+// TFLite models were trained with TensorFlow's preprocessing.
+inline LoadedModel loaded_from_tflite(TfliteModel&& tflite) {
+  return LoadedModel{std::move(tflite.model), std::move(tflite.labels), std::move(tflite.format),
+                     Preprocessing::tensorflow()};
+}
+
+[[noreturn]] inline void throw_unknown_model_format(const std::string& source) {
+  throw FormatError(concat(source, ": neither a TensorFlow Lite model ('TFL3' at byte 4) nor ",
+                           "safetensors weights (an 8-byte header length, then '{')"));
+}
+
+}  // namespace detail
+
 // Loads a model file, recognising TFLite ("TFL3" at byte 4) or safetensors (a little-endian
 // header length, then a JSON object). Anything else is a FormatError naming the file.
 inline LoadedModel load_model(const std::string& path) {
   std::vector<std::uint8_t> bytes = read_file(path, kMaxModelFileBytes, "model file");
-  if (bytes.size() >= 8 && std::string(bytes.begin() + 4, bytes.begin() + 8) == "TFL3") {
-    TfliteModel tflite = load_tflite(bytes, path);
-    return LoadedModel{std::move(tflite.model), std::move(tflite.labels), tflite.format,
-                       Preprocessing::tensorflow()};
-  }
-  std::uint64_t header = 0;
-  for (std::size_t i = 0; i < 8 && i < bytes.size(); ++i) header |= std::uint64_t(bytes[i]) << (8 * i);
-  if (bytes.size() > 8 && header < bytes.size() - 8 && bytes[8] == '{')
+  if (detail::is_tflite_bytes(bytes.data(), bytes.size()))
+    return detail::loaded_from_tflite(load_tflite(bytes, path));
+  if (detail::is_safetensors_bytes(bytes.data(), bytes.size()))
     return load_safetensors_model(std::move(bytes), path);
-  throw FormatError(detail::concat(path, ": neither a TensorFlow Lite model ('TFL3' at byte 4) nor ",
-                                   "safetensors weights (an 8-byte header length, then '{')"));
+  detail::throw_unknown_model_format(path);
 }
 
 // Loads a model held in memory (a file embedded with mobilenet_embed_model, a memory-mapped
@@ -124,26 +145,11 @@ inline LoadedModel load_model(const std::uint8_t* data, std::size_t size, std::s
   if (size > kMaxModelFileBytes)
     throw FormatError(detail::concat(source, ": model of ", size, " bytes exceeds the limit of ",
                                      kMaxModelFileBytes, " bytes"));
-  if (size >= 8 && std::string(data + 4, data + 8) == "TFL3") {
-    const TfliteModelFile file = parse_tflite(data, size, source);
-    detail::TfliteMobileNetReader reader(file, data);
-    LoadedModel loaded{reader.read(), {}, {}, Preprocessing::tensorflow()};
-    switch (reader.weight_type()) {  // the names load_tflite gives
-      case tflite_schema::kFloat32: loaded.format = "tflite-float32"; break;
-      case tflite_schema::kFloat16: loaded.format = "tflite-float16"; break;
-      case tflite_schema::kUInt8: loaded.format = "tflite-uint8"; break;
-      default: loaded.format = "tflite-int8";
-    }
-    if (loaded.model.config().head != Head::None)
-      loaded.labels = tflite_labels(data, size, source, loaded.model.config().num_classes);
-    return loaded;
-  }
-  std::uint64_t header = 0;
-  for (std::size_t i = 0; i < 8 && i < size; ++i) header |= std::uint64_t(data[i]) << (8 * i);
-  if (size > 8 && header < size - 8 && data[8] == '{')
+  if (detail::is_tflite_bytes(data, size))
+    return detail::loaded_from_tflite(load_tflite(data, size, source));
+  if (detail::is_safetensors_bytes(data, size))
     return load_safetensors_model(std::vector<std::uint8_t>(data, data + size), source);
-  throw FormatError(detail::concat(source, ": neither a TensorFlow Lite model ('TFL3' at byte 4) nor ",
-                                   "safetensors weights (an 8-byte header length, then '{')"));
+  detail::throw_unknown_model_format(source);
 }
 
 }  // namespace io

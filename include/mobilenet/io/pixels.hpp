@@ -95,7 +95,9 @@ inline std::array<std::uint8_t, 3> yuv_to_rgb(int y, int u, int v) {
   return {channel(base + 91881 * e), channel(base - 22554 * d - 46802 * e), channel(base + 116130 * d)};
 }
 
-namespace pixels_detail {
+namespace detail {
+using mobilenet::detail::concat;  // io::detail would otherwise hide these
+using mobilenet::detail::shape_to_string;
 
 // The checked geometry of a Pixels view: strides resolved, the chroma plane located.
 struct Frame {
@@ -180,14 +182,14 @@ void with_sampler(const Frame& f, PixelFormat format, F&& use) {
   }
 }
 
-}  // namespace pixels_detail
+}  // namespace detail
 
 // in: one frame, any size and format -> out: 1 x R x R x 3 float, R = out.shape().h, written in
 // place (a slot of a batch: tensor.view().batch(i)). Throws ShapeError for a bad frame.
 inline void preprocess_into(const Pixels& pixels, const Preprocessing& p, TensorView<float> out) {
-  const pixels_detail::Frame frame = pixels_detail::checked(pixels);
-  pixels_detail::with_sampler(frame, pixels.format, [&](const auto& sample) {
-    preprocess_detail::resample_into(frame.width, frame.height, sample, p, out);
+  const detail::Frame frame = detail::checked(pixels);
+  detail::with_sampler(frame, pixels.format, [&](const auto& sample) {
+    detail::resample_into(frame.width, frame.height, sample, p, out);
   });
 }
 
@@ -201,12 +203,12 @@ inline Tensor<float> preprocess(const Pixels& pixels, Index resolution, const Pr
 // in: one frame -> out: height x width x 3 (uint8 RGB), the whole frame converted (for saving
 // or showing a frame; classification does not need it).
 inline Image to_image(const Pixels& pixels) {
-  const pixels_detail::Frame frame = pixels_detail::checked(pixels);
+  const detail::Frame frame = detail::checked(pixels);
   Image image;
   image.width = frame.width;
   image.height = frame.height;
   image.pixels.reserve(static_cast<std::size_t>(frame.width * frame.height * 3));
-  pixels_detail::with_sampler(frame, pixels.format, [&](const auto& sample) {
+  detail::with_sampler(frame, pixels.format, [&](const auto& sample) {
     for (Index y = 0; y < frame.height; ++y)
       for (Index x = 0; x < frame.width; ++x) {
         const std::array<std::uint8_t, 3> rgb = sample(y, x);

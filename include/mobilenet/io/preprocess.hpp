@@ -57,7 +57,9 @@ struct Preprocessing {
   }
 };
 
-namespace preprocess_detail {
+namespace detail {
+using mobilenet::detail::concat;  // io::detail would otherwise hide these
+using mobilenet::detail::shape_to_string;
 
 // The source samples that make one output coordinate: weights[k] applies to first + k.
 struct Taps {
@@ -123,7 +125,7 @@ inline std::vector<Taps> taps_antialias(Index in, Index resized, Index first, In
   return taps;
 }
 
-}  // namespace preprocess_detail
+}  // namespace detail
 
 // TensorFlow's tf.image.central_crop arithmetic for one side: the first kept row (or column)
 // and how many are kept. The margin is int((size - size * fraction) / 2), kept on both sides.
@@ -137,7 +139,7 @@ inline CentralCrop central_crop(Index size, double fraction) {
   return {start, size - 2 * start};
 }
 
-namespace preprocess_detail {
+namespace detail {
 
 // The crop, resize and scaling of preprocess_into over any source of RGB pixels (an Image, a
 // camera frame): sample(y, x) -> {R, G, B}. One code path, so every source gives the same bits.
@@ -221,7 +223,7 @@ void resample_into(Index width, Index height, const Sampler& sample, const Prepr
   }
 }
 
-}  // namespace preprocess_detail
+}  // namespace detail
 
 // in: one image, height x width x 3 (uint8 RGB)
 // out: 1 x R x R x 3 float, R = out.shape().h = out.shape().w, written in place (a slot of a
@@ -235,7 +237,7 @@ inline void preprocess_into(const Image& image, const Preprocessing& p, TensorVi
     const std::uint8_t* rgb = &image.pixels[static_cast<std::size_t>((y * image.width + x) * 3)];
     return std::array<std::uint8_t, 3>{rgb[0], rgb[1], rgb[2]};
   };
-  preprocess_detail::resample_into(image.width, image.height, sample, p, out);
+  detail::resample_into(image.width, image.height, sample, p, out);
 }
 
 // in: one image, height x width x 3 (uint8 RGB) -> out: 1 x R x R x 3 float
