@@ -129,6 +129,14 @@ TEST(Errors, ModelRejectsWrongInputAndOutputShapes) {
   Workspace<float> ws;
   EXPECT_THROW_MESSAGE(model.predict(in.view(), out.view(), ws), ShapeError,
                        {"output tensor should have shape [2, 1, 1, 5]", "got [2, 1, 1, 4]"});
+  // The names in these messages are built only when a check fails (test_allocations.cpp).
+  EXPECT_THROW_MESSAGE(model.predict(TensorView<const float>(in.data(), Shape(0, 32, 32, 3)), out.view(), ws),
+                       ShapeError, {"mobilenet_v1_0.25_32: input", "must be positive", "[0, 32, 32, 3]"});
+  const DSConv<float>& block = model.blocks[0];
+  Tensor<float> x(Shape(1, 8, 8, block.options().in_channels)), mid(Shape(1, 8, 8, 1));
+  Tensor<float> y(block.output_shape(x.shape()));
+  EXPECT_THROW_MESSAGE(block.forward(x.view(), mid.view(), y.view()), ShapeError,
+                       {"layer 'dsconv1.depthwise' (DepthwiseConv2D): output tensor", "got [1, 8, 8, 1]"});
 }
 
 }  // namespace

@@ -408,7 +408,7 @@ class MobileNetV1 {
   }
 
   Shape check_input(const Shape& in) const {
-    check_shape(in, name() + ": input");
+    check_shape(in, [this] { return name() + ": input"; });  // the message only on failure
     if (in.h != config_.resolution || in.w != config_.resolution || in.c != config_.in_channels)
       throw ShapeError(detail::concat(name(), ": expected input [N, ", config_.resolution, ", ",
                                       config_.resolution, ", ", config_.in_channels, "] (NHWC), got ",
