@@ -20,7 +20,6 @@ TEST(Errors, ImpossibleLayerParameters) {
   EXPECT_THROW_MESSAGE((BatchNorm<float>("bn", {0})), ConfigError, {"channels must be >= 1"});
   EXPECT_THROW_MESSAGE((AvgPool<float>("pool", {-1})), ConfigError, {"'pool' (AvgPool)", "kernel"});
   EXPECT_THROW_MESSAGE((Dense<float>("fc", {1024, 0})), ConfigError, {"'fc' (Dense)", "out_features"});
-  EXPECT_THROW(Padding::symmetric(-1), ConfigError);
 }
 
 TEST(Errors, WrongChannelCountNamesLayerAndShapes) {
