@@ -36,6 +36,7 @@ TEST(TopK, HighestFirstWithTiesInClassOrder) {
   EXPECT_EQ(top[2].probability, 0.25f);
   // All equal: class order.
   const std::vector<io::ClassScore> flat = io::top_k(std::vector<float>(7, 0.5f), 7);
+  ASSERT_EQ(flat.size(), 7u);
   for (std::size_t i = 0; i < flat.size(); ++i) EXPECT_EQ(flat[i].index, Index(i));
 }
 

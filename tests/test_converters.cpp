@@ -82,7 +82,7 @@ TEST(TorchConverter, TinyModelMatchesPyTorch) {
 // The Keras 0.25/224 model of the shared data, converted by the script, against the TFLite
 // float 0.25/224 model on the shared photos. They are separately trained models (their weights
 // differ), so they agree on most photos, not all, and their probabilities differ by more
-// than rounding: the test pins what was measured.
+// than rounding: the bounds below hold these two models' answers with a margin.
 TEST(KerasConverter, SharedKerasModelAgainstTfliteFloatOnPhotos) {
   const std::string keras = env("MOBILENET_KERAS_CONVERTED");
   const std::string tflite = testing::shared_data_file("models/mobilenet_v1_0.25_224.tflite");

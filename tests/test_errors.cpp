@@ -20,7 +20,6 @@ TEST(Errors, ImpossibleLayerParameters) {
   EXPECT_THROW_MESSAGE((BatchNorm<float>("bn", {0})), ConfigError, {"channels must be >= 1"});
   EXPECT_THROW_MESSAGE((AvgPool<float>("pool", {-1})), ConfigError, {"'pool' (AvgPool)", "kernel"});
   EXPECT_THROW_MESSAGE((Dense<float>("fc", {1024, 0})), ConfigError, {"'fc' (Dense)", "out_features"});
-  EXPECT_THROW(Padding::symmetric(-1), ConfigError);
 }
 
 TEST(Errors, WrongChannelCountNamesLayerAndShapes) {
@@ -129,6 +128,14 @@ TEST(Errors, ModelRejectsWrongInputAndOutputShapes) {
   Workspace<float> ws;
   EXPECT_THROW_MESSAGE(model.predict(in.view(), out.view(), ws), ShapeError,
                        {"output tensor should have shape [2, 1, 1, 5]", "got [2, 1, 1, 4]"});
+  // The names in these messages are built only when a check fails (test_allocations.cpp).
+  EXPECT_THROW_MESSAGE(model.predict(TensorView<const float>(in.data(), Shape(0, 32, 32, 3)), out.view(), ws),
+                       ShapeError, {"mobilenet_v1_0.25_32: input", "must be positive", "[0, 32, 32, 3]"});
+  const DSConv<float>& block = model.blocks[0];
+  Tensor<float> x(Shape(1, 8, 8, block.options().in_channels)), mid(Shape(1, 8, 8, 1));
+  Tensor<float> y(block.output_shape(x.shape()));
+  EXPECT_THROW_MESSAGE(block.forward(x.view(), mid.view(), y.view()), ShapeError,
+                       {"layer 'dsconv1.depthwise' (DepthwiseConv2D): output tensor", "got [1, 8, 8, 1]"});
 }
 
 }  // namespace

@@ -163,22 +163,30 @@ TYPED_TEST(LayerTest, PointwiseIsAMatrixProductPerPixel) {
   EXPECT_EQ(pw.parameter_count(), 8);
 }
 
-TYPED_TEST(LayerTest, PointwiseEigenMatchesItsReferenceTwin) {
+// The layers' product (detail::pointwise_on_stack, in blocks across every dimension once Cin
+// passes 256 and Cout or rows pass the stack's block) and kernels::pointwise_eigen against
+// the plain loops.
+TYPED_TEST(LayerTest, PointwiseProductsMatchTheReferenceTwin) {
   using T = TypeParam;
   std::mt19937 rng(3);
   std::uniform_real_distribution<double> dist(-1, 1);
-  for (Index cin : {1, 3, 16, 17}) {
-    for (Index cout : {1, 5, 32, 33}) {
-      const Index rows = 7;
-      std::vector<T> x(rows * cin), w(cin * cout), b(cout), fast(rows * cout), slow(rows * cout);
-      for (auto* v : {&x, &w, &b})
-        for (auto& e : *v) e = static_cast<T>(dist(rng));
-      kernels::pointwise_eigen(x.data(), rows, cin, w.data(), b.data(), cout, fast.data());
-      kernels::pointwise_reference(x.data(), rows, cin, w.data(), b.data(), cout, slow.data());
-      for (std::size_t i = 0; i < fast.size(); ++i)
-        ASSERT_NEAR(fast[i], slow[i], 1e-5) << "cin " << cin << " cout " << cout << " at " << i;
-    }
-  }
+  for (Index rows : {7, 140})
+    for (Index cin : {1, 3, 16, 17, 300})
+      for (Index cout : {1, 5, 32, 33, 150}) {
+        std::vector<T> x(rows * cin), w(cin * cout), b(cout), fast(rows * cout), blocked(rows * cout),
+            slow(rows * cout);
+        for (auto* v : {&x, &w, &b})
+          for (auto& e : *v) e = static_cast<T>(dist(rng));
+        const T* bias = cout % 2 ? b.data() : nullptr;  // with and without a bias
+        kernels::pointwise_eigen(x.data(), rows, cin, w.data(), bias, cout, fast.data());
+        detail::pointwise_on_stack(x.data(), rows, cin, w.data(), bias, cout, blocked.data());
+        kernels::pointwise_reference(x.data(), rows, cin, w.data(), bias, cout, slow.data());
+        const double tolerance = 1e-5 * double(std::max<Index>(1, cin / 16));
+        for (std::size_t i = 0; i < fast.size(); ++i) {
+          ASSERT_NEAR(fast[i], slow[i], tolerance) << "rows " << rows << " cin " << cin << " cout " << cout << " at " << i;
+          ASSERT_NEAR(blocked[i], slow[i], tolerance) << "rows " << rows << " cin " << cin << " cout " << cout << " at " << i;
+        }
+      }
 }
 
 // gamma 2, beta 1, mean 3, variance 4, epsilon 0: y = 2 (x - 3) / 2 + 1 = x - 2.

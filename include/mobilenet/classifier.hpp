@@ -187,30 +187,33 @@ class Classifier {
   template <typename Input>
   static std::string describe(const Input&, std::size_t i) { return detail::concat("image ", i); }
 
-  // inputs[0 .. count) through `runner`, plan.batch() at a time; out[i] is input i's output.
-  // A non-finite output (only non-finite or overflowing weights make one) throws Error.
-  template <typename Input>
-  std::vector<std::vector<float>> run(Runner& runner, const Input* inputs, std::size_t count) {
+  // inputs[0 .. count) through `runner`, plan.batch() at a time: take(values) gets each
+  // input's output in order (plan.output_shape(1).size() floats, valid during the call), so
+  // nothing is copied that the answer does not keep. A non-finite output (only non-finite or
+  // overflowing weights make one) throws Error.
+  template <typename Input, typename Take>
+  void run(Runner& runner, const Input* inputs, std::size_t count, Take&& take) {
     const Index batch = runner.plan.batch();
-    const Shape out1 = runner.plan.output_shape(1);
-    std::vector<std::vector<float>> outputs;
+    const Index size = runner.plan.output_shape(1).size();
     for (std::size_t first = 0; first < count; first += static_cast<std::size_t>(batch)) {
       const Index n = std::min<Index>(batch, static_cast<Index>(count - first));
       for (Index i = 0; i < n; ++i) fill(inputs[first + static_cast<std::size_t>(i)], runner.input.view().batch(i));
       runner.plan.run(TensorView<const float>(runner.input.data(), runner.plan.input_shape(n)),
                       TensorView<float>(runner.output.data(), runner.plan.output_shape(n)));
       for (Index i = 0; i < n; ++i) {
-        const float* values = runner.output.data() + i * out1.size();
-        if (!std::all_of(values, values + out1.size(), [](float x) { return std::isfinite(x); }))
-          throw Error(detail::concat(describe(inputs[first + static_cast<std::size_t>(i)], first + static_cast<std::size_t>(i)),
+        const std::size_t index = first + static_cast<std::size_t>(i);
+        const float* values = runner.output.data() + i * size;
+        if (!std::all_of(values, values + size, [](float x) { return std::isfinite(x); }))
+          throw Error(detail::concat(describe(inputs[index], index),
                                      ": the model's output is not finite (NaN or infinity): its weights overflow ",
                                      "or hold non-finite values, so there is no answer"));
-        outputs.emplace_back(values, values + out1.size());
+        take(values);
       }
     }
-    return outputs;
   }
 
+  // What a call allocates: the answers (one vector per image and the labels' strings), besides
+  // what decoding and preprocessing an image take; the plan itself allocates nothing.
   template <typename Input>
   std::vector<std::vector<Prediction>> classify_all(const Input* inputs, std::size_t count, Index top) {
     if (!model_.has_classifier())
@@ -218,23 +221,31 @@ class Classifier {
                         model_.output_shape(1).str() + " features), nothing to classify: use features()");
     if (top < 0) throw ConfigError(detail::concat("Classifier: top must be >= 0, got ", top));
     std::vector<std::vector<Prediction>> answers;
-    for (const std::vector<float>& p : run(*main_, inputs, count)) {
+    answers.reserve(count);
+    const Index classes = model_.config().num_classes;
+    run(*main_, inputs, count, [&](const float* probabilities) {
+      const std::vector<io::ClassScore> best = io::top_k(probabilities, classes, top);
       std::vector<Prediction> answer;
-      for (const io::ClassScore& s : io::top_k(p, top))
+      answer.reserve(best.size());
+      for (const io::ClassScore& s : best)
         answer.push_back({s.index, labels_[static_cast<std::size_t>(s.index)], s.probability});
       answers.push_back(std::move(answer));
-    }
+    });
     return answers;
   }
   template <typename Input>
   std::vector<std::vector<float>> features_all(const Input* inputs, std::size_t count) {
-    if (!model_.has_classifier()) return run(*main_, inputs, count);
-    if (!backbone_) {
+    if (model_.has_classifier() && !backbone_) {
       MobileNetV1Config config = model_.config();
       config.head = Head::None;
       backbone_ = std::make_unique<Runner>(with_config(model_, config), options_);
     }
-    return run(*backbone_, inputs, count);
+    Runner& runner = model_.has_classifier() ? *backbone_ : *main_;
+    const Index size = runner.plan.output_shape(1).size();
+    std::vector<std::vector<float>> outputs;
+    outputs.reserve(count);
+    run(runner, inputs, count, [&](const float* values) { outputs.emplace_back(values, values + size); });
+    return outputs;
   }
 
   ClassifierOptions options_;

@@ -8,6 +8,7 @@
 #include <ostream>
 #include <sstream>
 #include <string>
+#include <type_traits>
 
 #include "mobilenet/core/error.hpp"
 
@@ -49,18 +50,23 @@ struct Shape {
 };
 
 // Throws ShapeError unless every dimension is positive and the element count fits memory
-// arithmetic; `what` names the tensor in the message.
-inline void check_shape(const Shape& s, const std::string& what) {
+// arithmetic. `what()` names the tensor in the message; it is called only when the check
+// fails, so a passing check builds no string (forward passes promise not to allocate).
+template <typename What, typename = std::enable_if_t<std::is_invocable<const What&>::value>>
+void check_shape(const Shape& s, const What& what) {
   if (!s.valid())
-    throw ShapeError(detail::concat(what, ": every dimension of an NHWC shape must be positive, got ",
+    throw ShapeError(detail::concat(what(), ": every dimension of an NHWC shape must be positive, got ",
                                     s.str()));
   constexpr Index limit = std::numeric_limits<Index>::max() / 16;
   Index total = 1;
   for (Index d : {s.n, s.h, s.w, s.c}) {
     if (d > limit / total)
-      throw ShapeError(detail::concat(what, ": shape ", s.str(), " has too many elements"));
+      throw ShapeError(detail::concat(what(), ": shape ", s.str(), " has too many elements"));
     total *= d;
   }
+}
+inline void check_shape(const Shape& s, const std::string& what) {
+  check_shape(s, [&what]() -> const std::string& { return what; });
 }
 
 }  // namespace mobilenet

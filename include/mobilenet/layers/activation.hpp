@@ -30,7 +30,7 @@ class ActivationLayer : public Layer<ActivationLayer<T>, T> {
   Activation kind() const { return kind_; }
 
   Shape output_shape(const Shape& in) const {
-    check_shape(in, this->label() + ": input");
+    this->check_input(in);
     return in;
   }
   Index multiply_adds(const Shape& in) const {

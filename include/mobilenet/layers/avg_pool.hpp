@@ -40,7 +40,7 @@ class AvgPool : public Layer<AvgPool<T>, T> {
   }
 
   Shape output_shape(const Shape& in) const {
-    check_shape(in, this->label() + ": input");
+    this->check_input(in);
     if (is_global()) return Shape(in.n, 1, 1, in.c);
     return this->windowed_output_shape(in, window(in), options_.padding, in.c);
   }

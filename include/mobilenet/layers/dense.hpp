@@ -6,8 +6,8 @@
 #include <string>
 
 #include "mobilenet/kernels/activation.hpp"
-#include "mobilenet/kernels/pointwise.hpp"
 #include "mobilenet/layers/layer.hpp"
+#include "mobilenet/layers/pointwise.hpp"  // detail::pointwise_on_stack
 
 namespace mobilenet {
 
@@ -42,7 +42,7 @@ class Dense : public Layer<Dense<T>, T> {
   const Parameter<T>& bias() const { return this->param(bias_); }
 
   Shape output_shape(const Shape& in) const {
-    check_shape(in, this->label() + ": input");
+    this->check_input(in);
     if (in.h * in.w * in.c != options_.in_features)
       throw ShapeError(detail::concat(this->label(), ": expected ", options_.in_features,
                                       " features per image, got shape ", in.str(), " (",
@@ -56,8 +56,8 @@ class Dense : public Layer<Dense<T>, T> {
 
   void forward_unchecked(TensorView<const T> in, TensorView<T> out) const {
     const Index n = in.shape().n;
-    kernels::pointwise_eigen(in.data(), n, options_.in_features, weight().data(),
-                             has_bias() ? bias().data() : nullptr, options_.out_features, out.data());
+    detail::pointwise_on_stack(in.data(), n, options_.in_features, weight().data(),
+                               has_bias() ? bias().data() : nullptr, options_.out_features, out.data());
     if (options_.softmax) kernels::softmax_rows_inplace(out.data(), n, options_.out_features);
   }
 

@@ -145,9 +145,15 @@ class Layer {
     return Shape(in.n, win.rows.out, win.cols.out, out_channels);
   }
 
+  // Throws ShapeError naming the layer unless `in` is a valid NHWC shape. The message is
+  // built only on failure, so checked forward passes allocate nothing.
+  void check_input(const Shape& in) const {
+    check_shape(in, [this] { return label() + ": input"; });
+  }
+
   // Throws ShapeError unless `in` is a valid NHWC shape with `channels` channels.
   void require_channels(const Shape& in, Index channels) const {
-    check_shape(in, label() + ": input");
+    check_input(in);
     if (in.c != channels)
       throw ShapeError(detail::concat(label(), ": expected an input with ", channels,
                                       " channels, got shape ", in.str()));

@@ -235,9 +235,9 @@ struct ModelFigures {
 inline constexpr ModelFigures kConvMobileNet = {1.0, 224, 4866, 29.3};  // Table 4
 inline constexpr ModelFigures kMobileNet = {1.0, 224, 569, 4.2};        // Tables 4, 6, 7
 inline constexpr std::array<ModelFigures, 4> kWidthMultiplierTable = {{  // Table 6
-    {1.0, 224, 569, 4.2}, {0.75, 224, 325, 2.6}, {0.5, 224, 149, 1.3}, {0.25, 224, 41, 0.5}}};
+    kMobileNet, {0.75, 224, 325, 2.6}, {0.5, 224, 149, 1.3}, {0.25, 224, 41, 0.5}}};
 inline constexpr std::array<ModelFigures, 4> kResolutionTable = {{  // Table 7
-    {1.0, 224, 569, 4.2}, {1.0, 192, 418, 4.2}, {1.0, 160, 290, 4.2}, {1.0, 128, 186, 4.2}}};
+    kMobileNet, {1.0, 192, 418, 4.2}, {1.0, 160, 290, 4.2}, {1.0, 128, 186, 4.2}}};
 
 }  // namespace paper
 }  // namespace mobilenet

@@ -116,7 +116,7 @@ inline Index scaled_channels(Index base, double alpha, Index min_depth) {
 }
 
 // Buffers for a forward pass. Reused across calls, they make `predict` allocation-free after
-// the first call at a given batch size. One per thread: the model itself is read-only.
+// its first call at a batch size (or a larger one). One per thread: the model is read-only.
 template <typename T>
 class Workspace {
  public:
@@ -214,7 +214,8 @@ class MobileNetV1 {
   }
 
   // Same, into `out`, with buffers from `workspace`: once the workspace has seen this batch
-  // size nothing is allocated. Safe to call from several threads, each with its own workspace.
+  // size or a larger one, nothing is allocated (tests/test_allocations.cpp counts). Safe to
+  // call from several threads, each with its own workspace.
   void predict(TensorView<const T> images, TensorView<T> out, Workspace<T>& workspace) const {
     const Shape in = check_input(images.shape());
     if (out.shape() != output_shape(in.n))
@@ -408,7 +409,7 @@ class MobileNetV1 {
   }
 
   Shape check_input(const Shape& in) const {
-    check_shape(in, name() + ": input");
+    check_shape(in, [this] { return name() + ": input"; });  // the message only on failure
     if (in.h != config_.resolution || in.w != config_.resolution || in.c != config_.in_channels)
       throw ShapeError(detail::concat(name(), ": expected input [N, ", config_.resolution, ", ",
                                       config_.resolution, ", ", config_.in_channels, "] (NHWC), got ",
