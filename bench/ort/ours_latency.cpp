@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mobilenet/mobilenet.hpp"
+#include "mobilenet/plan.hpp"
 
 int main(int argc, char** argv) {
   if (argc != 6) {
