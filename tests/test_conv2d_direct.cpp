@@ -73,11 +73,11 @@ TEST_P(DirectConv, MatchesTheReferenceTwinBandByBand) {
                                                          kernels::padded_row_width(win) * c.cin));
         kernels::padded_rows(image.data(), in, win, first, end, band.data());
         // Every other band with a prefetch hint (the whole image), which must change nothing.
-        const kernels::GemmPrefetch hint = first % (2 * band_rows) == 0
-                                               ? kernels::GemmPrefetch{image.data(), Index(image.size() * sizeof(float))}
-                                               : kernels::GemmPrefetch{};
+        kernels::GemmOptions options;
+        options.isa = kernels::Isa::Avx512;
+        if (first % (2 * band_rows) == 0) options.prefetch = {image.data(), Index(image.size() * sizeof(float))};
         kernels::conv2d_direct_rows(band.data(), c.cin, win, first, end, packed, got.data() + first * out_w * ldc,
-                                    ldc, c.activation, kernels::Isa::Avx512, hint);
+                                    ldc, c.activation, options);
       }
       for (Index p = 0; p < win.rows.out * out_w; ++p)
         for (Index o = 0; o < ldc; ++o) {

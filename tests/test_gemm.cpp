@@ -32,6 +32,12 @@ std::vector<Isa> runnable_isas() {
   return isas;
 }
 
+GemmOptions options_for(Isa isa) {
+  GemmOptions options;
+  options.isa = isa;
+  return options;
+}
+
 // m, k, n
 using GemmShape = std::tuple<Index, Index, Index>;
 
@@ -93,10 +99,11 @@ TEST(GemmRanges, SplitRowsAndPanelsGiveTheWholeProduct) {
     gemm_packed(a.data(), m, k, packed, whole.data(), n, Activation::ReLU, isa);
     for (Index rows : {Index(0), Index(11), m})
       for (Index panel : {Index(0), Index(1), packed.panels()}) {
-        gemm_packed(a.data(), k, packed, split.data(), n, Activation::ReLU, {0, rows, 0, panel}, isa);
-        gemm_packed(a.data(), k, packed, split.data(), n, Activation::ReLU, {rows, m, 0, panel}, isa);
-        gemm_packed(a.data(), k, packed, split.data(), n, Activation::ReLU,
-                    {0, m, panel, packed.panels()}, isa);
+        const GemmOptions options = options_for(isa);
+        gemm_packed_range(a.data(), k, packed, split.data(), n, Activation::ReLU, {0, rows, 0, panel}, options);
+        gemm_packed_range(a.data(), k, packed, split.data(), n, Activation::ReLU, {rows, m, 0, panel}, options);
+        gemm_packed_range(a.data(), k, packed, split.data(), n, Activation::ReLU, {0, m, panel, packed.panels()},
+                          options);
         EXPECT_EQ(whole, split) << isa_name(isa) << " rows " << rows << " panel " << panel;
       }
   }
@@ -173,12 +180,44 @@ TEST(GemmPrefetch, HintLeavesTheProductAlone) {
   const std::vector<float> elsewhere = random_values(100000, 12);
   for (Isa isa : runnable_isas()) {
     std::vector<float> plain(static_cast<std::size_t>(m * n)), hinted(plain.size());
-    gemm_packed(a.data(), k, packed, plain.data(), n, Activation::ReLU6, {0, m, 0, packed.panels()}, isa);
+    gemm_packed_range(a.data(), k, packed, plain.data(), n, Activation::ReLU6, {0, m, 0, packed.panels()},
+                      options_for(isa));
     for (const GemmPrefetch& hint : {GemmPrefetch{elsewhere.data() + 3, 4 * 99997}, first_weights(packed),
                                      GemmPrefetch{elsewhere.data(), 10}, GemmPrefetch{}}) {
       std::fill(hinted.begin(), hinted.end(), -1.0f);
-      gemm_packed(a.data(), k, packed, hinted.data(), n, Activation::ReLU6, {0, m, 0, packed.panels()}, isa, hint);
+      GemmOptions options = options_for(isa);
+      options.prefetch = hint;
+      gemm_packed_range(a.data(), k, packed, hinted.data(), n, Activation::ReLU6, {0, m, 0, packed.panels()},
+                        options);
       EXPECT_EQ(plain, hinted) << isa_name(isa) << " hint of " << hint.bytes << " bytes";
+    }
+  }
+}
+
+// The panel blocking follows the L2 size (16 panels of 256 x 32 floats for a 1 MiB L2) and
+// changes when memory is read, never the product.
+TEST(GemmBlocking, FollowsTheL2AndLeavesTheProductAlone) {
+  CpuCaches caches;
+  caches.l2_bytes = Index(1) << 20;
+  EXPECT_EQ(gemm_blocking_for(caches).panels, 16);
+  caches.l2_bytes = Index(2) << 20;
+  EXPECT_EQ(gemm_blocking_for(caches).panels, 32);
+  caches.l2_bytes = Index(64) << 10;
+  EXPECT_EQ(gemm_blocking_for(caches).panels, 2);
+  EXPECT_EQ(gemm_blocking().panels, gemm_blocking_for(cpu_caches()).panels);
+
+  const Index m = 30, k = 600, n = 230;  // three blocks of k, eight panels (the last 6 columns)
+  const std::vector<float> a = random_values(m * k, 13), w = random_values(k * n, 14), bias = random_values(n, 15);
+  const PackedGemmWeights packed(w.data(), bias.data(), k, n);
+  for (Isa isa : runnable_isas()) {
+    std::vector<float> want(static_cast<std::size_t>(m * n)), got(want.size());
+    gemm_packed(a.data(), m, k, packed, want.data(), n, Activation::ReLU6, isa);
+    for (Index panels : {1, 2, 3, 5, 16}) {
+      GemmOptions options = options_for(isa);
+      options.blocking.panels = panels;
+      std::fill(got.begin(), got.end(), -1.0f);
+      gemm_packed_range(a.data(), k, packed, got.data(), n, Activation::ReLU6, {0, m, 0, packed.panels()}, options);
+      EXPECT_EQ(want, got) << isa_name(isa) << ", blocks of " << panels << " panels";
     }
   }
 }

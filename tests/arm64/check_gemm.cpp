@@ -30,11 +30,13 @@ std::size_t check(Isa isa, Index m, Index k, Index n, Activation activation, boo
   const mobilenet::kernels::PackedGemmWeights packed(w.data(), bias.data(), k, n);
   if (split) {  // rows and panels in two parts each, as two threads would take them
     const Index rows = m / 2, panels = packed.panels() / 2;
+    mobilenet::kernels::GemmOptions options;
+    options.isa = isa;
     for (auto range : {mobilenet::kernels::GemmRange{0, rows, 0, panels},
                        mobilenet::kernels::GemmRange{0, rows, panels, packed.panels()},
                        mobilenet::kernels::GemmRange{rows, m, 0, panels},
                        mobilenet::kernels::GemmRange{rows, m, panels, packed.panels()}})
-      mobilenet::kernels::gemm_packed(a.data(), lda, packed, got.data(), ldc, activation, range, isa);
+      mobilenet::kernels::gemm_packed_range(a.data(), lda, packed, got.data(), ldc, activation, range, options);
   } else {
     mobilenet::kernels::gemm_packed(a.data(), m, lda, packed, got.data(), ldc, activation, isa);
   }

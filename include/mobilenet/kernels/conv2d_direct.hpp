@@ -89,9 +89,9 @@ MOBILENET_TARGET_AVX512 void conv_tile_avx512(const float* a, Index pixel_step, 
   for (Index ky = 0; ky < kernel; ++ky, b += run * W) {
 #pragma GCC unroll 14
     for (int i = 0; i < Rows; ++i) a_row[i] = a + ky * row_step + i * pixel_step;
-    accumulate_tile_avx512<Rows, Vectors>(acc, a_row, b, run);
+    detail::accumulate_tile_avx512<Rows, Vectors>(acc, a_row, b, run);
   }
-  store_tile_avx512<Rows, Vectors>(acc, c, ldc, last_mask, e);
+  detail::store_tile_avx512<Rows, Vectors>(acc, c, ldc, last_mask, e);
 }
 
 namespace detail {
@@ -117,13 +117,13 @@ inline const ConvKernelTable& conv_kernels() {
 // band: padded_rows(in, in_shape, win, row_begin, row_end, band)'s output
 // w:    the k x k x Cin x Cout (HWIO) weights packed as a (k*k*Cin) x Cout GEMM, in one block of k
 // out:  (row_end - row_begin) x W' pixels, `ldc` floats apart (>= Cout)
-// out = act(conv(in) + bias) for output rows [row_begin, row_end). Needs direct_conv_available.
-// `prefetch`: memory wanted next (the plan's next band of input), prefetched a few lines
-// before each tile; it changes nothing but timing.
+// out = act(conv(in) + bias) for output rows [row_begin, row_end). Needs
+// direct_conv_available(options.isa, w). options.prefetch (the plan: its next band of input)
+// is prefetched a few lines before each tile; options.blocking does not apply.
 inline void conv2d_direct_rows(const float* band, Index cin, const Window2D& win, Index row_begin, Index row_end,
                                const PackedGemmWeights& w, float* out, Index ldc, Activation activation,
-                               [[maybe_unused]] Isa isa = best_isa(), const GemmPrefetch& prefetch = {}) {
-  assert(direct_conv_available(isa, w) && w.k() == win.kernel * win.kernel * cin && ldc >= w.n());
+                               const GemmOptions& options = {}) {
+  assert(direct_conv_available(options.isa, w) && w.k() == win.kernel * win.kernel * cin && ldc >= w.n());
 #if MOBILENET_X86_DISPATCH
   const detail::ConvKernelTable& kernels = detail::conv_kernels();
   const Index out_w = win.cols.out, W = kGemmPanelWidth;
@@ -131,7 +131,7 @@ inline void conv2d_direct_rows(const float* band, Index cin, const Window2D& win
   GemmTileEpilogue e;
   set_clamp(e, activation);
   e.activate = true;
-  PrefetchStream wanted(prefetch.begin, prefetch.bytes);
+  PrefetchStream wanted(options.prefetch.begin, options.prefetch.bytes);
   const Index calls =
       std::max<Index>(1, (row_end - row_begin) * ((out_w + kDirectConvRows - 1) / kDirectConvRows) * w.panels());
   const Index per_call = (wanted.lines() + calls - 1) / calls;
@@ -156,7 +156,7 @@ inline void conv2d_direct_rows(const float* band, Index cin, const Window2D& win
   }
 #else
   (void)band, (void)cin, (void)win, (void)row_begin, (void)row_end, (void)w, (void)out, (void)ldc, (void)activation,
-      (void)prefetch;
+      (void)options;
 #endif
 }
 

@@ -176,7 +176,7 @@ inline Isa best_isa() {
   return isa;
 }
 
-// Every instruction set this machine can run, generic first: what tests sweep over.
+// Every instruction set the CPU runs, generic first: what tests sweep over.
 inline int supported_isas(Isa (&out)[4]) {
   int n = 0;
   for (Isa isa : {Isa::Generic, Isa::Neon, Isa::Avx2, Isa::Avx512})
@@ -184,5 +184,18 @@ inline int supported_isas(Isa (&out)[4]) {
   return n;
 }
 
+// Bytes of one SIMD register of `isa`: 64 AVX-512, 32 AVX2, 16 NEON and generic.
+inline int vector_bytes(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512: return 64;
+    case Isa::Avx2: return 32;
+    case Isa::Neon:
+    case Isa::Generic: return 16;
+  }
+  return 16;
+}
+
 }  // namespace kernels
 }  // namespace mobilenet
+
+#include "mobilenet/kernels/cpu_caches.hpp"

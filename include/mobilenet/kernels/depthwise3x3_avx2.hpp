@@ -16,6 +16,7 @@
 
 namespace mobilenet {
 namespace kernels {
+namespace detail {
 namespace depthwise3x3_avx2_impl {
 
 struct Vec {
@@ -23,7 +24,8 @@ struct Vec {
   using Tail = __m256i;
   static constexpr Index kWidth = 8;
   // Output pixels per interior step. 16 ymm registers cannot hold 9 weights, the bias, the
-  // accumulators and the inputs, so some weights are re-read from L1; 4 and 2 measured best.
+  // accumulators and the inputs, so some weights are re-read from L1; small tiles keep that
+  // down.
   static constexpr int kTileStride1 = 4;
   static constexpr int kTileStride2 = 2;
   MOBILENET_TARGET_AVX2 static Tail tail(Index lanes) {
@@ -47,11 +49,12 @@ struct Vec {
 #undef MOBILENET_DW_TARGET
 
 }  // namespace depthwise3x3_avx2_impl
+}  // namespace detail
 
 // in:  in_h x in_w x C (one image, NHWC), weights 3 x 3 x C, bias C
 // out: rows [row_begin, row_end) of out_h x out_w x C
 MOBILENET_TARGET_AVX2 inline void depthwise3x3_avx2(const Depthwise3x3Params& params) {
-  depthwise3x3_avx2_impl::run_depthwise3x3(params);
+  detail::depthwise3x3_avx2_impl::run_depthwise3x3(params);
 }
 
 }  // namespace kernels

@@ -14,6 +14,7 @@
 
 namespace mobilenet {
 namespace kernels {
+namespace detail {
 namespace depthwise3x3_avx512_impl {
 
 struct Vec {
@@ -21,10 +22,8 @@ struct Vec {
   using Tail = __mmask16;
   static constexpr Index kWidth = 16;
   // Output pixels per interior step: 8 at stride 1 reads 10 input columns a row and holds
-  // 8 accumulators + 9 weights + bias + 10 inputs in the 32 zmm registers (measured 30%
-  // faster than 4 on the 112x112 and 56x56 layers); at stride 2 a tile of 8 would need 17
-  // input columns and spill, so 6 (13 columns). Against 4 at stride 2: 14x14x528 and
-  // 28x28x64 ran 15-17% faster, 112x112x64 and 56x56x128 the same.
+  // 8 accumulators + 9 weights + bias + 10 inputs in the 32 zmm registers; at stride 2 a tile
+  // of 8 would need 17 input columns and spill, so 6 (13 columns).
   static constexpr int kTileStride1 = 8;
   static constexpr int kTileStride2 = 6;
   static constexpr Tail kAll = 0xFFFF;
@@ -36,7 +35,7 @@ struct Vec {
   MOBILENET_TARGET_AVX512 static void store(float* p, Reg v) { _mm512_storeu_ps(p, v); }
   MOBILENET_TARGET_AVX512 static void store(float* p, Reg v, Tail t) { _mm512_mask_storeu_ps(p, t, v); }
   MOBILENET_TARGET_AVX512 static Reg fma(Reg a, Reg b, Reg acc) { return _mm512_fmadd_ps(a, b, acc); }
-  // The zero-masked forms: GCC 12 warns (maybe-uninitialized) inside plain _mm512_max_ps.
+  // The zero-masked forms: GCC warns (maybe-uninitialized) inside plain _mm512_max_ps.
   MOBILENET_TARGET_AVX512 static Reg max(Reg a, Reg b) { return _mm512_maskz_max_ps(kAll, a, b); }
   MOBILENET_TARGET_AVX512 static Reg min(Reg a, Reg b) { return _mm512_maskz_min_ps(kAll, a, b); }
   MOBILENET_TARGET_AVX512 static Reg splat(float x) { return _mm512_set1_ps(x); }
@@ -47,11 +46,12 @@ struct Vec {
 #undef MOBILENET_DW_TARGET
 
 }  // namespace depthwise3x3_avx512_impl
+}  // namespace detail
 
 // in:  in_h x in_w x C (one image, NHWC), weights 3 x 3 x C, bias C
 // out: rows [row_begin, row_end) of out_h x out_w x C
 MOBILENET_TARGET_AVX512 inline void depthwise3x3_avx512(const Depthwise3x3Params& params) {
-  depthwise3x3_avx512_impl::run_depthwise3x3(params);
+  detail::depthwise3x3_avx512_impl::run_depthwise3x3(params);
 }
 
 }  // namespace kernels

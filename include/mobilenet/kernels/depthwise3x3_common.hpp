@@ -33,9 +33,8 @@ struct Depthwise3x3Params {
 
 // The pixel stride the execution plan gives activations of `channels` channels: one cache
 // line more when the plain stride would be a multiple of 1 KB (256, 512, 1024 channels, ...),
-// where the columns a depthwise tile reads fall into the same few L1 sets and the pixels it
-// writes alias its reads 4 KB apart. Measured on Zen 4: 14x14x512 and 7x7x1024 ran 1.7-1.8x
-// faster with the extra line, 28x28x256 1.1x; other layers were unaffected.
+// where the columns a depthwise tile reads would fall into the same few L1 sets and the
+// pixels it writes would alias its reads 4 KB apart (docs/kernels.md has the timings).
 inline Index padded_pixel_stride(Index channels) {
   return channels >= 256 && channels % 256 == 0 ? channels + 16 : channels;
 }

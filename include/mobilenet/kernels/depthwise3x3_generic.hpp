@@ -12,6 +12,7 @@
 
 namespace mobilenet {
 namespace kernels {
+namespace detail {
 namespace depthwise3x3_generic_impl {
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -75,11 +76,12 @@ struct Vec {
 #undef MOBILENET_DW_TARGET
 
 }  // namespace depthwise3x3_generic_impl
+}  // namespace detail
 
 // in:  in_h x in_w x C (one image, NHWC), weights 3 x 3 x C, bias C
 // out: rows [row_begin, row_end) of out_h x out_w x C
 inline void depthwise3x3_generic(const Depthwise3x3Params& params) {
-  depthwise3x3_generic_impl::run_depthwise3x3(params);
+  detail::depthwise3x3_generic_impl::run_depthwise3x3(params);
 }
 
 }  // namespace kernels

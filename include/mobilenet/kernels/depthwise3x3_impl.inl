@@ -9,9 +9,9 @@
 //
 // Loop order: output row -> tile of neighbouring output pixels -> channel block. The tile's
 // pixels share the input vectors they overlap on (a stride-1 tile of 8 reads 10 columns, not
-// 24), and each input pixel is read as one contiguous run of channels. Keeping a block's
-// weights in registers across a whole row instead walks memory with a stride of C floats;
-// that measured slower from C = 64 up (L1 set conflicts, short prefetch streams).
+// 24), and each input pixel is read as one contiguous run of channels. (Keeping a block's
+// weights in registers across a whole row would walk memory with a stride of C floats: L1
+// set conflicts and short prefetch streams from C = 64 up.)
 
 // A run of output pixels of one row, all with the same input rows.
 struct RowRun {
@@ -84,10 +84,9 @@ MOBILENET_DW_TARGET inline void interior_pixels(const RowRun& run, Index p, Inde
     load_weights<Rows, false>(run, c, Vec::tail(Vec::kWidth), w, bias);
     for (int r = 0; r < Rows; ++r) {
       in[r] = run.taps.in[r] + p * Stride * is + c;
-      // At stride 2 GCC 12 otherwise keeps each of the tile's input addresses (3 rows x 13
-      // columns) as a pointer of its own across this loop, far more than there are general
-      // registers, and moves them in and out of vector registers and the stack at every load.
-      // Hidden, the row pointers are all it keeps (stride 1 does not need it).
+      // Hidden, the row pointers are all the compiler keeps across this loop; at stride 2 it
+      // would otherwise keep each of the tile's 3 x 13 input addresses as a pointer of its own
+      // and spill them (stride 1 does not need it).
       if (Stride == 2) MOBILENET_HIDE_VALUE(in[r]);
     }
     interior_tile<Rows, Stride, Tile, false>(in, w, bias, run.out + p * os + c, is, os,
@@ -102,8 +101,7 @@ MOBILENET_DW_TARGET inline void interior_pixels(const RowRun& run, Index p, Inde
   }
 }
 
-// Pixels [p, count) in tiles of Tile, the rest in halving tiles. (Splitting the channels
-// into L1-sized groups, to reuse the columns neighbouring tiles share, measured slower.)
+// Pixels [p, count) in tiles of Tile, the rest in halving tiles.
 template <int Rows, int Stride, int Tile = Stride == 1 ? Vec::kTileStride1 : Vec::kTileStride2>
 MOBILENET_DW_TARGET void interior_run(const RowRun& run, Index p = 0) {
   for (; p + Tile <= run.count; p += Tile) interior_pixels<Rows, Stride, Tile>(run, p, 0, run.channels);

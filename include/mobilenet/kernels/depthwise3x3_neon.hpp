@@ -14,14 +14,15 @@
 
 namespace mobilenet {
 namespace kernels {
+namespace detail {
 namespace depthwise3x3_neon_impl {
 
 struct Vec {
   using Reg = float32x4_t;
   using Tail = Index;  // lanes in use
   static constexpr Index kWidth = 4;
-  // Output pixels per interior step: 32 q registers, as on AVX-512, so the same tiles
-  // (not timed on ARM hardware here: qemu only checks results).
+  // Output pixels per interior step: 8 at stride 1, as on AVX-512 (both have 32 vector
+  // registers); 4 at stride 2.
   static constexpr int kTileStride1 = 8;
   static constexpr int kTileStride2 = 4;
   static Tail tail(Index lanes) { return lanes; }
@@ -48,11 +49,12 @@ struct Vec {
 #undef MOBILENET_DW_TARGET
 
 }  // namespace depthwise3x3_neon_impl
+}  // namespace detail
 
 // in:  in_h x in_w x C (one image, NHWC), weights 3 x 3 x C, bias C
 // out: rows [row_begin, row_end) of out_h x out_w x C
 inline void depthwise3x3_neon(const Depthwise3x3Params& params) {
-  depthwise3x3_neon_impl::run_depthwise3x3(params);
+  detail::depthwise3x3_neon_impl::run_depthwise3x3(params);
 }
 
 }  // namespace kernels

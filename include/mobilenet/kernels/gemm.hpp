@@ -6,8 +6,9 @@
 // once into 32-column panels (PackedGemmWeights); bias and activation are applied in the
 // micro-kernel's epilogue, so C is written once.
 //
-// Blocking (sized for Zen 4: 32 KB L1d, 1 MB L2 per core): the driver walks
-//   column blocks of up to kGemmBlockPanels panels (KC x 512 floats of B = 512 KB, stays in L2)
+// Blocking: the driver walks
+//   column blocks of GemmBlocking::panels panels (a block of B, depth x panels x 32 floats,
+//      sized to half the L2 so that it stays there while every row tile meets it)
 //   -> blocks of up to kGemmBlockDepth of K
 //   -> row tiles of the micro-kernel's height (the tile's slice of A, <= 14 x 256 floats = 14 KB,
 //      stays in L1 while it meets every panel of the column block)
@@ -33,16 +34,17 @@
 namespace mobilenet {
 namespace kernels {
 
+// Rows of K per block of the packed weights. Fixed, not derived from the caches: it is the
+// packed layout, and the results do not depend on it (a later block reloads C exactly).
 inline constexpr Index kGemmBlockDepth = 256;
-inline constexpr Index kGemmBlockPanels = 16;
 // The shortest block of k that runs two-panel tiles (where the instruction set has them).
 inline constexpr Index kGemmPairMinDepth = 16;
 
 // B (K x N, row-major) and its bias, packed for the micro-kernels. Built once per layer.
 // Layout: K is cut into equal blocks of at most kGemmBlockDepth rows; block by block, each
 // panel's rows of that block are contiguous (depth x 32 floats). So the slice of B one pass of
-// the driver streams is one contiguous range. (Panels stored whole, K x 32 each, put the
-// slices of one pass 128 KB apart at K = 1024: all in the same L2 sets, which thrashed.)
+// the driver streams is one contiguous range (panels stored whole, K x 32 each, would put the
+// slices of one pass K x 128 bytes apart, in the same few L2 sets).
 class PackedGemmWeights {
  public:
   PackedGemmWeights() = default;
@@ -104,60 +106,80 @@ struct GemmRange {
   Index panel_begin = 0, panel_end = 0;
 };
 
+// How many panels of weights one block of the GEMM streams (see the top of this file).
+struct GemmBlocking {
+  Index panels = 16;
+};
+
+// Panels whose block of kGemmBlockDepth rows fills half of `caches.l2_bytes` (16 for a 1 MiB
+// L2), at least 2 so that two-panel tiles have a pair.
+inline GemmBlocking gemm_blocking_for(const CpuCaches& caches) {
+  const Index block_bytes = kGemmBlockDepth * kGemmPanelWidth * Index(sizeof(float));
+  GemmBlocking b;
+  b.panels = std::max<Index>(2, caches.l2_bytes / 2 / block_bytes);
+  return b;
+}
+
+// The blocking for this CPU's caches (cpu_caches()), worked out once.
+inline const GemmBlocking& gemm_blocking() {
+  static const GemmBlocking blocking = gemm_blocking_for(cpu_caches());
+  return blocking;
+}
+
 namespace detail {
 
-// Micro-kernels of one instruction set, indexed by tile height; `narrow` is for tiles of at
-// most 16 columns (the last panel of an N that is not a multiple of 32).
+// Micro-kernels of one instruction set, indexed by tile height: `x32` for tiles of up to 32
+// columns (one panel), `x16` for tiles of at most 16 columns (the last panel of an N that is
+// not a multiple of 32) and `x64` for tiles over two neighbouring panels (up to rows_x64 rows;
+// rows_x64 = 0: this instruction set has none).
 struct GemmKernelTable {
   Index rows = 0;
-  GemmMicroKernel wide[15] = {};
-  GemmMicroKernel narrow[15] = {};
-  // Kernels for a tile over two neighbouring panels, indexed by height (up to pair_rows;
-  // pair_rows = 0: this instruction set has none).
-  Index pair_rows = 0;
-  GemmMicroKernel pair[15] = {};
+  GemmMicroKernel x32[15] = {};
+  GemmMicroKernel x16[15] = {};
+  Index rows_x64 = 0;
+  GemmMicroKernel x64[15] = {};
 };
 
 template <template <int> class Kernel, int... Rows>
 GemmKernelTable make_gemm_table(std::integer_sequence<int, Rows...>) {
   GemmKernelTable t;
   t.rows = sizeof...(Rows);
-  ((t.wide[Rows + 1] = Kernel<Rows + 1>::wide, t.narrow[Rows + 1] = Kernel<Rows + 1>::narrow), ...);
+  ((t.x32[Rows + 1] = Kernel<Rows + 1>::x32, t.x16[Rows + 1] = Kernel<Rows + 1>::x16), ...);
   return t;
 }
 
 template <template <int> class Kernel, int... Rows>
-void add_pair_kernels(GemmKernelTable& t, std::integer_sequence<int, Rows...>) {
-  t.pair_rows = sizeof...(Rows);
-  ((t.pair[Rows + 1] = Kernel<Rows + 1>::pair), ...);
+void add_x64_kernels(GemmKernelTable& t, std::integer_sequence<int, Rows...>) {
+  t.rows_x64 = sizeof...(Rows);
+  ((t.x64[Rows + 1] = Kernel<Rows + 1>::x64), ...);
 }
 
 template <int Rows>
 struct GenericKernel {
-  static constexpr GemmMicroKernel wide = &gemm_tile_generic<Rows>;
-  static constexpr GemmMicroKernel narrow = wide;
+  static constexpr GemmMicroKernel x32 = &gemm_tile_generic<Rows, 32>;
+  static constexpr GemmMicroKernel x16 = x32;
 };
 #if MOBILENET_X86_DISPATCH
 template <int Rows>
 struct Avx512Kernel {
-  static constexpr GemmMicroKernel wide = &gemm_tile_avx512<Rows, 2>;
-  static constexpr GemmMicroKernel narrow = &gemm_tile_avx512<Rows, 1>;
+  static constexpr GemmMicroKernel x32 = &gemm_tile_avx512<Rows, 32>;
+  static constexpr GemmMicroKernel x16 = &gemm_tile_avx512<Rows, 16>;
 };
 template <int Rows>
-struct Avx512PairKernel {
-  static constexpr GemmMicroKernel pair = &gemm_pair_tile_avx512<Rows>;
+struct Avx512TwoPanelKernel {
+  static constexpr GemmMicroKernel x64 = &gemm_tile_avx512<Rows, 64>;
 };
 template <int Rows>
 struct Avx2Kernel {
-  static constexpr GemmMicroKernel wide = &gemm_tile_in_halves<&gemm_half_tile_avx2<Rows>>;
-  static constexpr GemmMicroKernel narrow = wide;
+  static constexpr GemmMicroKernel x32 = &gemm_tile_in_halves<&gemm_tile_avx2<Rows, 16>>;
+  static constexpr GemmMicroKernel x16 = x32;
 };
 #endif
 #if MOBILENET_NEON
 template <int Rows>
 struct NeonKernel {
-  static constexpr GemmMicroKernel wide = &gemm_tile_in_halves<&gemm_half_tile_neon<Rows>>;
-  static constexpr GemmMicroKernel narrow = wide;
+  static constexpr GemmMicroKernel x32 = &gemm_tile_in_halves<&gemm_tile_neon<Rows, 16>>;
+  static constexpr GemmMicroKernel x16 = x32;
 };
 #endif
 
@@ -167,7 +189,7 @@ inline const GemmKernelTable& gemm_kernels(Isa isa) {
 #if MOBILENET_X86_DISPATCH
   static const GemmKernelTable avx512 = [] {
     GemmKernelTable t = make_gemm_table<Avx512Kernel>(std::make_integer_sequence<int, kGemmAvx512Rows>());
-    add_pair_kernels<Avx512PairKernel>(t, std::make_integer_sequence<int, kGemmAvx512PairRows>());
+    add_x64_kernels<Avx512TwoPanelKernel>(t, std::make_integer_sequence<int, kGemmAvx512PairRows>());
     return t;
   }();
   static const GemmKernelTable avx2 =
@@ -186,8 +208,7 @@ inline const GemmKernelTable& gemm_kernels(Isa isa) {
 // Row tiles of at most `tallest` rows over `rows` rows, made as equal as possible (49 rows
 // run as 13+12+12+12, not 14+14+14+7, since a short tile wastes most of the micro-kernel's
 // FMAs) and worked out once: tile t has rows(t) rows, the first `tall` tiles one more than
-// the rest. Against two divisions per tile, gemm_packed in L1 (alternating runs): K = 27,
-// N = 32 (14 x 32 tiles) 89 -> 93.5 GFLOP/s; K = 32, N = 64 (7 x 64 tiles) 91 -> 94.
+// the rest.
 struct BalancedTiles {
   Index tiles = 0, short_rows = 0, tall = 0;
   BalancedTiles(Index rows, Index tallest)
@@ -197,107 +218,156 @@ struct BalancedTiles {
 
 }  // namespace detail
 
-// Memory the caller will want right after this call (the plan: the next layer's first
-// weights), which would otherwise come from DRAM while nothing else runs. gemm_packed
-// prefetches it in shares spread over its tiles, after the next block of its own weights and
-// the next row tile of C (on AVX-512, in the two-panel tile; elsewhere it is ignored).
-// conv2d_direct_rows takes one too.
+// Bytes the kernel touches while it computes so the next step finds them in cache: memory the
+// caller wants right after this call (the plan: the next layer's first weights), which would
+// otherwise come from DRAM while nothing else runs. gemm_packed_range prefetches it in shares
+// spread over its tiles, after the next block of its own weights and the next row tile of C
+// (on AVX-512, in the two-panel tile; elsewhere it is ignored); conv2d_direct_rows in a short
+// burst per tile. It changes nothing but timing.
 struct GemmPrefetch {
   const void* begin = nullptr;
   Index bytes = 0;
 };
 
-// The weights gemm_packed reads first (the first block of k of the first column block), for
-// the step before to prefetch.
-inline GemmPrefetch first_weights(const PackedGemmWeights& w) {
-  return {w.slice(0, 0), w.block_depth() * std::min(kGemmBlockPanels, w.panels()) * kGemmPanelWidth * Index(sizeof(float))};
+// How a GEMM-based kernel call runs, besides its operands.
+struct GemmOptions {
+  Isa isa = best_isa();                      // must be supported (isa_supported)
+  GemmPrefetch prefetch;                     // what to bring into cache for the caller
+  GemmBlocking blocking = gemm_blocking();   // panels per block of B
+};
+
+// The weights gemm_packed_range reads first (the first block of k of the first column block),
+// for the step before to prefetch.
+inline GemmPrefetch first_weights(const PackedGemmWeights& w, const GemmBlocking& blocking = gemm_blocking()) {
+  return {w.slice(0, 0), w.block_depth() * std::min(blocking.panels, w.panels()) * kGemmPanelWidth * Index(sizeof(float))};
 }
+
+namespace detail {
+
+// One gemm_packed_range call: its operands, the epilogue its tiles share, and the caller's
+// prefetch stream, dealt out over every pass over a block of B.
+class GemmDriver {
+ public:
+  GemmDriver(const float* a, Index lda, const PackedGemmWeights& w, float* c, Index ldc, Activation activation,
+             const GemmRange& range, const GemmOptions& options)
+      : kernels_(gemm_kernels(options.isa)), a_(a), lda_(lda), w_(w), c_(c), ldc_(ldc), range_(range),
+        block_panels_(std::max<Index>(1, options.blocking.panels)),
+        wanted_(options.prefetch.begin, options.prefetch.bytes) {
+    set_clamp(e_, activation);
+  }
+
+  void run() {
+    const Index depth = w_.k(), kc_max = w_.block_depth();
+    passes_left_ = (range_.panel_end - range_.panel_begin + block_panels_ - 1) / block_panels_ *
+                   ((depth + kc_max - 1) / kc_max);
+    for (Index pb = range_.panel_begin; pb < range_.panel_end; pb += block_panels_) {
+      const Index pe = std::min(pb + block_panels_, range_.panel_end);
+      for (Index k0 = 0; k0 < depth; k0 += kc_max) pass(pb, pe, k0, std::min(kc_max, depth - k0));
+    }
+  }
+
+ private:
+  static constexpr Index W = kGemmPanelWidth;
+
+  // The slice of B the pass after (pb, pe, k0, kc) streams, to come in from memory while this
+  // one runs from L2.
+  PrefetchStream next_weights(Index pb, Index pe, Index k0, Index kc) const {
+    const Index depth = w_.k(), kc_max = w_.block_depth(), bytes = W * Index(sizeof(float));
+    if (k0 + kc < depth) return PrefetchStream(w_.slice(k0 + kc, pb), std::min(kc_max, depth - k0 - kc) * (pe - pb) * bytes);
+    if (pe < range_.panel_end)
+      return PrefetchStream(w_.slice(0, pe), std::min(kc_max, depth) * (std::min(pe + block_panels_, range_.panel_end) - pe) * bytes);
+    return {};
+  }
+
+  // Panels [pb, pe) x k [k0, k0 + kc) over every row tile.
+  void pass(Index pb, Index pe, Index k0, Index kc) {
+    e_.accumulate = k0 > 0;
+    e_.activate = k0 + kc == w_.k();
+    // Two panels at a time where the instruction set has such tiles and the sum over k is
+    // long enough to pay for their shorter tiles' extra epilogues. Only they prefetch.
+    const bool pairs = kernels_.rows_x64 > 0 && pe - pb >= 2 && kc >= kGemmPairMinDepth;
+    PrefetchStream next = pairs ? next_weights(pb, pe, k0, kc) : PrefetchStream();
+    const Index calls_per_tile = (pe - pb + 1) / 2;
+    const BalancedTiles row_tiles(range_.row_end - range_.row_begin, pairs ? kernels_.rows_x64 : kernels_.rows);
+    const Index tiles = std::max<Index>(1, row_tiles.tiles * calls_per_tile);
+    const Index next_per_tile = (next.lines() + tiles - 1) / tiles;
+    const Index wanted_per_tile = (wanted_.lines() + tiles * passes_left_ - 1) / (tiles * passes_left_);
+    --passes_left_;
+    Index rows = 0;
+    for (Index m = range_.row_begin, t = 0; m < range_.row_end; m += rows, ++t) {
+      rows = row_tiles.rows(t);
+      // On the first pass over these columns, the next row tile's part of C, which has not
+      // been touched yet (the output of an early layer is a large buffer last used a whole
+      // inference ago: its lines come from DRAM before they can be written).
+      PrefetchStream next_c;
+      if (pairs && k0 == 0 && m + rows < range_.row_end) {
+        const float* first = c_ + (m + rows) * ldc_ + pb * W;
+        const float* last = c_ + (m + rows + row_tiles.rows(t + 1) - 1) * ldc_ + std::min(pe * W, w_.n());
+        next_c = PrefetchStream(first, Index(last - first) * Index(sizeof(float)));
+      }
+      const Index next_c_per_call = (next_c.lines() + calls_per_tile - 1) / calls_per_tile;
+      const TileStreams streams{{{&next, next_per_tile}, {&next_c, next_c_per_call}, {&wanted_, wanted_per_tile}}};
+      row_tile(m, rows, pb, pe, k0, kc, pairs, streams);
+    }
+  }
+
+  // The prefetch streams of one row tile, in order of need, with each one's share per call.
+  struct TileStreams {
+    std::pair<PrefetchStream*, Index> stream[3];
+  };
+
+  // Rows [m, m + rows) x panels [pb, pe), two panels a call when `pairs`.
+  void row_tile(Index m, Index rows, Index pb, Index pe, Index k0, Index kc, bool pairs, const TileStreams& s) {
+    const float* a_tile = a_ + m * lda_ + k0;
+    float* c_tile = c_ + m * ldc_;
+    for (Index p = pb; p < pe;) {
+      const Index columns = std::min(pairs && p + 1 < pe ? 2 * W : W, w_.n() - p * W);
+      e_.bias = w_.bias() + p * W;
+      const GemmMicroKernel kernel =
+          columns > W ? kernels_.x64[rows] : columns > 16 ? kernels_.x32[rows] : kernels_.x16[rows];
+      e_.prefetch[0] = e_.prefetch[1] = TilePrefetch{};
+      if (columns > W) {
+        // Two streams at most; what does not fit waits for the next tiles.
+        int streams = 0;
+        for (const auto& [stream, want] : s.stream)
+          if (streams < 2 && stream->lines() > 0) e_.prefetch[streams++] = stream->take(want, kc);
+      }
+      kernel(kc, a_tile, lda_, w_.slice(k0, p), c_tile + p * W, ldc_, columns, e_);
+      p += columns > W ? 2 : 1;
+    }
+  }
+
+  const GemmKernelTable& kernels_;
+  const float* a_;
+  Index lda_;
+  const PackedGemmWeights& w_;
+  float* c_;
+  Index ldc_;
+  GemmRange range_;
+  Index block_panels_;
+  GemmTileEpilogue e_;
+  PrefetchStream wanted_;
+  Index passes_left_ = 0;
+};
+
+}  // namespace detail
 
 // a: M x K, row i at a + i * lda (lda >= K)
 // c: M x N, row i at c + i * ldc (ldc >= N); only `range` of it is written
-// C = act(A * B + bias) over `range`. `isa` must be supported (isa_supported).
-inline void gemm_packed(const float* a, Index lda, const PackedGemmWeights& w, float* c, Index ldc,
-                        Activation activation, const GemmRange& range, Isa isa = best_isa(),
-                        const GemmPrefetch& prefetch = {}) {
-  assert(a && c && lda >= w.k() && ldc >= w.n() && isa_supported(isa));
+// C = act(A * B + bias) over `range` (threads split a GEMM into disjoint ranges).
+inline void gemm_packed_range(const float* a, Index lda, const PackedGemmWeights& w, float* c, Index ldc,
+                              Activation activation, const GemmRange& range, const GemmOptions& options = {}) {
+  assert(a && c && lda >= w.k() && ldc >= w.n() && isa_supported(options.isa));
   assert(range.panel_begin >= 0 && range.panel_end <= w.panels());
-  const detail::GemmKernelTable& kernels = detail::gemm_kernels(isa);
-  const Index depth = w.k(), W = kGemmPanelWidth;
-  const Index kc_max = w.block_depth();
-  GemmTileEpilogue e;
-  set_clamp(e, activation);
-  // The caller's lines, spread over all passes over a block of B.
-  PrefetchStream wanted(prefetch.begin, prefetch.bytes);
-  Index passes_left = (range.panel_end - range.panel_begin + kGemmBlockPanels - 1) / kGemmBlockPanels *
-                      ((depth + kc_max - 1) / kc_max);
-  for (Index pb = range.panel_begin; pb < range.panel_end; pb += kGemmBlockPanels) {
-    const Index pe = std::min(pb + kGemmBlockPanels, range.panel_end);
-    for (Index k0 = 0; k0 < depth; k0 += kc_max) {
-      const Index kc = std::min(kc_max, depth - k0);
-      e.accumulate = k0 > 0;
-      e.activate = k0 + kc == depth;
-      // Two panels at a time where the instruction set has such tiles and the sum over k is
-      // long enough to pay for their shorter tiles' extra epilogues.
-      const bool pairs = kernels.pair_rows > 0 && pe - pb >= 2 && kc >= kGemmPairMinDepth;
-      const Index tallest = pairs ? kernels.pair_rows : kernels.rows;
-      // While this pass runs from L2, the next one's slice of B comes in from memory.
-      // (Only the two-panel tiles prefetch.)
-      PrefetchStream next_weights;
-      if (pairs && k0 + kc < depth)
-        next_weights = PrefetchStream(w.slice(k0 + kc, pb),
-                                      std::min(kc_max, depth - k0 - kc) * (pe - pb) * W * Index(sizeof(float)));
-      else if (pairs && pe < range.panel_end)
-        next_weights = PrefetchStream(w.slice(0, pe), std::min(kc_max, depth) *
-                                                          (std::min(pe + kGemmBlockPanels, range.panel_end) - pe) *
-                                                          W * Index(sizeof(float)));
-      const Index calls_per_tile = (pe - pb + 1) / 2;
-      const detail::BalancedTiles row_tiles(range.row_end - range.row_begin, tallest);
-      const Index tiles = std::max<Index>(1, row_tiles.tiles * calls_per_tile);
-      const Index next_per_tile = (next_weights.lines() + tiles - 1) / tiles;
-      const Index wanted_per_tile = (wanted.lines() + tiles * passes_left - 1) / (tiles * passes_left);
-      --passes_left;
-      Index rows = 0;
-      for (Index m = range.row_begin, t = 0; m < range.row_end; m += rows, ++t) {
-        rows = row_tiles.rows(t);
-        const float* a_tile = a + m * lda + k0;
-        float* c_tile = c + m * ldc;
-        // On the first pass over these columns, the next row tile's part of C, which has not
-        // been touched yet (the output of an early layer is a large buffer last used a whole
-        // inference ago: its lines come from DRAM before they can be written).
-        PrefetchStream next_c;
-        if (pairs && k0 == 0 && m + rows < range.row_end) {
-          const Index next_rows = row_tiles.rows(t + 1);
-          const float* first = c + (m + rows) * ldc + pb * W;
-          const float* last = c + (m + rows + next_rows - 1) * ldc + std::min(pe * W, w.n());
-          next_c = PrefetchStream(first, Index(last - first) * Index(sizeof(float)));
-        }
-        const Index next_c_per_call = (next_c.lines() + calls_per_tile - 1) / calls_per_tile;
-        for (Index p = pb; p < pe;) {
-          const Index columns = std::min(pairs && p + 1 < pe ? 2 * W : W, w.n() - p * W);
-          e.bias = w.bias() + p * W;
-          const GemmMicroKernel kernel =
-              columns > W ? kernels.pair[rows] : columns > 16 ? kernels.wide[rows] : kernels.narrow[rows];
-          e.prefetch[0] = e.prefetch[1] = TilePrefetch{};
-          if (columns > W) {
-            // Two streams at most, in this order of need; what does not fit waits for the
-            // next tiles.
-            int streams = 0;
-            for (auto [stream, want] : {std::pair{&next_weights, next_per_tile}, std::pair{&next_c, next_c_per_call},
-                                        std::pair{&wanted, wanted_per_tile}})
-              if (streams < 2 && stream->lines() > 0) e.prefetch[streams++] = stream->take(want, kc);
-          }
-          kernel(kc, a_tile, lda, w.slice(k0, p), c_tile + p * W, ldc, columns, e);
-          p += columns > W ? 2 : 1;
-        }
-      }
-    }
-  }
+  detail::GemmDriver(a, lda, w, c, ldc, activation, range, options).run();
 }
 
-// The whole of C.
-inline void gemm_packed(const float* a, Index m, Index lda, const PackedGemmWeights& w, float* c,
-                        Index ldc, Activation activation, Isa isa = best_isa()) {
-  gemm_packed(a, lda, w, c, ldc, activation, GemmRange{0, m, 0, w.panels()}, isa);
+// The whole of C (M rows): gemm_packed_range over rows [0, m) and every panel.
+inline void gemm_packed(const float* a, Index m, Index lda, const PackedGemmWeights& w, float* c, Index ldc,
+                        Activation activation, Isa isa = best_isa()) {
+  GemmOptions options;
+  options.isa = isa;
+  gemm_packed_range(a, lda, w, c, ldc, activation, GemmRange{0, m, 0, w.panels()}, options);
 }
 
 // The reference twin: plain loops, the same contract with unpacked row-major weights (K x N).

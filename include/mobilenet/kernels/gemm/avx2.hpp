@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// AVX2+FMA GEMM micro-kernel: up to 6 rows x 16 columns of C in 12 ymm accumulators (the
-// classic tile for 16 registers: 12 accumulators, 2 weight vectors, 1 broadcast). A 32-wide
-// weight panel is run as two 16-column halves.
+// AVX2+FMA GEMM micro-kernel, gemm_tile_avx2<Rows, 16>: up to 6 rows x 16 columns of C in 12
+// ymm accumulators (the classic tile for 16 registers: 12 accumulators, 2 weight vectors,
+// 1 broadcast). A 32-wide weight panel runs as two such tiles (gemm_tile_in_halves).
 
 #include "mobilenet/kernels/cpu_features.hpp"
 #include "mobilenet/kernels/gemm/common.hpp"
@@ -15,21 +15,22 @@ namespace kernels {
 
 inline constexpr Index kGemmAvx2Rows = 6;
 
+namespace detail {
 // Lanes [0, count) of 8 set, as an AVX2 load/store mask (count may be <= 0 or >= 8).
 MOBILENET_TARGET_AVX2 inline __m256i avx2_lane_mask(Index count) {
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count < 0 ? 0 : count > 8 ? 8 : count)), lanes);
 }
+}  // namespace detail
 
-// Rows x 16 tile at panel column offset 0 of `b`; columns <= 16. Every loop over rows is
-// unrolled so the 12 accumulators stay in registers.
-template <int Rows>
-MOBILENET_TARGET_AVX2 void gemm_half_tile_avx2(Index kc, const float* a, Index lda,
-                                                    const float* b, float* c, Index ldc,
-                                                    Index columns, const float* bias,
-                                                    const GemmTileEpilogue& e) {
+// Rows x 16 tile at panel column offset 0 of `b`; columns <= 16; see GemmHalfKernel. Every
+// loop over rows is unrolled so the 12 accumulators stay in registers.
+template <int Rows, int Columns>
+MOBILENET_TARGET_AVX2 void gemm_tile_avx2(Index kc, const float* a, Index lda, const float* b, float* c,
+                                          Index ldc, Index columns, const float* bias, const GemmTileEpilogue& e) {
+  static_assert(Columns == 16, "AVX2 tiles are 16 columns wide");
   constexpr Index W = kGemmPanelWidth;
-  const __m256i mask0 = avx2_lane_mask(columns), mask1 = avx2_lane_mask(columns - 8);
+  const __m256i mask0 = detail::avx2_lane_mask(columns), mask1 = detail::avx2_lane_mask(columns - 8);
   __m256 acc[Rows][2];
   if (e.accumulate) {
 #pragma GCC unroll 6

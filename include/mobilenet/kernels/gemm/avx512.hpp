@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// AVX-512 GEMM micro-kernel: up to 14 rows x 32 columns of C held in 28 zmm accumulators
-// (AVX-512's 32 registers are what makes a tile this tall possible; on cores that split a
-// 512-bit FMA into two 256-bit halves the win over AVX2 is fewer loads per FMA).
-// Per step of k: 2 loads of the packed weight row, then per row one broadcast of the
-// activation and 2 FMAs.
+// AVX-512 GEMM micro-kernels, gemm_tile_avx512<Rows, Columns>: a Rows x Columns tile of C in
+// zmm accumulators. Columns 16 or 32 (one panel, up to 14 rows: 28 accumulators, 2 weight
+// loads and 14 broadcasts per 28 FMAs) or 64 (two neighbouring panels, up to 7 rows: the same
+// 28 accumulators with 4 weight loads and 7 broadcasts, fewer loads per FMA).
 
 #include "mobilenet/kernels/cpu_features.hpp"
 #include "mobilenet/kernels/gemm/common.hpp"
@@ -16,6 +15,10 @@ namespace mobilenet {
 namespace kernels {
 
 inline constexpr Index kGemmAvx512Rows = 14;
+// The tallest Rows x 64 tile (two panels).
+inline constexpr Index kGemmAvx512PairRows = 7;
+
+namespace detail {
 
 // The heart of a Rows x (16 * Vectors) tile: acc += A * B over kc steps of k, where row i of
 // A is a_row[i][0, kc) and B is kc panel rows of 32 floats. Per step: the weight row's one or
@@ -49,7 +52,7 @@ MOBILENET_TARGET_AVX512 inline void store_tile_avx512(__m512 (&acc)[Rows][Vector
     for (int i = 0; i < Rows; ++i)
       for (int v = 0; v < Vectors; ++v) acc[i][v] = _mm512_maskz_min_ps(all, hi, _mm512_maskz_max_ps(all, lo, acc[i][v]));
   }
-  float* row = c;  // row by row through one pointer, as in gemm_pair_tile_avx512
+  float* row = c;  // row by row through one pointer, as in two_panel_tile_avx512
 #pragma GCC unroll 14
   for (int i = 0; i < Rows; ++i, row += ldc) {
     MOBILENET_HIDE_VALUE(row);
@@ -60,7 +63,7 @@ MOBILENET_TARGET_AVX512 inline void store_tile_avx512(__m512 (&acc)[Rows][Vector
 
 // Rows x (16 * Vectors) tile, columns <= 16 * Vectors; see GemmMicroKernel.
 template <int Rows, int Vectors>
-MOBILENET_TARGET_AVX512 void gemm_tile_avx512(Index kc, const float* a, Index lda,
+MOBILENET_TARGET_AVX512 inline void one_panel_tile_avx512(Index kc, const float* a, Index lda,
                                                    const float* b, float* c, Index ldc,
                                                    Index columns, const GemmTileEpilogue& e) {
   static_assert(Rows >= 1 && Rows <= 14 && (Vectors == 1 || Vectors == 2), "tile too large");
@@ -92,15 +95,10 @@ MOBILENET_TARGET_AVX512 void gemm_tile_avx512(Index kc, const float* a, Index ld
 
 // Rows x 64 tile over two neighbouring panels (16 < columns <= 64): panel p's rows of this
 // block of k at b, panel p + 1's at b + 32 kc (PackedGemmWeights stores a block's panels one
-// after the other). Per step of k: 4 weight loads and Rows broadcasts for 4 x Rows FMAs, so
-// 7 rows fill the same 28 accumulators as the 14 x 32 tile with 11 loads instead of 16; that
-// measured 113-114 GFLOP/s against 110-111 with the data in L1 (Zen 4, peak ~117).
-inline constexpr Index kGemmAvx512PairRows = 7;
-
+// after the other).
 // The two-panel tile's sum over k, with `Streams` of e.prefetch issued along the way: one
 // prefetch per stream and step of k, at an address that moves on every 2^shift steps (the
-// repeats hit L1 and cost little; splitting the loop into shorter ones to prefetch only on
-// new lines measured 5-8% slower).
+// repeats hit L1 and cost less than a loop split to prefetch only on new lines).
 template <int Rows, int Streams>
 MOBILENET_TARGET_AVX512 inline void accumulate_pair_avx512(
     __m512 (&acc)[Rows][4], const float* const (&a_row)[Rows], const float* b, const float* b1, Index kc,
@@ -123,7 +121,7 @@ MOBILENET_TARGET_AVX512 inline void accumulate_pair_avx512(
 }
 
 template <int Rows>
-MOBILENET_TARGET_AVX512 void gemm_pair_tile_avx512(Index kc, const float* a, Index lda,
+MOBILENET_TARGET_AVX512 inline void two_panel_tile_avx512(Index kc, const float* a, Index lda,
                                                         const float* b, float* c, Index ldc,
                                                         Index columns, const GemmTileEpilogue& e) {
   static_assert(Rows >= 1 && Rows <= 7, "tile too large");
@@ -166,9 +164,8 @@ MOBILENET_TARGET_AVX512 void gemm_pair_tile_avx512(Index kc, const float* a, Ind
     for (int i = 0; i < Rows; ++i)
       for (int v = 0; v < 4; ++v) acc[i][v] = _mm512_maskz_min_ps(all, hi, _mm512_maskz_max_ps(all, lo, acc[i][v]));
   }
-  // Row by row through one pointer: with c + i * ldc GCC computed all 28 addresses before the
-  // sum over k and kept them on the stack. In L1, K = 32: 102 -> 106.5 GFLOP/s a tile,
-  // K = 64: 110 -> 112, K = 128: 113.2 -> 114.3.
+  // Row by row through one pointer: with c + i * ldc GCC computes all 28 addresses before the
+  // sum over k and keeps them on the stack.
   float* row = c;
 #pragma GCC unroll 7
   for (int i = 0; i < Rows; ++i, row += ldc) {
@@ -177,6 +174,20 @@ MOBILENET_TARGET_AVX512 void gemm_pair_tile_avx512(Index kc, const float* a, Ind
     _mm512_mask_storeu_ps(row + 32, mask2, acc[i][2]);
     _mm512_mask_storeu_ps(row + 48, mask3, acc[i][3]);
   }
+}
+
+}  // namespace detail
+
+// Rows x Columns tile of C; see GemmMicroKernel. Columns: 16 or 32 (one panel; columns <=
+// Columns) or 64 (two panels; 16 < columns <= 64).
+template <int Rows, int Columns>
+MOBILENET_TARGET_AVX512 void gemm_tile_avx512(Index kc, const float* a, Index lda, const float* b, float* c,
+                                              Index ldc, Index columns, const GemmTileEpilogue& e) {
+  static_assert(Columns == 16 || Columns == 32 || Columns == 64, "AVX-512 tiles are 16, 32 or 64 columns wide");
+  if constexpr (Columns == 64)
+    detail::two_panel_tile_avx512<Rows>(kc, a, lda, b, c, ldc, columns, e);
+  else
+    detail::one_panel_tile_avx512<Rows, Columns / 16>(kc, a, lda, b, c, ldc, columns, e);
 }
 
 }  // namespace kernels

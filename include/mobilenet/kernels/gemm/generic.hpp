@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// Portable GEMM micro-kernel: plain C++ over a 4 x 32 tile, written so that compilers
-// vectorise the inner loop over columns for whatever the target offers.
+// Portable GEMM micro-kernel, gemm_tile_generic<Rows, 32>: plain C++ over up to 4 x 32 tiles,
+// written so that compilers vectorise the inner loop over columns for whatever the target
+// offers.
 
 #include "mobilenet/kernels/gemm/common.hpp"
 
@@ -10,10 +11,11 @@ namespace kernels {
 
 inline constexpr Index kGemmGenericRows = 4;
 
-// rows x columns tile of C (rows <= 4, columns <= 32); see GemmMicroKernel.
-template <int Rows>
+// Rows x 32 tile of C (rows <= 4, columns <= 32); see GemmMicroKernel.
+template <int Rows, int Columns>
 void gemm_tile_generic(Index kc, const float* a, Index lda, const float* b, float* c, Index ldc,
                        Index columns, const GemmTileEpilogue& e) {
+  static_assert(Columns == kGemmPanelWidth, "generic tiles are one panel wide");
   constexpr Index W = kGemmPanelWidth;
   float acc[Rows][W];
   for (int i = 0; i < Rows; ++i)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// NEON (ARM64) GEMM micro-kernel: up to 6 rows x 16 columns of C in 24 q-register
-// accumulators; a 32-wide weight panel runs as two 16-column halves.
+// NEON (ARM64) GEMM micro-kernel, gemm_tile_neon<Rows, 16>: up to 6 rows x 16 columns of C in
+// 24 q-register accumulators; a 32-wide weight panel runs as two such tiles
+// (gemm_tile_in_halves).
 
 #include <algorithm>
 
@@ -16,9 +17,11 @@ namespace kernels {
 
 inline constexpr Index kGemmNeonRows = 6;
 
-template <int Rows>
-void gemm_half_tile_neon(Index kc, const float* a, Index lda, const float* b, float* c, Index ldc,
-                         Index columns, const float* bias, const GemmTileEpilogue& e) {
+// Rows x 16 tile at panel column offset 0 of `b`; columns <= 16; see GemmHalfKernel.
+template <int Rows, int Columns>
+void gemm_tile_neon(Index kc, const float* a, Index lda, const float* b, float* c, Index ldc, Index columns,
+                    const float* bias, const GemmTileEpilogue& e) {
+  static_assert(Columns == 16, "NEON tiles are 16 columns wide");
   constexpr Index W = kGemmPanelWidth;
   float32x4_t acc[Rows][4];
   float edge[Rows][16];

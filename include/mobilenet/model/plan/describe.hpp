@@ -78,7 +78,8 @@ inline std::string describe_header(const std::string& name, const PlanLayout& l,
           kib(t.min_band_bytes) + " to " + kib(t.max_band_bytes) + ", split panels below " +
           std::to_string(t.split_panels_below_pixels) + " pixels, per image above " + kib(t.per_image_above_bytes) +
           ", prefetch all next weights above " + kib(t.prefetch_whole_above_bytes) + ", next band's input above " +
-          kib(t.prefetch_input_above_bytes) + "\n";
+          kib(t.prefetch_input_above_bytes) + ", GEMM blocks of " + std::to_string(t.gemm_blocking.panels) +
+          " panels\n";
   text += "weights " + kib(l.weight_bytes()) + ", arena " + kib(l.arena.bytes()) + "\n";
   return text;
 }

@@ -74,17 +74,19 @@ class PrefetchPlan {
  public:
   PrefetchPlan(const PlanLayout& layout, const std::vector<const kernels::PackedGemmWeights*>& gemms) {
     steps_.reserve(layout.steps.size());
-    for (const StepLayout& s : layout.steps) steps_.emplace_back(s, next_weights(s, gemms));
+    const kernels::GemmBlocking& blocking = layout.options.tuning.gemm_blocking;
+    for (const StepLayout& s : layout.steps) steps_.emplace_back(s, next_weights(s, gemms, blocking));
   }
   const StepPrefetch& step(std::size_t index) const { return steps_[index]; }
 
  private:
   static kernels::GemmPrefetch next_weights(const StepLayout& s,
-                                            const std::vector<const kernels::PackedGemmWeights*>& gemms) {
+                                            const std::vector<const kernels::PackedGemmWeights*>& gemms,
+                                            const kernels::GemmBlocking& blocking) {
     const bool block = s.prefetch == PrefetchChoice::NextWeightsBlock;
     if (!block && s.prefetch != PrefetchChoice::NextWeightsWhole) return {};
     const kernels::PackedGemmWeights& next = *gemms[s.prefetch_step];
-    if (block) return kernels::first_weights(next);
+    if (block) return kernels::first_weights(next, blocking);
     return {next.slice(0, 0), next.floats() * Index(sizeof(float))};
   }
 

@@ -41,6 +41,7 @@ struct StepContext {
   // Two per step and image the plan is built for: counter(step, first_image, phase).
   runtime::GuidedCounter* counters = nullptr;
   Index max_batch = 1;
+  kernels::GemmBlocking gemm_blocking;  // PlanTuning::gemm_blocking
 
   float* buffer(PlanBuffer which) const {
     switch (which) {
@@ -55,6 +56,14 @@ struct StepContext {
   }
   float* scratch(int thread) const { return arena + arena_layout.scratch + arena_layout.scratch_stride * thread; }
   float* shared() const { return arena + arena_layout.shared; }
+  // How the GEMM kernels run for this plan, prefetching `prefetch`.
+  kernels::GemmOptions gemm_options(const kernels::GemmPrefetch& prefetch = {}) const {
+    kernels::GemmOptions options;
+    options.isa = isa;
+    options.prefetch = prefetch;
+    options.blocking = gemm_blocking;
+    return options;
+  }
   // The work counter of step `step` for the images from first_image on, phase 0 or 1.
   runtime::GuidedCounter& counter(std::size_t step, Index first_image, int phase) const {
     return counters[(step * std::size_t(max_batch) + std::size_t(first_image)) * 2 + std::size_t(phase)];
@@ -103,14 +112,16 @@ struct StemStep {
                                     float* out = detail::output_row(c, io, image, first);
                                     if (direct) {
                                       kernels::padded_rows(in, io.in, window, first, end, cols);
-                                      kernels::conv2d_direct_rows(cols, io.in.c, window, first, end, gemm, out,
-                                                                  io.out_stride, activation, c.isa,
-                                                                  prefetch.next_band_input(in, first, end, upwards));
+                                      kernels::conv2d_direct_rows(
+                                          cols, io.in.c, window, first, end, gemm, out, io.out_stride, activation,
+                                          c.gemm_options(prefetch.next_band_input(in, first, end, upwards)));
                                       return;
                                     }
                                     kernels::im2col_rows(in, io.in, window, first, end, cols);
-                                    kernels::gemm_packed(cols, (end - first) * io.out.w, gemm.k(), gemm, out,
-                                                         io.out_stride, activation, c.isa);
+                                    kernels::gemm_packed_range(
+                                        cols, gemm.k(), gemm, out, io.out_stride, activation,
+                                        kernels::GemmRange{0, (end - first) * io.out.w, 0, gemm.panels()},
+                                        c.gemm_options());
                                   });
   }
 };
@@ -140,9 +151,12 @@ struct DSConvStep {
         c, index, 0, first_image, end_image, io.out.h, band_rows, thread, [&](Index image, Index first, Index end) {
           depthwise_band(c, image, first, end, band_out);
           const Index row = (image - first_image) * io.out.h + first;
-          kernels::gemm_packed(band_out, mid_stride, gemm, detail::output_row(c, io, image, first), io.out_stride,
-                               activation, kernels::GemmRange{0, (end - first) * io.out.w, 0, gemm.panels()}, c.isa,
-                               prefetch.for_band(detail::input_image(c, io, image), first, end, upwards, row, rows));
+          const kernels::GemmPrefetch next =
+              prefetch.for_band(detail::input_image(c, io, image), first, end, upwards, row, rows);
+          kernels::gemm_packed_range(band_out, mid_stride, gemm, detail::output_row(c, io, image, first),
+                                     io.out_stride, activation,
+                                     kernels::GemmRange{0, (end - first) * io.out.w, 0, gemm.panels()},
+                                     c.gemm_options(next));
         });
   }
 
@@ -157,9 +171,9 @@ struct DSConvStep {
                                   });
     c.pool->barrier();
     runtime::for_each_panel_pair_chunk(c.counter(index, 0, 1), gemm.panels(), c.threads, [&](Index p0, Index p1) {
-      kernels::gemm_packed(mid, mid_stride, gemm, c.buffer(io.to), io.out_stride, activation,
-                           kernels::GemmRange{0, c.batch * io.out.h * io.out.w, p0, p1}, c.isa,
-                           prefetch.for_panels(p0, p1, gemm.panels()));
+      kernels::gemm_packed_range(mid, mid_stride, gemm, c.buffer(io.to), io.out_stride, activation,
+                                 kernels::GemmRange{0, c.batch * io.out.h * io.out.w, p0, p1},
+                                 c.gemm_options(prefetch.for_panels(p0, p1, gemm.panels())));
     });
   }
 
@@ -201,8 +215,8 @@ struct ClassifierStep {
 
   void run(const StepContext& c, int, Index, Index) const {
     runtime::for_each_panel_pair_chunk(c.counter(index, 0, 1), gemm.panels(), c.threads, [&](Index p0, Index p1) {
-      kernels::gemm_packed(c.buffer(io.from), gemm.k(), gemm, c.buffer(io.to), gemm.n(), Activation::None,
-                           kernels::GemmRange{0, c.batch, p0, p1}, c.isa);
+      kernels::gemm_packed_range(c.buffer(io.from), gemm.k(), gemm, c.buffer(io.to), gemm.n(), Activation::None,
+                                 kernels::GemmRange{0, c.batch, p0, p1}, c.gemm_options());
     });
   }
 };

@@ -5,7 +5,7 @@
 
 #include "mobilenet/core/shape.hpp"
 #include "mobilenet/kernels/cpu_features.hpp"
-#include "mobilenet/model/plan/cpu_caches_standin.hpp"  // until cpu_features.hpp has CpuCaches
+#include "mobilenet/kernels/gemm.hpp"
 
 namespace mobilenet {
 
@@ -33,14 +33,19 @@ struct PlanTuning {
   // DSConv blocks whose input image is larger than this prefetch their next band's input rows
   // (written a whole step ago, no longer in L2) instead of the next step's weights.
   Index prefetch_input_above_bytes = 1024 * 1024;
+  // Panels of weights per block of every GEMM the plan runs (kernels::gemm_blocking_for).
+  kernels::GemmBlocking gemm_blocking;
 
-  // Derived from the per-core L2 alone: a band is an eighth to a half of it, the prefetch
-  // thresholds are all of it, image by image above twice it. The L3 does not enter, since
-  // the share of it a process gets depends on what else runs; with 1 MiB of L2 the values
-  // are the defaults above.
+  // Derived from the per-core L2 alone (1 MiB where it is unknown): a band is an eighth to a
+  // half of it, the prefetch thresholds are all of it, image by image above twice it, and the
+  // GEMM blocking is the kernels' own rule for it. The L3 does not enter, since the share of it
+  // a process gets depends on what else runs; with 1 MiB of L2 the values are the defaults.
   static PlanTuning for_cpu(const kernels::CpuCaches& caches) {
     const Index l2 = caches.l2_bytes > 0 ? caches.l2_bytes : Index(1024 * 1024);
+    kernels::CpuCaches known = caches;
+    known.l2_bytes = l2;
     PlanTuning t;
+    t.gemm_blocking = kernels::gemm_blocking_for(known);
     t.l2_bytes = l2;
     t.min_band_bytes = l2 / 8;
     t.max_band_bytes = l2 / 2;
