@@ -64,10 +64,21 @@ std::vector<Layer> mobilenet_v1_depthwise_layers() {
     l.weights = random(9 * channels);
     l.bias = random(channels);
     l.output.resize(static_cast<std::size_t>(axis.out * axis.out * stride));
-    l.params = Depthwise3x3Params{l.input.data(), size, size, channels, l.weights.data(),
-                                  l.bias.data(), l.output.data(), axis.out, axis.out,
-                                  row.stride, axis.pad_before, axis.pad_before,
-                                  mobilenet::Activation::ReLU6, 0, axis.out, stride, stride};
+    Depthwise3x3Params& p = l.params;
+    p = Depthwise3x3Params{};
+    p.input = l.input.data();
+    p.in_h = p.in_w = size;
+    p.channels = channels;
+    p.weights = l.weights.data();
+    p.bias = l.bias.data();
+    p.output = l.output.data();
+    p.out_h = p.out_w = axis.out;
+    p.stride = row.stride;
+    p.pad_top = p.pad_left = axis.pad_before;
+    p.activation = mobilenet::Activation::ReLU6;
+    p.row_begin = 0;
+    p.row_end = axis.out;
+    p.in_pixel_stride = p.out_pixel_stride = stride;
     layers.push_back(std::move(l));
     size = axis.out;
     channels = row.out_channels;

@@ -58,6 +58,29 @@ inline std::vector<float> random_values(Index count, std::uint32_t seed) {
   return v;
 }
 
+// The kernel parameters for one dense image (in_h x in_w x channels) under `win`, every output
+// row; the output is left for the caller to set.
+inline kernels::Depthwise3x3Params depthwise_params(const float* input, Index in_h, Index in_w, Index channels,
+                                                    const float* weights, const float* bias, const Window2D& win,
+                                                    Activation activation) {
+  kernels::Depthwise3x3Params p{};
+  p.input = input;
+  p.in_h = in_h;
+  p.in_w = in_w;
+  p.channels = channels;
+  p.weights = weights;
+  p.bias = bias;
+  p.out_h = win.rows.out;
+  p.out_w = win.cols.out;
+  p.stride = win.stride;
+  p.pad_top = win.rows.pad_before;
+  p.pad_left = win.cols.pad_before;
+  p.activation = activation;
+  p.row_begin = 0;
+  p.row_end = win.rows.out;
+  return p;
+}
+
 // Runs `kernel` (a callable taking const Depthwise3x3Params&) over every size of the table and
 // several row ranges, and compares it with depthwise3x3_reference. Returns one message per
 // mismatch naming every parameter; empty when all agree. A kernel must also leave the
@@ -72,15 +95,14 @@ std::vector<std::string> check_depthwise_case(const DepthwiseCase& c, Kernel&& k
   std::uint32_t seed = 1;
   for (Index h : depthwise_sizes()) {
     for (Index w : depthwise_sizes()) {
-      const AxisWindow rows = window_axis(h, 3, c.stride, padding);
-      const AxisWindow cols = window_axis(w, 3, c.stride, padding);
+      const Window2D win = window_2d(h, w, 3, c.stride, padding);
+      const AxisWindow rows = win.rows, cols = win.cols;
       if (rows.out == 0 || cols.out == 0) continue;
       const std::vector<float> input = random_values(h * w * ch, seed++);
       const std::vector<float> weights = random_values(9 * ch, seed++);
       const std::vector<float> bias = random_values(ch, seed++);
-      kernels::Depthwise3x3Params p{input.data(), h, w, ch, weights.data(), bias.data(), nullptr,
-                                    rows.out, cols.out, c.stride, rows.pad_before,
-                                    cols.pad_before, c.activation, 0, rows.out};
+      kernels::Depthwise3x3Params p =
+          depthwise_params(input.data(), h, w, ch, weights.data(), bias.data(), win, c.activation);
       const Index row_floats = cols.out * ch;
       std::vector<float> expected(static_cast<std::size_t>(rows.out * row_floats));
       p.output = expected.data();

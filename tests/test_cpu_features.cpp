@@ -31,7 +31,6 @@ TEST(CpuFeatures, CpuidAnswersOnlyForX86Isas) {
 #endif
 
 TEST(CpuFeatures, GenericAlwaysSupported) {
-  EXPECT_TRUE(mobilenet::kernels::isa_supported(Isa::Generic));
   Isa isas[4];
   const int n = mobilenet::kernels::supported_isas(isas);
   ASSERT_GE(n, 1);
@@ -132,7 +131,6 @@ TEST(CpuCaches, DetectedSizesAreNeverZero) {
   EXPECT_GT(c.l3_bytes, 0);
   EXPECT_GE(c.l3_shared_by, 1);
   EXPECT_GT(c.l3_share_bytes(), 0);
-  EXPECT_EQ(&c, &mobilenet::kernels::cpu_caches());  // detected once
   std::printf("caches (%s): L1d %lld KiB, L2 %lld KiB, L3 %lld KiB shared by %d\n", c.source,
               static_cast<long long>(c.l1d_bytes >> 10), static_cast<long long>(c.l2_bytes >> 10),
               static_cast<long long>(c.l3_bytes >> 10), c.l3_shared_by);

@@ -4,13 +4,18 @@
 // each activation, and split ranges as the threads use them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <random>
+#include <set>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "mobilenet/kernels/depthwise3x3.hpp"
 #include "mobilenet/kernels/gemm.hpp"
 
 namespace mobilenet {
@@ -218,6 +223,55 @@ TEST(GemmBlocking, FollowsTheL2AndLeavesTheProductAlone) {
       std::fill(got.begin(), got.end(), -1.0f);
       gemm_packed_range(a.data(), k, packed, got.data(), n, Activation::ReLU6, {0, m, 0, packed.panels()}, options);
       EXPECT_EQ(want, got) << isa_name(isa) << ", blocks of " << panels << " panels";
+    }
+  }
+}
+
+// The cells of the Markdown table rows of `path` whose second cell is a kernel name that starts
+// with `prefix` (backticks removed), one "cell|cell|..." string a row.
+std::set<std::string> doc_table_rows(const std::string& path, const std::string& prefix) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in) << "cannot read " << path;
+  std::set<std::string> rows;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("| ", 0) != 0) continue;
+    line.erase(std::remove(line.begin(), line.end(), '`'), line.end());
+    std::vector<std::string> cells;
+    std::istringstream cells_in(line.substr(1));
+    for (std::string cell; std::getline(cells_in, cell, '|');) {
+      const auto first = cell.find_first_not_of(' '), last = cell.find_last_not_of(' ');
+      cells.push_back(first == std::string::npos ? "" : cell.substr(first, last - first + 1));
+    }
+    if (cells.size() >= 4 && cells[1].rfind(prefix, 0) == 0) rows.insert(cells[0] + "|" + cells[1] + "|" + cells[2] + "|" + cells[3]);
+  }
+  return rows;
+}
+
+// docs/kernels.md's tile tables name the tiles the code has (kGemmTiles, kDepthwiseTiles), and
+// the dispatch tables of the GEMM run the tallest tiles kGemmTiles lists.
+TEST(GemmTiles, DocsTableMatchesTheCode) {
+  const std::string doc = std::string(MOBILENET_SOURCE_DIR) + "/docs/kernels.md";
+  std::set<std::string> gemm_code, gemm_doc;
+  for (const GemmTileShape& t : kGemmTiles)
+    gemm_code.insert(std::string(isa_name(t.isa)) + "|" + t.kernel + "|" + std::to_string(t.rows) + " x " +
+                     std::to_string(t.columns));
+  for (const std::string& row : doc_table_rows(doc, "gemm_tile_"))
+    gemm_doc.insert(row.substr(0, row.rfind('|')));  // the last cell is prose
+  EXPECT_EQ(gemm_doc, gemm_code);
+
+  std::set<std::string> depthwise_code;
+  for (const DepthwiseTileShape& t : kDepthwiseTiles)
+    depthwise_code.insert(std::string(isa_name(t.isa)) + "|" + t.kernel + "|" +
+                          std::to_string(vector_bytes(t.isa) / int(sizeof(float))) + "|" +
+                          std::to_string(t.pixels[0]) + " / " + std::to_string(t.pixels[1]));
+  EXPECT_EQ(doc_table_rows(doc, "depthwise3x3_"), depthwise_code);
+
+  for (Isa isa : runnable_isas()) {
+    const detail::GemmKernelTable& table = detail::gemm_kernels(isa);
+    for (const GemmTileShape& t : kGemmTiles) {
+      if (t.isa != isa) continue;
+      EXPECT_EQ(t.columns == 64 ? table.rows_x64 : table.rows, t.rows) << t.kernel << " " << t.columns;
+      EXPECT_NE((t.columns == 64 ? table.x64 : t.columns == 16 ? table.x16 : table.x32)[t.rows], nullptr);
     }
   }
 }

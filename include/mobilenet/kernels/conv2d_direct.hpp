@@ -3,12 +3,12 @@
 // A k x k convolution over few input channels (the stem: 3x3, stride 2, RGB) without im2col.
 //
 // im2col copies every receptive field (27 floats per output pixel for the stem) and the GEMM
-// reads the copy back; at 224x224 that copy cost a third of the stem's time. Here the input
-// rows a band of output rows reads are copied once, with their zero padding (padded_rows;
-// 2 * 3 rows per 3 output rows at stride 2, 1/4 of the im2col copy), and the micro-kernel reads
-// each receptive field in place: k runs of k * Cin contiguous floats, one per kernel row, with
-// `stride * Cin` floats from one output pixel to the next. Its sum over k is the GEMM's over
-// the same (ky, kx, ci) order, so it uses the GEMM's packed weights and epilogue.
+// reads the copy back. Here the input rows a band of output rows reads are copied once, with
+// their zero padding (padded_rows; 2 * 3 rows per 3 output rows at stride 2, 1/4 of the im2col
+// copy), and the micro-kernel reads each receptive field in place: k runs of k * Cin
+// contiguous floats, one per kernel row, with `stride * Cin` floats from one output pixel to
+// the next. Its sum over k is the GEMM's over the same (ky, kx, ci) order, so it uses the
+// GEMM's packed weights and epilogue.
 //
 // The micro-kernel is AVX-512 only; on other instruction sets the plan keeps im2col + GEMM
 // (direct_conv_available). The reference twin is conv2d_reference.
@@ -68,14 +68,17 @@ inline bool direct_conv_available(Isa isa, const PackedGemmWeights& w) {
 #if MOBILENET_X86_DISPATCH
 inline constexpr Index kDirectConvRows = 14;
 
-// Rows output pixels x (16 * Vectors) output channels, columns <= 16 * Vectors: the GEMM
-// micro-kernel's 14 x 32 tile with its sum over k split into `kernel` runs of `run` floats,
+namespace detail {
+
+// Rows output pixels x Columns (16 or 32) output channels, columns <= Columns: the GEMM's
+// gemm_tile_avx512<Rows, Columns> with its sum over k split into `kernel` runs of `run` floats,
 // `row_step` floats apart (one per kernel row); the tile's pixels are `pixel_step` floats apart.
-template <int Rows, int Vectors>
+template <int Rows, int Columns>
 MOBILENET_TARGET_AVX512 void conv_tile_avx512(const float* a, Index pixel_step, Index row_step, Index kernel,
                                                Index run, const float* b, float* c, Index ldc, Index columns,
                                                const GemmTileEpilogue& e) {
-  static_assert(Rows >= 1 && Rows <= kDirectConvRows && (Vectors == 1 || Vectors == 2), "tile too large");
+  static_assert(Rows >= 1 && Rows <= kDirectConvRows && (Columns == 16 || Columns == 32), "tile too large");
+  constexpr int Vectors = Columns / 16;
   constexpr Index W = kGemmPanelWidth;
   const __mmask16 last_mask = static_cast<__mmask16>((1u << (columns - 16 * (Vectors - 1))) - 1u);
   __m512 acc[Rows][Vectors];
@@ -89,22 +92,21 @@ MOBILENET_TARGET_AVX512 void conv_tile_avx512(const float* a, Index pixel_step, 
   for (Index ky = 0; ky < kernel; ++ky, b += run * W) {
 #pragma GCC unroll 14
     for (int i = 0; i < Rows; ++i) a_row[i] = a + ky * row_step + i * pixel_step;
-    detail::accumulate_tile_avx512<Rows, Vectors>(acc, a_row, b, run);
+    accumulate_tile_avx512<Rows, Vectors>(acc, a_row, b, run);
   }
-  detail::store_tile_avx512<Rows, Vectors>(acc, c, ldc, last_mask, e);
+  store_tile_avx512<Rows, Vectors>(acc, c, ldc, last_mask, e);
 }
 
-namespace detail {
 using ConvTileKernel = void (*)(const float*, Index, Index, Index, Index, const float*, float*, Index, Index,
                                 const GemmTileEpilogue&);
 struct ConvKernelTable {
-  ConvTileKernel wide[kDirectConvRows + 1] = {};
-  ConvTileKernel narrow[kDirectConvRows + 1] = {};
+  ConvTileKernel x32[kDirectConvRows + 1] = {};
+  ConvTileKernel x16[kDirectConvRows + 1] = {};
 };
 template <int... Rows>
 ConvKernelTable make_conv_table(std::integer_sequence<int, Rows...>) {
   ConvKernelTable t;
-  ((t.wide[Rows + 1] = &conv_tile_avx512<Rows + 1, 2>, t.narrow[Rows + 1] = &conv_tile_avx512<Rows + 1, 1>), ...);
+  ((t.x32[Rows + 1] = &conv_tile_avx512<Rows + 1, 32>, t.x16[Rows + 1] = &conv_tile_avx512<Rows + 1, 16>), ...);
   return t;
 }
 inline const ConvKernelTable& conv_kernels() {
@@ -145,7 +147,7 @@ inline void conv2d_direct_rows(const float* band, Index cin, const Window2D& win
       for (Index p = 0; p < w.panels(); ++p) {
         const Index columns = std::min(W, w.n() - p * W);
         e.bias = w.bias() + p * W;
-        const detail::ConvTileKernel kernel = columns > 16 ? kernels.wide[rows] : kernels.narrow[rows];
+        const detail::ConvTileKernel kernel = columns > 16 ? kernels.x32[rows] : kernels.x16[rows];
         // A short burst per tile: a tile is ~750 FMAs, and its share is ~10 lines at the stem.
         const TilePrefetch share = wanted.take_lines(per_call);
         for (Index l = 0; share.at && l < share.lines; ++l) _mm_prefetch(share.at + 64 * l, _MM_HINT_T0);

@@ -185,7 +185,7 @@ inline int supported_isas(Isa (&out)[4]) {
 }
 
 // Bytes of one SIMD register of `isa`: 64 AVX-512, 32 AVX2, 16 NEON and generic.
-inline int vector_bytes(Isa isa) {
+constexpr int vector_bytes(Isa isa) {
   switch (isa) {
     case Isa::Avx512: return 64;
     case Isa::Avx2: return 32;

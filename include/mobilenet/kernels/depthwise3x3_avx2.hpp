@@ -22,12 +22,10 @@ namespace depthwise3x3_avx2_impl {
 struct Vec {
   using Reg = __m256;
   using Tail = __m256i;
-  static constexpr Index kWidth = 8;
-  // Output pixels per interior step. 16 ymm registers cannot hold 9 weights, the bias, the
-  // accumulators and the inputs, so some weights are re-read from L1; small tiles keep that
-  // down.
-  static constexpr int kTileStride1 = 4;
-  static constexpr int kTileStride2 = 2;
+  static constexpr Index kWidth = vector_bytes(Isa::Avx2) / Index(sizeof(float));
+  // Output pixels per interior step (see kDepthwiseTiles).
+  static constexpr int kTileStride1 = depthwise3x3_tile(Isa::Avx2).pixels[0];
+  static constexpr int kTileStride2 = depthwise3x3_tile(Isa::Avx2).pixels[1];
   MOBILENET_TARGET_AVX2 static Tail tail(Index lanes) {
     // Lane i is on when i < lanes: a window into 8 ones followed by 8 zeros.
     alignas(32) static const std::int32_t ones_then_zeros[16] = {-1, -1, -1, -1, -1, -1, -1, -1,

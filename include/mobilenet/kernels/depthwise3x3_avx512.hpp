@@ -20,12 +20,10 @@ namespace depthwise3x3_avx512_impl {
 struct Vec {
   using Reg = __m512;
   using Tail = __mmask16;
-  static constexpr Index kWidth = 16;
-  // Output pixels per interior step: 8 at stride 1 reads 10 input columns a row and holds
-  // 8 accumulators + 9 weights + bias + 10 inputs in the 32 zmm registers; at stride 2 a tile
-  // of 8 would need 17 input columns and spill, so 6 (13 columns).
-  static constexpr int kTileStride1 = 8;
-  static constexpr int kTileStride2 = 6;
+  static constexpr Index kWidth = vector_bytes(Isa::Avx512) / Index(sizeof(float));
+  // Output pixels per interior step (see kDepthwiseTiles).
+  static constexpr int kTileStride1 = depthwise3x3_tile(Isa::Avx512).pixels[0];
+  static constexpr int kTileStride2 = depthwise3x3_tile(Isa::Avx512).pixels[1];
   static constexpr Tail kAll = 0xFFFF;
   MOBILENET_TARGET_AVX512 static Tail tail(Index lanes) {
     return static_cast<Tail>((1u << lanes) - 1u);

@@ -31,6 +31,27 @@ struct Depthwise3x3Params {
   Index in_pixel_stride = 0, out_pixel_stride = 0;
 };
 
+// Output pixels per interior step of each depthwise kernel, at stride 1 and 2 (docs/kernels.md
+// lists the same). A tile shares the input columns its pixels overlap on, so it is as wide as
+// the registers allow: AVX-512 and NEON (32 vector registers) hold 8 accumulators, 9 weights,
+// the bias and 10 input columns at stride 1; at stride 2 a tile of 8 would need 17 columns, so
+// AVX-512 takes 6 (13 columns) and NEON 4. AVX2's 16 registers cannot hold the weights next to
+// the tile, so it re-reads some from L1 and keeps tiles small; the generic kernel matches it.
+struct DepthwiseTileShape {
+  Isa isa;
+  const char* kernel;
+  int pixels[2];  // at stride 1, at stride 2
+};
+inline constexpr DepthwiseTileShape kDepthwiseTiles[] = {{Isa::Avx512, "depthwise3x3_avx512", {8, 6}},
+                                                         {Isa::Avx2, "depthwise3x3_avx2", {4, 2}},
+                                                         {Isa::Neon, "depthwise3x3_neon", {8, 4}},
+                                                         {Isa::Generic, "depthwise3x3_generic", {4, 2}}};
+constexpr DepthwiseTileShape depthwise3x3_tile(Isa isa) {
+  for (const DepthwiseTileShape& t : kDepthwiseTiles)
+    if (t.isa == isa) return t;
+  return kDepthwiseTiles[3];
+}
+
 // The pixel stride the execution plan gives activations of `channels` channels: one cache
 // line more when the plain stride would be a multiple of 1 KB (256, 512, 1024 channels, ...),
 // where the columns a depthwise tile reads would fall into the same few L1 sets and the

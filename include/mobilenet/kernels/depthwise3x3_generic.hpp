@@ -29,9 +29,10 @@ struct Lanes {
 struct Vec {
   using Reg = Lanes;
   using Tail = Index;  // lanes in use
-  static constexpr Index kWidth = 4;
-  static constexpr int kTileStride1 = 4;  // output pixels per interior step
-  static constexpr int kTileStride2 = 2;
+  static constexpr Index kWidth = vector_bytes(Isa::Generic) / Index(sizeof(float));
+  // Output pixels per interior step (see kDepthwiseTiles).
+  static constexpr int kTileStride1 = depthwise3x3_tile(Isa::Generic).pixels[0];
+  static constexpr int kTileStride2 = depthwise3x3_tile(Isa::Generic).pixels[1];
   static Tail tail(Index lanes) { return lanes; }
   static Reg load(const float* p) {
     Reg r;

@@ -20,11 +20,10 @@ namespace depthwise3x3_neon_impl {
 struct Vec {
   using Reg = float32x4_t;
   using Tail = Index;  // lanes in use
-  static constexpr Index kWidth = 4;
-  // Output pixels per interior step: 8 at stride 1, as on AVX-512 (both have 32 vector
-  // registers); 4 at stride 2.
-  static constexpr int kTileStride1 = 8;
-  static constexpr int kTileStride2 = 4;
+  static constexpr Index kWidth = vector_bytes(Isa::Neon) / Index(sizeof(float));
+  // Output pixels per interior step (see kDepthwiseTiles).
+  static constexpr int kTileStride1 = depthwise3x3_tile(Isa::Neon).pixels[0];
+  static constexpr int kTileStride2 = depthwise3x3_tile(Isa::Neon).pixels[1];
   static Tail tail(Index lanes) { return lanes; }
   static Reg load(const float* p) { return vld1q_f32(p); }
   static Reg load(const float* p, Tail lanes) {

@@ -13,8 +13,6 @@
 namespace mobilenet {
 namespace kernels {
 
-inline constexpr Index kGemmAvx2Rows = 6;
-
 namespace detail {
 // Lanes [0, count) of 8 set, as an AVX2 load/store mask (count may be <= 0 or >= 8).
 MOBILENET_TARGET_AVX2 inline __m256i avx2_lane_mask(Index count) {

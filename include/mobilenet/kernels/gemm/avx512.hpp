@@ -14,10 +14,6 @@
 namespace mobilenet {
 namespace kernels {
 
-inline constexpr Index kGemmAvx512Rows = 14;
-// The tallest Rows x 64 tile (two panels).
-inline constexpr Index kGemmAvx512PairRows = 7;
-
 namespace detail {
 
 // The heart of a Rows x (16 * Vectors) tile: acc += A * B over kc steps of k, where row i of

@@ -9,6 +9,7 @@
 
 #include "mobilenet/core/shape.hpp"
 #include "mobilenet/kernels/activation.hpp"
+#include "mobilenet/kernels/cpu_features.hpp"
 
 namespace mobilenet {
 namespace kernels {
@@ -17,6 +18,30 @@ namespace kernels {
 // [32p, 32p + 32) as K rows of 32 contiguous floats (zero-padded past N). A micro-kernel
 // then reads one 32-float row per step of k, at a fixed stride, from one stream.
 inline constexpr Index kGemmPanelWidth = 32;
+
+// The tallest tile of each instruction set's micro-kernels (a tile of a given width runs every
+// height from 1 up to this).
+inline constexpr Index kGemmAvx512Rows = 14;     // x 16 and x 32: 28 zmm accumulators
+inline constexpr Index kGemmAvx512PairRows = 7;  // x 64 (two panels): the same 28
+inline constexpr Index kGemmAvx2Rows = 6;        // x 16: 12 of the 16 ymm registers
+inline constexpr Index kGemmNeonRows = 6;        // x 16: 24 of the 32 q registers
+inline constexpr Index kGemmGenericRows = 4;     // x 32: plain C++
+
+// One micro-kernel tile: `kernel`<rows, columns> for `isa` (docs/kernels.md lists the same).
+struct GemmTileShape {
+  Isa isa;
+  const char* kernel;
+  Index rows;
+  Index columns;
+};
+inline constexpr GemmTileShape kGemmTiles[] = {
+    {Isa::Avx512, "gemm_tile_avx512", kGemmAvx512PairRows, 64},
+    {Isa::Avx512, "gemm_tile_avx512", kGemmAvx512Rows, 32},
+    {Isa::Avx512, "gemm_tile_avx512", kGemmAvx512Rows, 16},
+    {Isa::Avx2, "gemm_tile_avx2", kGemmAvx2Rows, 16},
+    {Isa::Neon, "gemm_tile_neon", kGemmNeonRows, 16},
+    {Isa::Generic, "gemm_tile_generic", kGemmGenericRows, 32},
+};
 
 // Cache lines a micro-kernel prefetches while it runs: `lines` lines from `at` on (nullptr:
 // none), one every 2^shift steps of k.

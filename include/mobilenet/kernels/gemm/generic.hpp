@@ -9,8 +9,6 @@
 namespace mobilenet {
 namespace kernels {
 
-inline constexpr Index kGemmGenericRows = 4;
-
 // Rows x 32 tile of C (rows <= 4, columns <= 32); see GemmMicroKernel.
 template <int Rows, int Columns>
 void gemm_tile_generic(Index kc, const float* a, Index lda, const float* b, float* c, Index ldc,

@@ -15,8 +15,6 @@
 namespace mobilenet {
 namespace kernels {
 
-inline constexpr Index kGemmNeonRows = 6;
-
 // Rows x 16 tile at panel column offset 0 of `b`; columns <= 16; see GemmHalfKernel.
 template <int Rows, int Columns>
 void gemm_tile_neon(Index kc, const float* a, Index lda, const float* b, float* c, Index ldc, Index columns,
