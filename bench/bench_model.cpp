@@ -9,7 +9,7 @@
 #include <string>
 
 #include "mobilenet/mobilenet.hpp"
-#include "mobilenet/model/plan.hpp"
+#include "mobilenet/plan.hpp"
 
 namespace {
 

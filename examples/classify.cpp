@@ -18,6 +18,7 @@
 #include <mobilenet/io/preprocess.hpp>
 #include <mobilenet/io/top_k.hpp>
 #include <mobilenet/mobilenet.hpp>
+#include <mobilenet/plan.hpp>
 #include <mobilenet/version.hpp>
 
 #include <unistd.h>

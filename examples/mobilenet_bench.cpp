@@ -8,6 +8,7 @@
 
 #include <mobilenet/io/model_file.hpp>
 #include <mobilenet/mobilenet.hpp>
+#include <mobilenet/plan.hpp>
 
 #include <sys/resource.h>
 

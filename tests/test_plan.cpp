@@ -15,6 +15,7 @@
 
 #include "mobilenet/io/weights.hpp"
 #include "mobilenet/mobilenet.hpp"
+#include "mobilenet/plan.hpp"
 
 namespace mobilenet {
 namespace {
@@ -195,41 +196,6 @@ TEST(PlanThreads, ConcurrentRunsGiveTheReferenceResult) {
     EXPECT_EQ(own[t].to_vector(), own[0].to_vector()) << "plans over one model differ";
     EXPECT_EQ(from_shared[t].to_vector(), from_shared[0].to_vector());
     EXPECT_LE(max_abs_difference(from_shared[t], want), kLogitTolerance) << "shared plan " << t;
-  }
-}
-
-// The plan's work sharing: threads taking chunks of one counter at once, two from the front
-// and two from the back, get every item exactly once, in chunks of at least 1 and at most
-// max_chunk items; each end's chunks move inwards.
-TEST(GuidedCounter, EveryItemIsTakenExactlyOnceAcrossThreads) {
-  constexpr std::int64_t kItems = 100000, kMaxChunk = 64;
-  runtime::GuidedCounter counter;
-  for (int round = 0; round < 3; ++round) {
-    counter.reset();
-    std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>> taken(4);
-    std::vector<std::thread> workers;
-    for (int t = 0; t < 4; ++t)
-      workers.emplace_back([&, t] {
-        std::int64_t begin = 0, end = 0;
-        const bool from_back = t % 2 == 1;
-        while (counter.take(kItems, 4, kMaxChunk, begin, end, from_back)) taken[t].emplace_back(begin, end);
-      });
-    for (auto& w : workers) w.join();
-    std::vector<int> hits(kItems, 0);
-    for (std::size_t t = 0; t < taken.size(); ++t)
-      for (std::size_t i = 0; i < taken[t].size(); ++i) {
-        const auto [begin, end] = taken[t][i];
-        ASSERT_GE(end - begin, 1);
-        ASSERT_LE(end - begin, kMaxChunk);
-        if (i > 0 && t % 2 == 0) {
-          ASSERT_GE(begin, taken[t][i - 1].second) << "front chunks move forwards";
-        }
-        if (i > 0 && t % 2 == 1) {
-          ASSERT_LE(end, taken[t][i - 1].first) << "back chunks move backwards";
-        }
-        for (std::int64_t j = begin; j < end; ++j) ++hits[static_cast<std::size_t>(j)];
-      }
-    EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), kItems) << "round " << round;
   }
 }
 

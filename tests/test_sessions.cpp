@@ -31,6 +31,7 @@
 #endif
 
 #include "mobilenet/mobilenet.hpp"
+#include "mobilenet/plan.hpp"
 
 namespace mobilenet {
 namespace {

@@ -1,19 +1,27 @@
 // SPDX-License-Identifier: MIT
 // The plan's thread pool: every thread runs the job, barrier() separates phases (no thread
-// starts phase i+1 before all finished phase i), and runs repeat without leaking state.
+// starts phase i+1 before all finished phase i), and runs repeat without leaking state. And
+// its work sharing (runtime/work_sharing.hpp): every item, row and panel goes to exactly one
+// thread, in the chunks and directions the plan relies on.
 #include <gtest/gtest.h>
 
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "mobilenet/runtime/thread_pool.hpp"
+#include "mobilenet/runtime/work_sharing.hpp"
 
 namespace mobilenet {
 namespace runtime {
@@ -85,6 +93,105 @@ TEST(ThreadPool, RefusedThreadGivesAnErrorNotAHang) {
   ASSERT_TRUE(WIFEXITED(status)) << "the child hung or crashed (signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0) << ")";
   EXPECT_EQ(WEXITSTATUS(status), 0) << "2: wrong message, 3: no thread refused, 4: setrlimit failed, 5: not an Error";
 #endif
+}
+
+// The plan's work sharing: threads taking chunks of one counter at once, two from the front
+// and two from the back, get every item exactly once, in chunks of at least 1 and at most
+// max_chunk items; each end's chunks move inwards.
+TEST(GuidedCounter, EveryItemIsTakenExactlyOnceAcrossThreads) {
+  constexpr std::int64_t kItems = 100000, kMaxChunk = 64;
+  GuidedCounter counter;
+  for (int round = 0; round < 3; ++round) {
+    counter.reset();
+    std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>> taken(4);
+    std::vector<std::thread> workers;
+    for (int t = 0; t < 4; ++t)
+      workers.emplace_back([&, t] {
+        std::int64_t begin = 0, end = 0;
+        const bool from_back = t % 2 == 1;
+        while (counter.take(kItems, 4, kMaxChunk, begin, end, from_back)) taken[t].emplace_back(begin, end);
+      });
+    for (auto& w : workers) w.join();
+    std::vector<int> hits(kItems, 0);
+    for (std::size_t t = 0; t < taken.size(); ++t)
+      for (std::size_t i = 0; i < taken[t].size(); ++i) {
+        const auto [begin, end] = taken[t][i];
+        ASSERT_GE(end - begin, 1);
+        ASSERT_LE(end - begin, kMaxChunk);
+        if (i > 0 && t % 2 == 0) {
+          ASSERT_GE(begin, taken[t][i - 1].second) << "front chunks move forwards";
+        }
+        if (i > 0 && t % 2 == 1) {
+          ASSERT_LE(end, taken[t][i - 1].first) << "back chunks move backwards";
+        }
+        for (std::int64_t j = begin; j < end; ++j) ++hits[static_cast<std::size_t>(j)];
+      }
+    EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), kItems) << "round " << round;
+  }
+}
+
+// One thread alternates direction from step to step; several threads keep theirs (odd ones
+// from the back) in every step.
+TEST(WorkSharing, BandDirectionRule) {
+  EXPECT_FALSE(takes_from_back(1, 0, 0));
+  EXPECT_TRUE(takes_from_back(1, 1, 0));
+  EXPECT_FALSE(takes_from_back(1, 2, 0));
+  for (std::size_t step : {0, 1, 2, 7}) {
+    EXPECT_FALSE(takes_from_back(2, step, 0));
+    EXPECT_TRUE(takes_from_back(2, step, 1));
+    EXPECT_TRUE(takes_from_back(4, step, 3));
+  }
+}
+
+// Bands cover the rows in order, at most band_rows each, and stop at every image's edge.
+TEST(WorkSharing, BandsStopAtImageEdges) {
+  std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>> bands;
+  for_each_band(6, 25, 10, 4, [&](std::int64_t image, std::int64_t first, std::int64_t end) {
+    bands.emplace_back(image, first, end);
+  });
+  const std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>> want = {
+      {0, 6, 10}, {1, 0, 4}, {1, 4, 8}, {1, 8, 10}, {2, 0, 4}, {2, 4, 5}};
+  EXPECT_EQ(bands, want);
+}
+
+// Two threads draining one counter, one from each end, cover every row of every image once,
+// in bands of at most band_rows rows inside one image.
+TEST(WorkSharing, BandsTakenByTwoThreadsCoverEveryRowOnce) {
+  constexpr std::int64_t kImages = 3, kRows = 57, kBandRows = 5;
+  GuidedCounter counter;
+  std::vector<std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>>> taken(2);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t)
+    threads.emplace_back([&, t] {
+      for_each_band_taken(counter, kImages, kRows, kBandRows, 2, t == 1,
+                          [&](std::int64_t image, std::int64_t first, std::int64_t end) {
+                            taken[std::size_t(t)].emplace_back(image, first, end);
+                          });
+    });
+  for (auto& t : threads) t.join();
+  std::vector<int> hits(std::size_t(kImages * kRows), 0);
+  for (const auto& bands : taken)
+    for (const auto& [image, first, end] : bands) {
+      ASSERT_GE(end - first, 1);
+      ASSERT_LE(end - first, kBandRows);
+      ASSERT_LE(end, kRows);
+      for (std::int64_t r = first; r < end; ++r) ++hits[std::size_t(image * kRows + r)];
+    }
+  EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), kImages * kRows);
+}
+
+// Panel chunks start on a pair and together cover every panel once, an odd last one included.
+TEST(WorkSharing, PanelChunksAreWholePairs) {
+  for (std::int64_t panels : {1, 2, 7, 32}) {
+    GuidedCounter counter;
+    std::vector<int> hits(std::size_t(panels), 0);
+    for_each_panel_pair_chunk(counter, panels, 2, [&](std::int64_t p0, std::int64_t p1) {
+      EXPECT_EQ(p0 % 2, 0);
+      EXPECT_LT(p0, p1);
+      for (std::int64_t p = p0; p < p1; ++p) ++hits[std::size_t(p)];
+    });
+    EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), panels) << panels << " panels";
+  }
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 #include <random>
 
 #include <mobilenet/mobilenet.hpp>
-#include <mobilenet/model/plan.hpp>
+#include <mobilenet/plan.hpp>
 
 namespace mobilenet::peers {
 

@@ -2,8 +2,9 @@
 #pragma once
 // mobilenet: header-only MobileNetV1 inference (Howard et al., 2017). Include this one header.
 //
-// Image decoding and other heavy parts live in their own headers under mobilenet/io/, so an
-// app that does not need them does not compile them.
+// Image decoding and other heavy parts live in their own headers, so an app that does not need
+// them does not compile them: mobilenet/plan.hpp for the fast path (Plan, PackedModel,
+// Session), mobilenet/io/ for files and images, mobilenet/classifier.hpp for the facade.
 
 #include "mobilenet/core/error.hpp"
 #include "mobilenet/core/padding.hpp"
@@ -19,6 +20,5 @@
 #include "mobilenet/model/dsconv.hpp"
 #include "mobilenet/model/fold.hpp"
 #include "mobilenet/model/mobilenet_v1.hpp"
-#include "mobilenet/model/plan.hpp"
 #include "mobilenet/model/summary.hpp"
 #include "mobilenet/version.hpp"

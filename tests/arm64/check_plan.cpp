@@ -11,6 +11,7 @@
 #include <cstdlib>
 
 #include "mobilenet/mobilenet.hpp"
+#include "mobilenet/plan.hpp"
 
 int main() {
   using namespace mobilenet;

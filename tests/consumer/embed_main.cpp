@@ -3,6 +3,7 @@
 // the file's (checked against the size the test passes), and load as the shipped model.
 #include <mobilenet/io/model_file.hpp>
 #include <mobilenet/mobilenet.hpp>
+#include <mobilenet/plan.hpp>
 #include <mobilenet_embedded/shipped_model.hpp>
 
 #include <cstdint>

@@ -2,16 +2,16 @@
 #pragma once
 // A small persistent thread pool for the execution plan, with a spinning barrier.
 //
-// Why not a condition variable per layer, Eigen's ThreadPool or OpenMP: a batch-1 MobileNetV1
-// has ~17 synchronisation points, each after 0.05-1 ms of work. A futex/condvar wake costs
-// 5-20 us, which alone would eat most of the gain of a second core. So one inference is one
-// parallel region: `run(job)` wakes the workers once, every thread runs every step of the plan
-// on its share and meets the others at `barrier()`, which spins (the wait is short, since
-// the shares are equal), falling back to a condition variable if a thread is late (a busy
-// machine preempted it). Between inferences a worker spins a little, then sleeps on a
-// condition variable so an idle pool costs no CPU. OpenMP would do the same but adds a
-// compiler flag and runtime to every app of a header-only library; Eigen's ThreadPool has
-// no barrier and wakes through condition variables.
+// Why not a condition variable per layer, Eigen's ThreadPool or OpenMP: an inference meets at
+// a barrier after every step, and each step's work is short enough that sleeping and waking
+// through the kernel at each of them would cost a large part of what a second core gains. So
+// one inference is one parallel region: `run(job)` wakes the workers once, every thread runs
+// every step of the plan on its share (runtime/work_sharing.hpp) and meets the others at
+// `barrier()`, which spins (the wait is short, since the shares are equal), falling back to a
+// condition variable if a thread is late (a busy machine preempted it). Between inferences a
+// worker spins a little, then sleeps on a condition variable so an idle pool costs no CPU.
+// OpenMP would do the same but adds a compiler flag and runtime to every app of a header-only
+// library; Eigen's ThreadPool has no barrier and wakes through condition variables.
 
 #include <algorithm>
 #include <atomic>
@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "mobilenet/core/error.hpp"
+#include "mobilenet/runtime/work_sharing.hpp"  // GuidedCounter, declared here before
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
 #include <immintrin.h>
@@ -42,45 +43,6 @@ inline void cpu_relax() {
 #endif
 }
 }  // namespace detail
-
-// Items [0, total) of one step shared out while the threads run, in guided chunks: a thread
-// takes (items left) / (2 * threads) at a time, at least 1 and at most max_chunk. Chunks start
-// large (few atomic operations) and end small, so the threads finish within a small chunk of
-// each other even when the OS or the hypervisor holds one of them up for a while; a static
-// split would make the other wait at the barrier for all of it. Threads may take from either
-// end (the plan has odd threads take from the back, for locality); both ends share one atomic
-// word, so every item still goes to exactly one thread.
-class GuidedCounter {
- public:
-  void reset() { taken_.store(0, std::memory_order_relaxed); }
-  // [begin, end) is the caller's next chunk; false when every item is taken. Items are
-  // independent; the barrier after the step orders their results. A caller that takes
-  // `from_back` gets the last items left instead of the first.
-  bool take(std::int64_t total, std::int64_t threads, std::int64_t max_chunk, std::int64_t& begin,
-            std::int64_t& end, bool from_back = false) {
-    assert(total >= 0 && total <= 0xFFFFFFFF);  // each end's count is 32 bits
-    std::uint64_t current = taken_.load(std::memory_order_relaxed);
-    for (;;) {
-      const std::int64_t front = static_cast<std::int64_t>(current & 0xFFFFFFFFu);
-      const std::int64_t back = static_cast<std::int64_t>(current >> 32);
-      const std::int64_t left = total - front - back;
-      if (left <= 0) return false;
-      const std::int64_t chunk = std::max<std::int64_t>(1, std::min(max_chunk, left / (2 * threads)));
-      const std::uint64_t next = from_back ? current + (static_cast<std::uint64_t>(chunk) << 32)
-                                           : current + static_cast<std::uint64_t>(chunk);
-      if (taken_.compare_exchange_weak(current, next, std::memory_order_relaxed)) {
-        begin = from_back ? total - back - chunk : front;
-        end = begin + chunk;
-        return true;
-      }
-    }
-  }
-
- private:
-  // Items taken from the front (low 32 bits) and from the back (high 32 bits); one counter per
-  // cache line.
-  alignas(64) std::atomic<std::uint64_t> taken_{0};
-};
 
 class ThreadPool {
  public:
@@ -147,7 +109,9 @@ class ThreadPool {
   }
 
  private:
-  // About 50-150 us of pause instructions (their latency differs between CPUs).
+  // Spins before sleeping: long enough to cover the usual gap between threads reaching a
+  // barrier, short enough that a preempted thread does not burn a time slice (the pause
+  // instruction's latency differs between CPUs, so the time it covers does too).
   static constexpr unsigned kBarrierSpins = 1u << 12;
   static constexpr unsigned kIdleSpins = 1u << 13;
 

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// The cache sizes the plan's layout decisions are tuned to (docs/design.md, "Tuning"):
+// derived from the CPU's caches by default, or set by hand.
+
+#include "mobilenet/core/shape.hpp"
+#include "mobilenet/kernels/cpu_features.hpp"
+#include "mobilenet/kernels/gemm.hpp"
+
+namespace mobilenet {
+
+// Byte and pixel thresholds of the plan's layout (model/plan/layout.hpp). Every byte value
+// scales with the per-core L2 it was derived from; outputs never depend on them, only speed.
+struct PlanTuning {
+  // The per-core L2 the values below were derived from (0: set by hand).
+  Index l2_bytes = 1024 * 1024;
+  // A band's depthwise output takes between these many bytes of per-thread scratch: small
+  // enough to stay in L2 beside the weights the GEMM streams, and for layers with large
+  // weights as large as that allows, since each band streams all of the weights again.
+  Index min_band_bytes = 128 * 1024;
+  Index max_band_bytes = 512 * 1024;
+  // At 2 threads or more, DSConv blocks with fewer output pixels an image than this share
+  // their GEMM by weight panels instead of by rows: their activations are tiny next to their
+  // weights, which each thread would otherwise stream whole.
+  Index split_panels_below_pixels = 100;
+  // At batch > 1 the early steps run image by image while their batch's output would take
+  // more than this and outweighs their weights; below it, a barrier per image costs more
+  // than keeping the batch's output in the caches saves.
+  Index per_image_above_bytes = 2 * 1024 * 1024;
+  // The step before a GEMM whose weights are larger than this (more than L2 holds) prefetches
+  // all of them, not just the first block: they spill to L3, where the GEMM finds them.
+  Index prefetch_whole_above_bytes = 1024 * 1024;
+  // DSConv blocks whose input image is larger than this prefetch their next band's input rows
+  // (written a whole step ago, no longer in L2) instead of the next step's weights.
+  Index prefetch_input_above_bytes = 1024 * 1024;
+  // Panels of weights per block of every GEMM the plan runs (kernels::gemm_blocking_for).
+  kernels::GemmBlocking gemm_blocking;
+
+  // Derived from the per-core L2 alone (1 MiB where it is unknown): a band is an eighth to a
+  // half of it, the prefetch thresholds are all of it, image by image above twice it, and the
+  // GEMM blocking is the kernels' own rule for it. The L3 does not enter, since the share of it
+  // a process gets depends on what else runs; with 1 MiB of L2 the values are the defaults.
+  static PlanTuning for_cpu(const kernels::CpuCaches& caches) {
+    const Index l2 = caches.l2_bytes > 0 ? caches.l2_bytes : Index(1024 * 1024);
+    kernels::CpuCaches known = caches;
+    known.l2_bytes = l2;
+    PlanTuning t;
+    t.gemm_blocking = kernels::gemm_blocking_for(known);
+    t.l2_bytes = l2;
+    t.min_band_bytes = l2 / 8;
+    t.max_band_bytes = l2 / 2;
+    t.per_image_above_bytes = 2 * l2;
+    t.prefetch_whole_above_bytes = l2;
+    t.prefetch_input_above_bytes = l2;
+    return t;
+  }
+  // For the caches kernels::cpu_caches() detects (once per process).
+  static PlanTuning detected() {
+    static const PlanTuning tuning = for_cpu(kernels::cpu_caches());
+    return tuning;
+  }
+};
+
+}  // namespace mobilenet
