@@ -49,7 +49,7 @@ inline void eigen_assertion_failed(const char* condition, const char* file, int 
 #include <utility>
 #include <vector>
 
-#include "mobilenet/mobilenet.hpp"
+#include "mobilenet/plan.hpp"  // Plan, PackedModel, Session; includes mobilenet.hpp
 #include "mobilenet/runtime/thread_pool.hpp"
 
 // Every Eigen heap allocation asserts from the start, so that eigen_assertion_failed sees it.
@@ -231,7 +231,7 @@ TEST(PlanAllocations, WarmRunAllocatesNothing) {
   const MobileNetV1<float> model = random_model(MobileNetV1Config::tf_slim(0.25, 128));
   for (int threads : {1, 2})
     for (Index batch : {1, 2}) {
-      Plan plan(model, {batch, threads});
+      Plan plan(model, PlanOptions().with_batch(batch).with_threads(threads));
       expect_warm_runs_allocate_nothing(plan, batch, describe(model, batch, threads));
       // A plan built for a batch also runs smaller ones.
       if (batch > 1) expect_warm_runs_allocate_nothing(plan, 1, describe(model, 1, threads) + " on a batch-2 plan");
@@ -241,7 +241,7 @@ TEST(PlanAllocations, WarmRunAllocatesNothing) {
 TEST(PlanAllocations, WarmRunAtFullSizeOnTwoThreadsAllocatesNothing) {
   SKIP_UNLESS_COUNTING_WORKS();
   const MobileNetV1<float> model = random_model(MobileNetV1Config::tf_slim(1.0, 224));
-  Plan plan(model, {1, 2});
+  Plan plan(model, PlanOptions().with_threads(2));
   expect_warm_runs_allocate_nothing(plan, 1, describe(model, 1, 2));
 }
 
@@ -250,7 +250,7 @@ TEST(SessionAllocations, WarmRunAllocatesNothing) {
   const MobileNetV1<float> model = random_model(MobileNetV1Config::tf_slim(0.25, 128));
   for (int threads : {1, 2})
     for (Index batch : {1, 2}) {
-      const auto packed = PackedModel::create(model, {batch, threads});
+      const auto packed = PackedModel::create(model, PlanOptions().with_batch(batch).with_threads(threads));
       Session first(packed), second(packed);
       expect_warm_runs_allocate_nothing(first, batch, describe(model, batch, threads) + ", session 1");
       expect_warm_runs_allocate_nothing(second, batch, describe(model, batch, threads) + ", session 2");

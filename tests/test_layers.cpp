@@ -7,6 +7,7 @@
 #include <random>
 
 #include "mobilenet/mobilenet.hpp"
+#include "mobilenet/kernels/pointwise.hpp"  // the Eigen product and its reference twin
 
 namespace mobilenet {
 namespace {
