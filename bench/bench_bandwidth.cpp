@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// What one core of this machine can move: read and read+write (copy) bandwidth over working
+// What one core of this machine can compute and move: its fp32 FMA peak, and read and read+write (copy) bandwidth over working
 // sets that fit L1 (16 KiB), L2 (512 KiB of Zen 4's 1 MiB), L3 (8 MiB) and none (256 MiB).
 // The yardstick for the depthwise kernels' bytes/s (bench_depthwise, bench_layers): their
 // inputs and outputs live in L2 and L3, so those two rates are what "fraction of bandwidth"
@@ -8,6 +8,7 @@
 // over the whole set.
 //
 //   build/bench/bench/bench_bandwidth --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   build/bench/bench/bench_bandwidth --benchmark_filter=fma_peak
 
 #include <benchmark/benchmark.h>
 
@@ -117,6 +118,48 @@ void working_sets(benchmark::internal::Benchmark* b) {
     b->Arg(bytes);
 }
 
+#if MOBILENET_X86_DISPATCH
+#define MOBILENET_RELOAD_VECTOR(x) asm volatile("" : "+v"(x))
+// `steps` rounds of 24 independent AVX-512 FMAs (more than the FMA latency times the FMA
+// ports of any current core, so the chains never wait on each other): the core's fp32 peak.
+MOBILENET_TARGET_AVX512 float fma_rounds_avx512(long steps) {
+  __m512 acc[24];  // fully unrolled below: 24 registers
+  for (int i = 0; i < 24; ++i) acc[i] = _mm512_set1_ps(0.001f * float(i));
+  __m512 a = _mm512_set1_ps(0.9999f);
+  const __m512 b = _mm512_set1_ps(0.0001f);
+  for (long n = 0; n < steps; ++n) {
+#pragma GCC unroll 24
+    for (int i = 0; i < 24; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+    MOBILENET_RELOAD_VECTOR(a);  // the compiler may not fold steps together
+  }
+  alignas(64) float lanes[16];
+  __m512 sum = acc[0];
+  for (int i = 1; i < 24; ++i) sum = _mm512_add_ps(sum, acc[i]);
+  _mm512_store_ps(lanes, sum);
+  return lanes[0];
+}
+#endif
+
+// The fp32 FMA peak of one core with the best instruction set this CPU has (AVX-512 only:
+// elsewhere the benchmark is skipped). The yardstick for the GEMMs' GFLOP/s: a MobileNetV1
+// 1.0/224 inference (1.138 GFLOP) cannot take less than 1.138 / peak seconds on one core.
+void bench_fma_peak(benchmark::State& state) {
+#if MOBILENET_X86_DISPATCH
+  if (mobilenet::kernels::best_isa() == Isa::Avx512) {
+    constexpr long kSteps = 1 << 16;
+    for (auto _ : state) benchmark::DoNotOptimize(fma_rounds_avx512(kSteps));
+    const double flops = double(state.iterations()) * kSteps * 24 * 16 * 2;
+    state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsRate);
+    state.SetLabel("avx512");
+    return;
+  }
+#endif
+  state.SkipWithError("needs AVX-512");
+  for (auto _ : state) {
+  }
+}
+
+BENCHMARK(bench_fma_peak)->Name("fma_peak");
 BENCHMARK(bench_read)->Name("bandwidth/read")->Apply(working_sets);
 BENCHMARK(bench_copy)->Name("bandwidth/read_write")->Apply(working_sets);
 
