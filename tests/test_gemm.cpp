@@ -104,7 +104,8 @@ TEST(GemmRanges, SplitRowsAndPanelsGiveTheWholeProduct) {
     gemm_packed(a.data(), m, k, packed, whole.data(), n, Activation::ReLU, isa);
     for (Index rows : {Index(0), Index(11), m})
       for (Index panel : {Index(0), Index(1), packed.panels()}) {
-        const GemmOptions options = options_for(isa);
+        GemmOptions options = options_for(isa);
+        options.blocking.pairs_outer = rows == 11;  // both pass orders
         gemm_packed_range(a.data(), k, packed, split.data(), n, Activation::ReLU, {0, rows, 0, panel}, options);
         gemm_packed_range(a.data(), k, packed, split.data(), n, Activation::ReLU, {rows, m, 0, panel}, options);
         gemm_packed_range(a.data(), k, packed, split.data(), n, Activation::ReLU, {0, m, panel, packed.panels()},
@@ -189,18 +190,22 @@ TEST(GemmPrefetch, HintLeavesTheProductAlone) {
                       options_for(isa));
     for (const GemmPrefetch& hint : {GemmPrefetch{elsewhere.data() + 3, 4 * 99997}, first_weights(packed),
                                      GemmPrefetch{elsewhere.data(), 10}, GemmPrefetch{}}) {
-      std::fill(hinted.begin(), hinted.end(), -1.0f);
-      GemmOptions options = options_for(isa);
-      options.prefetch = hint;
-      gemm_packed_range(a.data(), k, packed, hinted.data(), n, Activation::ReLU6, {0, m, 0, packed.panels()},
-                        options);
-      EXPECT_EQ(plain, hinted) << isa_name(isa) << " hint of " << hint.bytes << " bytes";
+      for (bool pairs_outer : {false, true}) {
+        std::fill(hinted.begin(), hinted.end(), -1.0f);
+        GemmOptions options = options_for(isa);
+        options.prefetch = hint;
+        options.blocking.pairs_outer = pairs_outer;
+        gemm_packed_range(a.data(), k, packed, hinted.data(), n, Activation::ReLU6, {0, m, 0, packed.panels()},
+                          options);
+        EXPECT_EQ(plain, hinted) << isa_name(isa) << " hint of " << hint.bytes << " bytes"
+                                 << (pairs_outer ? ", pairs outer" : "");
+      }
     }
   }
 }
 
-// The panel blocking follows the L2 size (16 panels of 256 x 32 floats for a 1 MiB L2) and
-// changes when memory is read, never the product.
+// The panel blocking follows the L2 size (16 panels of 256 x 32 floats for a 1 MiB L2); it
+// and the pass order (pairs_outer) change when memory is read, never the product.
 TEST(GemmBlocking, FollowsTheL2AndLeavesTheProductAlone) {
   CpuCaches caches;
   caches.l2_bytes = Index(1) << 20;
@@ -217,13 +222,16 @@ TEST(GemmBlocking, FollowsTheL2AndLeavesTheProductAlone) {
   for (Isa isa : runnable_isas()) {
     std::vector<float> want(static_cast<std::size_t>(m * n)), got(want.size());
     gemm_packed(a.data(), m, k, packed, want.data(), n, Activation::ReLU6, isa);
-    for (Index panels : {1, 2, 3, 5, 16}) {
-      GemmOptions options = options_for(isa);
-      options.blocking.panels = panels;
-      std::fill(got.begin(), got.end(), -1.0f);
-      gemm_packed_range(a.data(), k, packed, got.data(), n, Activation::ReLU6, {0, m, 0, packed.panels()}, options);
-      EXPECT_EQ(want, got) << isa_name(isa) << ", blocks of " << panels << " panels";
-    }
+    for (bool pairs_outer : {false, true})
+      for (Index panels : {1, 2, 3, 5, 16}) {
+        GemmOptions options = options_for(isa);
+        options.blocking.panels = panels;
+        options.blocking.pairs_outer = pairs_outer;
+        std::fill(got.begin(), got.end(), -1.0f);
+        gemm_packed_range(a.data(), k, packed, got.data(), n, Activation::ReLU6, {0, m, 0, packed.panels()}, options);
+        EXPECT_EQ(want, got) << isa_name(isa) << ", blocks of " << panels << " panels"
+                             << (pairs_outer ? ", pairs outer" : "");
+      }
   }
 }
 

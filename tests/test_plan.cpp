@@ -177,6 +177,30 @@ TEST(PlanBatch, EarlyBlocksRunImageByImageAndMatchTheReference) {
   }
 }
 
+// Tuning changes speed, never outputs: plans whose GEMMs run in either pass order (the L3
+// share decides, PlanLayout::gemm_pairs_outer) and with other band sizes give the same bits.
+TEST(PlanTuningOutputs, EveryTuningGivesTheSameOutputs) {
+  MobileNetV1<float> model(MobileNetV1Config::tf_slim(0.5, 160));
+  model.randomize(7);
+  const Tensor<float> images = random_images(model, 2, 19);
+  kernels::CpuCaches caches = kernels::cpu_caches();
+  PlanTuning rows_outer = PlanTuning::for_cpu(caches), pairs_outer = rows_outer;
+  rows_outer.l3_resident_below_bytes = 0;
+  pairs_outer.l3_resident_below_bytes = Index(1) << 40;
+  caches.l2_bytes = 256 * 1024;
+  PlanTuning small_l2 = PlanTuning::for_cpu(caches);
+  for (int threads : {1, 2}) {
+    const PlanOptions options = PlanOptions().with_batch(2).with_threads(threads);
+    Plan reference(model, options.with_tuning(rows_outer)), other(model, options.with_tuning(pairs_outer)),
+        smaller(model, options.with_tuning(small_l2));
+    const Tensor<float> want = reference.predict(images), got = other.predict(images), got_small = smaller.predict(images);
+    for (Index c = 0; c < want.size(); ++c) {
+      ASSERT_EQ(want.data()[c], got.data()[c]) << "pairs outer, threads " << threads << ", output " << c;
+      ASSERT_EQ(want.data()[c], got_small.data()[c]) << "256 KiB L2, threads " << threads << ", output " << c;
+    }
+  }
+}
+
 // Several plans over one model, each run from its own thread, and one plan called from
 // several threads at once (runs are serialised): every result equals the reference's.
 TEST(PlanThreads, ConcurrentRunsGiveTheReferenceResult) {

@@ -230,12 +230,28 @@ TEST(PlanLayout, PrefetchChoices) {
             PrefetchChoice::NextBandInput);
 }
 
+// The GEMMs run pair of panels by pair (GemmBlocking::pairs_outer) when the weights and the
+// arena fit the tuning's L3 share, else row tile by row tile with their own prefetches.
+TEST(PlanLayout, GemmPassOrderFollowsTheL3Share) {
+  EXPECT_EQ(PlanTuning::for_cpu(caches_with_l2(kMiB)).l3_resident_below_bytes, 4 * kMiB) << "32 MiB shared by 8";
+  const PlanLayout small_share = plan_layout(mobilenet_1_224(), options(1, 1));
+  const Index footprint = small_share.weight_floats * Index(sizeof(float)) + small_share.arena.bytes();
+  EXPECT_GT(footprint, 16 * kMiB);
+  EXPECT_FALSE(small_share.gemm_pairs_outer);
+  for (Index share : {footprint - 1, footprint, Index(0)}) {
+    PlanTuning tuning = PlanTuning::for_cpu(caches_with_l2(kMiB));
+    tuning.l3_resident_below_bytes = share;
+    const PlanLayout l = plan_layout(mobilenet_1_224(), options(1, 1).with_tuning(tuning));
+    EXPECT_EQ(l.gemm_pairs_outer, share == footprint) << "L3 share " << share << ", footprint " << footprint;
+  }
+}
+
 TEST(PlanDescribe, NamesTheDecisions) {
   const MobileNetV1<float> model(MobileNetV1Config::tf_slim(0.25, 128));
   const Plan plan(model, options(2, 2));
   const std::string text = plan.describe();
   for (const char* want : {"generic", "2 thread", "batch 2", "L2", "tuning", "stem", "dsconv13", "split panels",
-                           "bands of", "classifier", "arena", "weights"})
+                           "bands of", "classifier", "arena", "weights", "GEMMs"})
     EXPECT_NE(text.find(want), std::string::npos) << want << " in:\n" << text;
 }
 

@@ -109,6 +109,12 @@ struct GemmRange {
 // How many panels of weights one block of the GEMM streams (see the top of this file).
 struct GemmBlocking {
   Index panels = 16;
+  // The order of a pass over a block of B where two-panel tiles run. false: row tile by row
+  // tile across the panels, each tile prefetching a share of the next pass's weights, for
+  // weights that come from DRAM. true: pair of panels by pair down the row tiles, with no
+  // prefetch of its own weights, for weights that stay in the L3 between calls (the hardware
+  // prefetcher streams a pair's slice, which the row tiles then reuse from L1 and L2).
+  bool pairs_outer = false;
 };
 
 // Panels whose block of kGemmBlockDepth rows fills half of `caches.l2_bytes` (16 for a 1 MiB
@@ -251,7 +257,7 @@ class GemmDriver {
   GemmDriver(const float* a, Index lda, const PackedGemmWeights& w, float* c, Index ldc, Activation activation,
              const GemmRange& range, const GemmOptions& options)
       : kernels_(gemm_kernels(options.isa)), a_(a), lda_(lda), w_(w), c_(c), ldc_(ldc), range_(range),
-        block_panels_(std::max<Index>(1, options.blocking.panels)),
+        block_panels_(std::max<Index>(1, options.blocking.panels)), pairs_outer_(options.blocking.pairs_outer),
         wanted_(options.prefetch.begin, options.prefetch.bytes) {
     set_clamp(e_, activation);
   }
@@ -286,6 +292,7 @@ class GemmDriver {
     // Two panels at a time where the instruction set has such tiles and the sum over k is
     // long enough to pay for their shorter tiles' extra epilogues. Only they prefetch.
     const bool pairs = kernels_.rows_x64 > 0 && pe - pb >= 2 && kc >= kGemmPairMinDepth;
+    if (pairs && pairs_outer_) return pass_by_pairs(pb, pe, k0, kc);
     PrefetchStream next = pairs ? next_weights(pb, pe, k0, kc) : PrefetchStream();
     const Index calls_per_tile = (pe - pb + 1) / 2;
     const BalancedTiles row_tiles(range_.row_end - range_.row_begin, pairs ? kernels_.rows_x64 : kernels_.rows);
@@ -309,6 +316,29 @@ class GemmDriver {
       const TileStreams streams{{{&next, next_per_tile}, {&next_c, next_c_per_call}, {&wanted_, wanted_per_tile}}};
       row_tile(m, rows, pb, pe, k0, kc, pairs, streams);
     }
+  }
+
+  // GemmBlocking::pairs_outer: each pair of panels over every row tile; the tiles prefetch
+  // only the caller's stream.
+  void pass_by_pairs(Index pb, Index pe, Index k0, Index kc) {
+    const BalancedTiles row_tiles(range_.row_end - range_.row_begin, kernels_.rows_x64);
+    const Index calls = std::max<Index>(1, row_tiles.tiles * ((pe - pb + 1) / 2));
+    const Index wanted_per_call = (wanted_.lines() + calls * passes_left_ - 1) / (calls * passes_left_);
+    --passes_left_;
+    for (Index p = pb; p < pe;) {
+      const Index columns = std::min(p + 1 < pe ? 2 * W : W, w_.n() - p * W);
+      e_.bias = w_.bias() + p * W;
+      Index rows = 0;
+      for (Index m = range_.row_begin, t = 0; m < range_.row_end; m += rows, ++t) {
+        rows = row_tiles.rows(t);
+        e_.prefetch[0] = columns > W ? wanted_.take(wanted_per_call, kc) : TilePrefetch{};
+        const GemmMicroKernel kernel =
+            columns > W ? kernels_.x64[rows] : columns > 16 ? kernels_.x32[rows] : kernels_.x16[rows];
+        kernel(kc, a_ + m * lda_ + k0, lda_, w_.slice(k0, p), c_ + m * ldc_ + p * W, ldc_, columns, e_);
+      }
+      p += columns > W ? 2 : 1;
+    }
+    e_.prefetch[0] = TilePrefetch{};
   }
 
   // The prefetch streams of one row tile, in order of need, with each one's share per call.
@@ -345,6 +375,7 @@ class GemmDriver {
   Index ldc_;
   GemmRange range_;
   Index block_panels_;
+  bool pairs_outer_;
   GemmTileEpilogue e_;
   PrefetchStream wanted_;
   Index passes_left_ = 0;

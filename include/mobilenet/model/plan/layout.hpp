@@ -99,6 +99,9 @@ struct PlanLayout {
   std::size_t per_image_steps = 0;  // the first steps, which run image by image
   ArenaLayout arena;
   Index weight_floats = 0;  // the weight block: every packed GEMM, each on a cache line
+  // The GEMMs' pass order (kernels::GemmBlocking::pairs_outer): the weights and the arena fit
+  // in PlanTuning::l3_resident_below_bytes.
+  bool gemm_pairs_outer = false;
 
   Index weight_bytes() const {
     Index total = 0;
@@ -316,6 +319,7 @@ inline PlanLayout plan_layout(const MobileNetV1<float>& model, const PlanOptions
     l.weight_floats += detail::round_up_to_cache_line_floats(s.gemm.floats());
   }
   detail::choose_weight_prefetch(l);
+  l.gemm_pairs_outer = l.weight_floats * Index(sizeof(float)) + l.arena.bytes() <= l.options.tuning.l3_resident_below_bytes;
   return l;
 }
 

@@ -34,12 +34,18 @@ struct PlanTuning {
   // (written a whole step ago, no longer in L2) instead of the next step's weights.
   Index prefetch_input_above_bytes = 1024 * 1024;
   // Panels of weights per block of every GEMM the plan runs (kernels::gemm_blocking_for).
+  // The layout sets its pairs_outer (below).
   kernels::GemmBlocking gemm_blocking;
+  // A model whose weights and arena take at most this many bytes stays in the L3 from one
+  // inference to the next: its GEMMs run with GemmBlocking::pairs_outer, leaving the streaming
+  // of their own weights to the hardware prefetcher. Larger models, or 0, prefetch each GEMM's
+  // next block of weights in software. for_cpu: this core's share of the L3.
+  Index l3_resident_below_bytes = 0;
 
-  // Derived from the per-core L2 alone (1 MiB where it is unknown): a band is an eighth to a
-  // half of it, the prefetch thresholds are all of it, image by image above twice it, and the
-  // GEMM blocking is the kernels' own rule for it. The L3 does not enter, since the share of it
-  // a process gets depends on what else runs; with 1 MiB of L2 the values are the defaults.
+  // Derived from the per-core L2 (1 MiB where it is unknown): a band is an eighth to a half of
+  // it, the prefetch thresholds are all of it, image by image above twice it, and the GEMM
+  // blocking is the kernels' own rule for it; with 1 MiB of L2 these are the defaults. The L3
+  // enters only through l3_resident_below_bytes, its share a core (0 where it is unknown).
   static PlanTuning for_cpu(const kernels::CpuCaches& caches) {
     const Index l2 = caches.l2_bytes > 0 ? caches.l2_bytes : Index(1024 * 1024);
     kernels::CpuCaches known = caches;
@@ -52,6 +58,7 @@ struct PlanTuning {
     t.per_image_above_bytes = 2 * l2;
     t.prefetch_whole_above_bytes = l2;
     t.prefetch_input_above_bytes = l2;
+    t.l3_resident_below_bytes = caches.l3_share_bytes();
     return t;
   }
   // For the caches kernels::cpu_caches() detects (once per process).
