@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Our side of scripts/bench-ort.sh: MobileNetV1 (TF-slim, random weights) in mobilenet::Plan,
-//   ours_latency ALPHA RESOLUTION THREADS BATCH RUNS [--l2-bytes N] [--describe]
+//   ours_latency ALPHA RESOLUTION THREADS BATCH RUNS [--l2-bytes N] [--l3-bytes N] [--describe]
 // timed as bench/ort/ort_latency.js times ONNX Runtime: 20 warm-up runs, then the median and
 // fastest wall ms of RUNS back-to-back Plan::run calls.
 //   --l2-bytes N  tune the plan for an L2 of N bytes a core instead of the detected one
 //                 (PlanTuning::for_cpu), to see what the tuning is worth
+//   --l3-bytes N  the same for the L3 (its share a core decides the GEMMs' pass order)
 //   --describe    print the plan's layout (Plan::describe) before timing
 #include <algorithm>
 #include <chrono>
@@ -17,7 +18,8 @@
 #include "mobilenet/plan.hpp"
 
 int main(int argc, char** argv) {
-  const char* const usage = "usage: ours_latency ALPHA RESOLUTION THREADS BATCH RUNS [--l2-bytes N] [--describe]\n";
+  const char* const usage =
+      "usage: ours_latency ALPHA RESOLUTION THREADS BATCH RUNS [--l2-bytes N] [--l3-bytes N] [--describe]\n";
   if (argc < 6) {
     std::fprintf(stderr, "%s", usage);
     return 2;
@@ -27,12 +29,15 @@ int main(int argc, char** argv) {
             runs = std::max(1, std::atoi(argv[5]));
   mobilenet::PlanOptions options = mobilenet::PlanOptions().with_batch(batch).with_threads(threads);
   bool describe = false;
+  mobilenet::kernels::CpuCaches caches = mobilenet::kernels::cpu_caches();
   for (int i = 6; i < argc; ++i) {
     if (std::strcmp(argv[i], "--describe") == 0) {
       describe = true;
     } else if (std::strcmp(argv[i], "--l2-bytes") == 0 && i + 1 < argc && std::atoll(argv[i + 1]) > 0) {
-      mobilenet::kernels::CpuCaches caches = mobilenet::kernels::cpu_caches();
       caches.l2_bytes = std::atoll(argv[++i]);
+      options = options.with_tuning(mobilenet::PlanTuning::for_cpu(caches));
+    } else if (std::strcmp(argv[i], "--l3-bytes") == 0 && i + 1 < argc && std::atoll(argv[i + 1]) >= 0) {
+      caches.l3_bytes = std::atoll(argv[++i]);
       options = options.with_tuning(mobilenet::PlanTuning::for_cpu(caches));
     } else {
       std::fprintf(stderr, "%s", usage);
