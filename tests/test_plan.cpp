@@ -178,7 +178,7 @@ TEST(PlanBatch, EarlyBlocksRunImageByImageAndMatchTheReference) {
 }
 
 // Tuning changes speed, never outputs: plans whose GEMMs run in either pass order (the L3
-// share decides, PlanLayout::gemm_pairs_outer) and with other band sizes give the same bits.
+// share decides, PlanLayout::gemm_blocking) and with other band sizes give the same bits.
 TEST(PlanTuningOutputs, EveryTuningGivesTheSameOutputs) {
   MobileNetV1<float> model(MobileNetV1Config::tf_slim(0.5, 160));
   model.randomize(7);

@@ -237,12 +237,12 @@ TEST(PlanLayout, GemmPassOrderFollowsTheL3Share) {
   const PlanLayout small_share = plan_layout(mobilenet_1_224(), options(1, 1));
   const Index footprint = small_share.weight_floats * Index(sizeof(float)) + small_share.arena.bytes();
   EXPECT_GT(footprint, 16 * kMiB);
-  EXPECT_FALSE(small_share.gemm_pairs_outer);
+  EXPECT_FALSE(small_share.gemm_blocking.pairs_outer);
   for (Index share : {footprint - 1, footprint, Index(0)}) {
     PlanTuning tuning = PlanTuning::for_cpu(caches_with_l2(kMiB));
     tuning.l3_resident_below_bytes = share;
     const PlanLayout l = plan_layout(mobilenet_1_224(), options(1, 1).with_tuning(tuning));
-    EXPECT_EQ(l.gemm_pairs_outer, share == footprint) << "L3 share " << share << ", footprint " << footprint;
+    EXPECT_EQ(l.gemm_blocking.pairs_outer, share == footprint) << "L3 share " << share << ", footprint " << footprint;
   }
 }
 

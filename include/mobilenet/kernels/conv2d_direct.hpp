@@ -61,9 +61,10 @@ void padded_rows(const T* in, const Shape& in_shape, const Window2D& win, Index 
 }
 
 // Whether conv2d_direct_rows runs for `isa` and weights of k x k x Cin rows (one block of k).
-inline bool direct_conv_available(Isa isa, const PackedGemmWeights& w) {
-  return isa == Isa::Avx512 && MOBILENET_X86_DISPATCH && w.block_depth() == w.k();
+inline bool direct_conv_available(Isa isa, Index k) {
+  return isa == Isa::Avx512 && MOBILENET_X86_DISPATCH && gemm_block_depth(k) == k;
 }
+inline bool direct_conv_available(Isa isa, const PackedGemmWeights& w) { return direct_conv_available(isa, w.k()); }
 
 #if MOBILENET_X86_DISPATCH
 inline constexpr Index kDirectConvRows = 14;

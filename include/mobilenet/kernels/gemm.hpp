@@ -14,6 +14,7 @@
 //      stays in L1 while it meets every panel of the column block)
 //   -> panels, two at a time where the instruction set has two-panel tiles (AVX-512: 7 x 64,
 //      which also divides MobileNet's 49, 196, 784 and 12544 pixels into whole tiles).
+// With GemmBlocking::pairs_outer the last two swap: each pair of panels meets every row tile.
 // A is read in place (no packing): its rows are already contiguous in k.
 
 #include <algorithm>
@@ -37,6 +38,12 @@ namespace kernels {
 // Rows of K per block of the packed weights. Fixed, not derived from the caches: it is the
 // packed layout, and the results do not depend on it (a later block reloads C exactly).
 inline constexpr Index kGemmBlockDepth = 256;
+// The depth of each block of k PackedGemmWeights cuts K into: equal blocks of at most
+// kGemmBlockDepth rows.
+inline Index gemm_block_depth(Index k) {
+  const Index blocks = (k + kGemmBlockDepth - 1) / kGemmBlockDepth;
+  return blocks > 0 ? (k + blocks - 1) / blocks : 0;
+}
 // The shortest block of k that runs two-panel tiles (where the instruction set has them).
 inline constexpr Index kGemmPairMinDepth = 16;
 
@@ -53,8 +60,7 @@ class PackedGemmWeights {
       : k_(k), n_(n), panels_((n + kGemmPanelWidth - 1) / kGemmPanelWidth) {
     if (k < 1 || n < 1)
       throw ShapeError(mobilenet::detail::concat("GEMM weights must be at least 1 x 1, got ", k, " x ", n));
-    const Index blocks = (k + kGemmBlockDepth - 1) / kGemmBlockDepth;
-    block_depth_ = (k + blocks - 1) / blocks;
+    block_depth_ = gemm_block_depth(k);
     data_.assign(static_cast<std::size_t>(panels_ * k * kGemmPanelWidth), 0.0f);
     bias_.assign(static_cast<std::size_t>(panels_ * kGemmPanelWidth), 0.0f);
     for (Index k0 = 0; k0 < k; k0 += block_depth_)
@@ -332,13 +338,17 @@ class GemmDriver {
       for (Index m = range_.row_begin, t = 0; m < range_.row_end; m += rows, ++t) {
         rows = row_tiles.rows(t);
         e_.prefetch[0] = columns > W ? wanted_.take(wanted_per_call, kc) : TilePrefetch{};
-        const GemmMicroKernel kernel =
-            columns > W ? kernels_.x64[rows] : columns > 16 ? kernels_.x32[rows] : kernels_.x16[rows];
-        kernel(kc, a_ + m * lda_ + k0, lda_, w_.slice(k0, p), c_ + m * ldc_ + p * W, ldc_, columns, e_);
+        kernel_for(rows, columns)(kc, a_ + m * lda_ + k0, lda_, w_.slice(k0, p), c_ + m * ldc_ + p * W, ldc_,
+                                  columns, e_);
       }
       p += columns > W ? 2 : 1;
     }
     e_.prefetch[0] = TilePrefetch{};
+  }
+
+  // The micro-kernel for a tile of `rows` x `columns` (over two panels above 32 columns).
+  GemmMicroKernel kernel_for(Index rows, Index columns) const {
+    return columns > W ? kernels_.x64[rows] : columns > 16 ? kernels_.x32[rows] : kernels_.x16[rows];
   }
 
   // The prefetch streams of one row tile, in order of need, with each one's share per call.
@@ -353,8 +363,7 @@ class GemmDriver {
     for (Index p = pb; p < pe;) {
       const Index columns = std::min(pairs && p + 1 < pe ? 2 * W : W, w_.n() - p * W);
       e_.bias = w_.bias() + p * W;
-      const GemmMicroKernel kernel =
-          columns > W ? kernels_.x64[rows] : columns > 16 ? kernels_.x32[rows] : kernels_.x16[rows];
+      const GemmMicroKernel kernel = kernel_for(rows, columns);
       e_.prefetch[0] = e_.prefetch[1] = TilePrefetch{};
       if (columns > W) {
         // Two streams at most; what does not fit waits for the next tiles.

@@ -358,8 +358,7 @@ class Session {
     c.pool = pool_.get();
     c.counters = counters_.get();
     c.max_batch = model_->batch();
-    c.gemm_blocking = model_->options_.tuning.gemm_blocking;
-    c.gemm_blocking.pairs_outer = model_->layout_.gemm_pairs_outer;
+    c.gemm_blocking = model_->layout_.gemm_blocking;
     return c;
   }
 

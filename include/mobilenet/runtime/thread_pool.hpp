@@ -24,7 +24,6 @@
 #include <vector>
 
 #include "mobilenet/core/error.hpp"
-#include "mobilenet/runtime/work_sharing.hpp"  // GuidedCounter, declared here before
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
 #include <immintrin.h>

@@ -99,9 +99,9 @@ struct PlanLayout {
   std::size_t per_image_steps = 0;  // the first steps, which run image by image
   ArenaLayout arena;
   Index weight_floats = 0;  // the weight block: every packed GEMM, each on a cache line
-  // The GEMMs' pass order (kernels::GemmBlocking::pairs_outer): the weights and the arena fit
-  // in PlanTuning::l3_resident_below_bytes.
-  bool gemm_pairs_outer = false;
+  // Every GEMM's blocking: the tuning's, with pairs_outer set when the weights and the arena
+  // fit in PlanTuning::l3_resident_below_bytes.
+  kernels::GemmBlocking gemm_blocking;
 
   Index weight_bytes() const {
     Index total = 0;
@@ -145,8 +145,7 @@ inline StepLayout stem_layout(const MobileNetV1<float>& model, const PlanOptions
   s.window = model.stem.window(s.io.in);
   s.gemm = {9 * s.io.in.c, s.io.out.c};
   s.band_rows = std::min(s.io.out.h, band_rows_for(o.tuning, s.io.out.w * s.gemm.k, s.gemm.bytes()));
-  s.direct = kernels::direct_conv_available(
-      o.isa, kernels::PackedGemmWeights(model.stem.weight().data(), nullptr, s.gemm.k, s.gemm.n));
+  s.direct = kernels::direct_conv_available(o.isa, s.gemm.k);
   s.scratch_floats = s.direct ? kernels::padded_rows_count(s.window, 0, s.band_rows) *
                                     kernels::padded_row_width(s.window) * s.io.in.c
                               : s.band_rows * s.io.out.w * s.gemm.k;
@@ -319,7 +318,9 @@ inline PlanLayout plan_layout(const MobileNetV1<float>& model, const PlanOptions
     l.weight_floats += detail::round_up_to_cache_line_floats(s.gemm.floats());
   }
   detail::choose_weight_prefetch(l);
-  l.gemm_pairs_outer = l.weight_floats * Index(sizeof(float)) + l.arena.bytes() <= l.options.tuning.l3_resident_below_bytes;
+  l.gemm_blocking = l.options.tuning.gemm_blocking;
+  l.gemm_blocking.pairs_outer =
+      l.weight_floats * Index(sizeof(float)) + l.arena.bytes() <= l.options.tuning.l3_resident_below_bytes;
   return l;
 }
 

@@ -74,7 +74,7 @@ class PrefetchPlan {
  public:
   PrefetchPlan(const PlanLayout& layout, const std::vector<const kernels::PackedGemmWeights*>& gemms) {
     steps_.reserve(layout.steps.size());
-    const kernels::GemmBlocking& blocking = layout.options.tuning.gemm_blocking;
+    const kernels::GemmBlocking& blocking = layout.gemm_blocking;
     for (const StepLayout& s : layout.steps) steps_.emplace_back(s, next_weights(s, gemms, blocking));
   }
   const StepPrefetch& step(std::size_t index) const { return steps_[index]; }
