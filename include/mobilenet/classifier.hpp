@@ -212,8 +212,8 @@ class Classifier {
     }
   }
 
-  // What a call allocates: the answers (one vector per image and the labels' strings), besides
-  // what decoding and preprocessing an image take; the plan itself allocates nothing.
+  // The plan allocates nothing; a call allocates its answers (a vector per image and the
+  // labels' strings), io::top_k's working vectors, and what decoding and preprocessing take.
   template <typename Input>
   std::vector<std::vector<Prediction>> classify_all(const Input* inputs, std::size_t count, Index top) {
     if (!model_.has_classifier())

@@ -184,13 +184,7 @@ class JsonParser {
       skip_whitespace();
       object.items.push_back(parse_value(depth + 1));
       object.keys.push_back(std::move(key));
-      skip_whitespace();
-      if (at_end()) fail(pos_, "unexpected end of header, expected ',' or '}' in an object");
-      if (text_[pos_] == '}') {
-        ++pos_;
-        return object;
-      }
-      expect(',', "or '}' in an object");
+      if (closes_container('}', "an object")) return object;
     }
   }
 
@@ -201,14 +195,21 @@ class JsonParser {
     for (;;) {
       skip_whitespace();
       array.items.push_back(parse_value(depth + 1));
-      skip_whitespace();
-      if (at_end()) fail(pos_, "unexpected end of header, expected ',' or ']' in an array");
-      if (text_[pos_] == ']') {
-        ++pos_;
-        return array;
-      }
-      expect(',', "or ']' in an array");
+      if (closes_container(']', "an array")) return array;
     }
+  }
+
+  // After an item of a container: true at `close` (consumed), else a ',' must follow.
+  bool closes_container(char close, const char* container) {
+    skip_whitespace();
+    if (at_end()) fail(pos_, detail::concat("unexpected end of header, expected ',' or '", close, "' in ", container));
+    if (text_[pos_] == static_cast<std::uint8_t>(close)) {
+      ++pos_;
+      return true;
+    }
+    if (text_[pos_] != ',') fail(pos_, detail::concat("expected ',' or '", close, "' in ", container));
+    ++pos_;
+    return false;
   }
 
   // Four hex digits of a \u escape starting at pos_.

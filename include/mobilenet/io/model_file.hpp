@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -102,7 +103,7 @@ namespace detail {
 // The formats load_model tells apart: TFLite has "TFL3" at byte 4; safetensors starts with a
 // little-endian header length that fits the file, then the header's '{'.
 inline bool is_tflite_bytes(const std::uint8_t* data, std::size_t size) {
-  return size >= 8 && std::string(data + 4, data + 8) == "TFL3";
+  return size >= 8 && std::memcmp(data + 4, "TFL3", 4) == 0;
 }
 
 inline bool is_safetensors_bytes(const std::uint8_t* data, std::size_t size) {
