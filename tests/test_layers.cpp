@@ -164,7 +164,7 @@ TYPED_TEST(LayerTest, PointwiseIsAMatrixProductPerPixel) {
   EXPECT_EQ(pw.parameter_count(), 8);
 }
 
-// The layers' product (detail::pointwise_on_stack, in blocks across every dimension once Cin
+// The layers' product (kernels::pointwise_eigen_on_stack, in blocks across every dimension once Cin
 // passes 256 and Cout or rows pass the stack's block) and kernels::pointwise_eigen against
 // the plain loops.
 TYPED_TEST(LayerTest, PointwiseProductsMatchTheReferenceTwin) {
@@ -180,7 +180,7 @@ TYPED_TEST(LayerTest, PointwiseProductsMatchTheReferenceTwin) {
           for (auto& e : *v) e = static_cast<T>(dist(rng));
         const T* bias = cout % 2 ? b.data() : nullptr;  // with and without a bias
         kernels::pointwise_eigen(x.data(), rows, cin, w.data(), bias, cout, fast.data());
-        detail::pointwise_on_stack(x.data(), rows, cin, w.data(), bias, cout, blocked.data());
+        kernels::pointwise_eigen_on_stack(x.data(), rows, cin, w.data(), bias, cout, blocked.data());
         kernels::pointwise_reference(x.data(), rows, cin, w.data(), bias, cout, slow.data());
         const double tolerance = 1e-5 * double(std::max<Index>(1, cin / 16));
         for (std::size_t i = 0; i < fast.size(); ++i) {

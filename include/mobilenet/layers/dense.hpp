@@ -6,8 +6,8 @@
 #include <string>
 
 #include "mobilenet/kernels/activation.hpp"
+#include "mobilenet/kernels/pointwise.hpp"
 #include "mobilenet/layers/layer.hpp"
-#include "mobilenet/layers/pointwise.hpp"  // detail::pointwise_on_stack
 
 namespace mobilenet {
 
@@ -56,7 +56,7 @@ class Dense : public Layer<Dense<T>, T> {
 
   void forward_unchecked(TensorView<const T> in, TensorView<T> out) const {
     const Index n = in.shape().n;
-    detail::pointwise_on_stack(in.data(), n, options_.in_features, weight().data(),
+    kernels::pointwise_eigen_on_stack(in.data(), n, options_.in_features, weight().data(),
                                has_bias() ? bias().data() : nullptr, options_.out_features, out.data());
     if (options_.softmax) kernels::softmax_rows_inplace(out.data(), n, options_.out_features);
   }
