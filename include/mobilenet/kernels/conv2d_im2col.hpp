@@ -30,12 +30,13 @@ inline Index im2col_size(const Shape& in_shape, const Window2D& win) {
 // in:      H x W x Cin (one image of in_shape; in_shape.n is ignored)
 // columns: (H' * W') x (k * k * Cin), row-major. Row p holds the receptive field of output
 //          pixel p in (ky, kx, ci) order, the order of HWIO weights flattened to
-//          (k * k * Cin) x Cout; taps in the padding are zeros.
+//          (k * k * Cin) x Cout; taps in the padding are `pad` (zero; a quantized input's zero
+//          point, so that they count as real zeros).
 // Only output rows [row_begin, row_end): `columns` receives their rows, starting with
 // row_begin's first pixel (a band of a larger image, as the execution plan's stem uses).
 template <typename T>
 void im2col_rows(const T* in, const Shape& in_shape, const Window2D& win, Index row_begin,
-                 Index row_end, T* columns) {
+                 Index row_end, T* columns, T pad = T(0)) {
   const Index cin = in_shape.c, k = win.kernel, s = win.stride;
   const Index in_h = in_shape.h, in_w = in_shape.w, pad_top = win.rows.pad_before,
               pad_left = win.cols.pad_before, out_w = win.cols.out;
@@ -52,14 +53,14 @@ void im2col_rows(const T* in, const Shape& in_shape, const Window2D& win, Index 
       for (Index ky = 0; ky < k; ++ky, row += span) {
         const Index iy = oy * s - pad_top + ky;
         if (iy < 0 || iy >= in_h) {
-          for (Index i = 0; i < span; ++i) row[i] = T(0);
+          for (Index i = 0; i < span; ++i) row[i] = pad;
         } else if (x0 >= 0 && x0 + k <= in_w) {
           const T* src = in + (iy * in_w + x0) * cin;
           for (Index i = 0; i < span; ++i) row[i] = src[i];
-        } else {  // the window overhangs the left or right edge: zeros there
+        } else {  // the window overhangs the left or right edge: padding there
           for (Index i = 0; i < span; ++i) {
             const Index ix = x0 + i / cin;
-            row[i] = ix >= 0 && ix < in_w ? in[(iy * in_w + ix) * cin + i % cin] : T(0);
+            row[i] = ix >= 0 && ix < in_w ? in[(iy * in_w + ix) * cin + i % cin] : pad;
           }
         }
       }
