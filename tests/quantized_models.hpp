@@ -2,8 +2,9 @@
 #pragma once
 // Random quantized MobileNetV1s for tests that need no file: every field of
 // QuantizedMobileNetV1 filled as a loader would, with scales chosen so that activations spread
-// over their range (a multiplier near 1 / (weight spread x sqrt(K))).
+// over their range.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -42,21 +43,25 @@ inline QuantizedConv random_conv(std::mt19937& rng, const std::string& name, Ind
   c.in_channels = in, c.out_channels = out, c.kernel = kernel, c.stride = stride, c.depthwise = depthwise;
   const Index taps = kernel * kernel * (depthwise ? 1 : in);
   const Index count = depthwise ? kernel * kernel * in : out * taps;
-  std::uniform_int_distribution<int> weight(-128, 127), zp(-30, 30), bias(-3000, 3000), out_zp(0, 40);
-  c.weights.resize(static_cast<std::size_t>(count));
-  for (auto& w : c.weights) w = static_cast<std::int8_t>(weight(rng));
   const bool per_channel = o.scheme == WeightScheme::PerChannelInt8;
+  std::uniform_int_distribution<int> zp(-30, 30), bias(-2000, 2000);
   c.weight_zero_point = per_channel ? 0 : zp(rng);
-  std::uniform_real_distribution<float> spread(0.5f, 2.0f);
-  c.weight_scales.assign(per_channel ? static_cast<std::size_t>(out) : 1, 0.0f);
-  for (float& s : c.weight_scales) s = 0.002f * spread(rng);
+  // Weights spread around their zero point, so that sums do not drift to one end.
+  std::normal_distribution<float> weight(static_cast<float>(c.weight_zero_point), 40.0f);
+  c.weights.resize(static_cast<std::size_t>(count));
+  for (auto& w : c.weights) w = static_cast<std::int8_t>(std::min(127.0f, std::max(-128.0f, std::round(weight(rng)))));
   c.bias.resize(static_cast<std::size_t>(out));
   for (auto& b : c.bias) b = bias(rng);
   c.input = input;
-  // Real multiplier s_in * s_w / s_out near 1 / (64 sqrt(taps)): outputs spread over tens of steps.
-  const float target = 1.0f / (64.0f * std::sqrt(static_cast<float>(taps)));
-  c.output.scale = input.scale * c.weight_scales[0] / target;
-  c.output.zero_point = relu6 ? 0 : out_zp(rng) + 100;
+  // ReLU6 outputs use all of uint8 for [0, 6] as the official files do; the classifier's
+  // logits span about +-12 around zero point 128.
+  c.output = relu6 ? QuantParams{6.0f / 255.0f, 0} : QuantParams{0.1f, 128};
+  // Real multipliers s_in * s_w / s_out near 1 / (24 sqrt(taps)): activations average about 40
+  // with some at both ends of the range, so that requantization and clamps all take part.
+  const float target = 1.0f / (24.0f * std::sqrt(static_cast<float>(taps)));
+  std::uniform_real_distribution<float> spread(0.7f, 1.4f);
+  c.weight_scales.assign(per_channel ? static_cast<std::size_t>(out) : 1, 0.0f);
+  for (float& s : c.weight_scales) s = target * c.output.scale / input.scale * spread(rng);
   for (Index j = 0; j < out; ++j) {
     const float ws = c.weight_scales[per_channel ? static_cast<std::size_t>(j) : 0];
     c.requantization.push_back(per_channel ? conv_requantization_per_channel(input.scale, ws, c.output.scale)
@@ -97,7 +102,7 @@ inline QuantizedMobileNetV1 random_quantized_mobilenet(const RandomQuantizedOpti
     if (m.config.softmax) {
       QuantizedSoftmax s;
       s.input = m.classifier->output;
-      s.output = QuantParams{1.0f / 256.0f, m.io_type == QuantType::Int8 ? 0 : 0};
+      s.output = QuantParams{1.0f / 256.0f, 0};  // internal domain: int8 files hold zero point -128
       m.softmax = s;
     }
   }
