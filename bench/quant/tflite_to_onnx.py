@@ -163,7 +163,10 @@ class Converter:
                 x = "softmax"
             else:
                 raise ValueError(f"operator {op.code} is not part of MobileNetV1")
-        self.nodes.append(helper.make_node("Identity", [x], ["output"]))
+        if len(out.shape) == 4:  # a backbone's pooled features: back to NHWC, as TFLite gives them
+            self.nodes.append(helper.make_node("Transpose", [x], ["output"], perm=[0, 2, 3, 1]))
+        else:
+            self.nodes.append(helper.make_node("Identity", [x], ["output"]))
         out_shape = ["batch"] + out.shape[1:]
         graph = helper.make_graph(
             self.nodes, "mobilenet_v1_quantized",
