@@ -8,7 +8,8 @@ that differ from TFLite's builtin kernels (the reference) and from TFLite's XNNP
 DATA_DIR defaults to ../shared/data (models/ and tflite-golden/), OUT_DIR to build/quant.
 ONNX Runtime requantizes in float32: expect differences of one step in a few percent of the
 bytes with the file's weights; the s8 variant has other weights and differs more. Exits 1 if a
-conversion or a run fails, or if a file-weights output is off by more than 8 steps anywhere.
+conversion or a run fails, or if a file-weights output is more than 2 steps from both TFLite
+paths somewhere (TFLite's two paths differ by up to 24 steps on the backbone's features).
 """
 
 import os
@@ -46,13 +47,15 @@ def main():
                                 str(resolution), result, os.path.join(golden, case["input_file"])], check=True)
                 got = np.fromfile(result, np.uint8).astype(int)
                 line = f"| {model} | {weights} | {case['case']} | {got.size} |"
+                nearest = []
                 for kernels in ("builtin", "xnnpack"):
                     ref = np.fromfile(os.path.join(golden, case["output_file"].replace("__builtin.", f"__{kernels}.")),
                                       np.uint8).astype(int)
                     diff = np.abs(got - ref)
                     line += f" {int((diff > 0).sum())} ({100.0 * (diff > 0).mean():.1f}%) | {int(diff.max())} |"
-                    if weights == "file" and (got.size != ref.size or diff.max() > 8):
-                        ok = False
+                    nearest.append(int(diff.max()) if got.size == ref.size else 1 << 30)
+                if weights == "file" and min(nearest) > 2:
+                    ok = False
                 print(line, flush=True)
     return 0 if ok else 1
 
