@@ -2,7 +2,7 @@
 """A quantized MobileNetV1 .tflite (uint8 or int8, official or bench/quant's) to an ONNX model
 that ONNX Runtime runs in integers.
 
-    /usr/bin/python3 bench/quant/tflite_to_onnx.py MODEL.tflite OUT.onnx [--weights file|s8]
+    /usr/bin/python3 bench/quant/tflite_to_onnx.py MODEL.tflite OUT.onnx [--weights file|s8] [--uint8-activations]
 
   --weights file  (default) the file's quantized weights, zero points and scales as they are:
                   per-tensor asymmetric uint8 for uint8 files, per-channel symmetric int8 for
@@ -11,6 +11,10 @@ that ONNX Runtime runs in integers.
                   (scale max|w| / 127, zero point 0) and biases rescaled to match. NOT the
                   file's weights: it is what a user converts to, because ONNX Runtime's fast
                   (VNNI) kernels take symmetric int8 weights only. Activations stay uint8.
+
+  --uint8-activations  for an int8 file: activations (input and output too) as uint8 = int8 + 128
+                  with zero points + 128, the same arithmetic; ONNX Runtime's fast kernels take
+                  uint8 activations (its quantizer's default), int8 ones run far slower.
 
 The graph: input [N, R, R, 3] in the file's input type (NHWC, as TFLite takes it), Transpose to
 NCHW, QLinearConv for the stem, every depthwise (group = C) and pointwise convolution and the
@@ -43,8 +47,8 @@ def same_pads(size, stride, kernel):
 
 
 class Converter:
-    def __init__(self, graph, weights):
-        self.g, self.weights = graph, weights
+    def __init__(self, graph, weights, uint8_activations=False):
+        self.g, self.weights, self.u8 = graph, weights, uint8_activations
         self.nodes, self.inits, self.names = [], [], {}
         self.requantized = 0
 
@@ -57,9 +61,10 @@ class Converter:
         t = self.g["tensors"][index]
         if len(t.scale) != 1:
             raise ValueError(f"activation '{t.name}' has {len(t.scale)} scales; expected one")
-        zp_type = np.uint8 if t.type == tf.UINT8 else np.int8
+        zp = t.zero_point[0] + (128 if self.u8 and t.type == tf.INT8 else 0)
+        zp_type = np.uint8 if t.type == tf.UINT8 or self.u8 else np.int8
         return (self.const(prefix + "_scale", np.float32(t.scale[0])),
-                self.const(prefix + "_zero_point", zp_type(t.zero_point[0])))
+                self.const(prefix + "_zero_point", zp_type(zp)))
 
     def onnx_weights(self, op, w, b, x):
         """Weights (OIHW), their scale and zero point, and the int32 bias, in the form chosen."""
@@ -103,7 +108,9 @@ class Converter:
         hi = min(high, zp + int(np.floor(np.float32(6.0) / np.float32(s) + 0.5)))
         if (lo, hi) == (low, high):
             return y
-        dtype = np.uint8 if t.type == tf.UINT8 else np.int8
+        dtype = np.uint8 if t.type == tf.UINT8 or self.u8 else np.int8
+        if self.u8 and t.type == tf.INT8:
+            lo, hi = lo + 128, hi + 128
         self.nodes.append(helper.make_node("Clip", [y, self.const(name + "_lo", dtype(lo)),
                                                     self.const(name + "_hi", dtype(hi))], [y + "_clip"]))
         return y + "_clip"
@@ -170,9 +177,10 @@ class Converter:
         out_shape = ["batch"] + out.shape[1:]
         graph = helper.make_graph(
             self.nodes, "mobilenet_v1_quantized",
-            [helper.make_tensor_value_info("input", ONNX_TYPE[inp.type], ["batch", resolution, resolution,
+            [helper.make_tensor_value_info("input", TensorProto.UINT8 if self.u8 else ONNX_TYPE[inp.type], ["batch", resolution, resolution,
                                                                           inp.shape[3]])],
-            [helper.make_tensor_value_info("output", ONNX_TYPE[out.type], out_shape)], self.inits)
+            [helper.make_tensor_value_info("output", TensorProto.UINT8 if self.u8 else ONNX_TYPE[out.type],
+                                           out_shape)], self.inits)
         model = helper.make_model(graph, producer_name="mobilenet bench/quant/tflite_to_onnx.py",
                                   opset_imports=[helper.make_opsetid("", 13),
                                                  helper.make_opsetid("com.microsoft", 1)])
@@ -185,14 +193,17 @@ def main():
     parser.add_argument("tflite")
     parser.add_argument("onnx")
     parser.add_argument("--weights", choices=["file", "s8"], default="file")
+    parser.add_argument("--uint8-activations", action="store_true")
     args = parser.parse_args()
-    converter = Converter(tf.read(args.tflite), args.weights)
+    converter = Converter(tf.read(args.tflite), args.weights, args.uint8_activations)
     model = converter.convert()
     if args.weights == "s8":
         model.doc_string = (f"{args.tflite} with its uint8 weights re-quantized to symmetric int8 per channel "
                             f"({converter.requantized} convolutions)")
     else:
         model.doc_string = f"{args.tflite} with its own quantized weights"
+    if args.uint8_activations:
+        model.doc_string += "; activations as uint8 (int8 + 128)"
     onnx.save(model, args.onnx)
     print(f"{args.onnx}: {model.doc_string}")
 
