@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "peer_check.hpp"
+#include "xnnpack_int8_mobilenet.hpp"
 #include "xnnpack_mobilenet.hpp"
 #if MOBILENET_PEERS_HAVE_ONEDNN
 #include "onednn_mobilenet.hpp"
@@ -60,6 +63,37 @@ TEST(Peers, AgreesOnOddSizesAndOtherConventions) {
   torch_like.conv_bias = true;
   torch_like.num_classes = 10;
   expect_agreement(torch_like, 2, 1);
+}
+
+}  // namespace
+
+namespace {
+
+// XNNPACK's quantized network runs in both schemes: its probabilities are a distribution and
+// not all equal (a graph that saturated or lost its input would give a constant output).
+void expect_int8_runs(mobilenet::peers::XnnQuantScheme scheme, mobilenet::Index batch, int threads) {
+  MobileNetV1<float> model(MobileNetV1Config::tf_slim(0.25, 128));
+  model.randomize(3);
+  mobilenet::peers::XnnpackInt8MobileNet engine(mobilenet::peers::fold_for_peers(model), batch, threads, scheme);
+  engine.fill_input(11);
+  engine.run();
+  const char* name = mobilenet::peers::xnn_quant_scheme_name(scheme);
+  const mobilenet::Index classes = engine.classes();
+  for (mobilenet::Index n = 0; n < batch; ++n) {
+    const float* p = engine.output() + n * classes;
+    double sum = 0;
+    for (mobilenet::Index k = 0; k < classes; ++k) sum += p[k];
+    EXPECT_NEAR(sum, 1.0, 1e-3) << name << " image " << n;
+    EXPECT_GT(*std::max_element(p, p + classes), *std::min_element(p, p + classes)) << name << " image " << n;
+  }
+  if (batch > 1) {  // different random images give different outputs
+    EXPECT_FALSE(std::equal(engine.output(), engine.output() + classes, engine.output() + classes)) << name;
+  }
+}
+
+TEST(Peers, XnnpackInt8Runs) {
+  expect_int8_runs(mobilenet::peers::XnnQuantScheme::Qu8, 2, 1);
+  expect_int8_runs(mobilenet::peers::XnnQuantScheme::Qc8, 2, 2);
 }
 
 }  // namespace
