@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// AVX2 8-bit GEMM micro-kernel, int8_gemm_tile_avx2<Rows>: Rows x 16 int32 accumulators (two
+// ymm per row, up to 4 rows). vpmaddubsw would saturate (255 * 127 * 2 > 32767), so each
+// 32-byte weight load is split into its even and odd bytes sign-extended to 16 bits, A's
+// broadcast group into its even and odd bytes zero-extended, and vpmaddwd sums the pairs
+// exactly. Also the 16-column requantizing epilogue the AVX-VNNI kernel shares.
+
+#include "mobilenet/kernels/int8/gemm_common.hpp"
+
+#if MOBILENET_X86_DISPATCH && !defined(_MSC_VER)
+#include <immintrin.h>
+
+namespace mobilenet {
+namespace kernels {
+namespace detail {
+
+// multiply_by_quantized_multiplier on 8 lanes, as multiply_by_quantized_multiplier_avx512.
+MOBILENET_TARGET_AVX2 inline __m256i multiply_by_quantized_multiplier_avx2(__m256i acc, __m256i multiplier,
+                                                                           __m256i left, __m256i right) {
+  const __m256i x = _mm256_sllv_epi32(acc, left);
+  const __m256i nudge = _mm256_set1_epi64x(std::int64_t(1) << 30);
+  const __m256i even = _mm256_add_epi64(_mm256_mul_epi32(x, multiplier), nudge);
+  const __m256i odd = _mm256_add_epi64(
+      _mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(multiplier, 32)), nudge);
+  const __m256i high = _mm256_blend_epi32(_mm256_srli_epi64(even, 31), _mm256_slli_epi64(odd, 1), 0xAA);
+  const __m256i one = _mm256_set1_epi32(1);
+  const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
+  const __m256i remainder = _mm256_and_si256(high, mask);
+  const __m256i threshold = _mm256_add_epi32(_mm256_srai_epi32(mask, 1), _mm256_srli_epi32(high, 31));
+  // cmpgt is -1 where the remainder passes the threshold: subtracting it rounds up.
+  return _mm256_sub_epi32(_mm256_srav_epi32(high, right), _mm256_cmpgt_epi32(remainder, threshold));
+}
+
+MOBILENET_TARGET_AVX2 inline __m256i load_int32x8(const std::int32_t* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+
+MOBILENET_TARGET_AVX2 inline __m256i requantize_avx2(const Int8Tile& t, __m256i acc, Index first) {
+  const Int8ColumnParams& col = t.columns_data;
+  const __m256i q = multiply_by_quantized_multiplier_avx2(acc, load_int32x8(col.multiplier + first),
+                                                          load_int32x8(col.left_shift + first), load_int32x8(col.right_shift + first));
+  const __m256i v = _mm256_add_epi32(q, _mm256_set1_epi32(t.zero_point));
+  return _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(t.lo)), _mm256_set1_epi32(t.hi));
+}
+
+// Requantizes 16 accumulators (columns 0..7 in acc0, 8..15 in acc1) and stores the first
+// t.columns bytes of them at out.
+MOBILENET_TARGET_AVX2 inline void store_int8_x16_avx2(const Int8Tile& t, __m256i acc0, __m256i acc1,
+                                                      std::uint8_t* out) {
+  const __m256i v0 = requantize_avx2(t, acc0, 0), v1 = requantize_avx2(t, acc1, 8);
+  // packs works within 128-bit lanes: [v0 0-3, v1 0-3, v0 4-7, v1 4-7] -> column order.
+  const __m256i words = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
+  const __m128i bytes = _mm_packus_epi16(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1));
+  if (t.columns >= 16) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), bytes);
+  } else {
+    alignas(16) std::uint8_t lanes[16];
+    _mm_store_si128(reinterpret_cast<__m128i*>(lanes), bytes);
+    std::memcpy(out, lanes, static_cast<std::size_t>(t.columns));
+  }
+}
+
+// Even and odd bytes of each 16-bit lane, sign-extended (weights) or zero-extended (A).
+MOBILENET_TARGET_AVX2 inline __m256i even_bytes_signed(__m256i v) {
+  return _mm256_srai_epi16(_mm256_slli_epi16(v, 8), 8);
+}
+MOBILENET_TARGET_AVX2 inline __m256i odd_bytes_signed(__m256i v) { return _mm256_srai_epi16(v, 8); }
+
+// acc[i] += A row i's group (x) times the group's 16 columns (w0: columns 0..7, w1: 8..15).
+template <int Rows>
+MOBILENET_TARGET_AVX2 inline void accumulate_group_avx2(__m256i (&acc)[Rows][2], const __m256i (&x)[Rows],
+                                                        const std::int8_t* b) {
+  const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
+  const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 32));
+  const __m256i w0e = even_bytes_signed(w0), w0o = odd_bytes_signed(w0);
+  const __m256i w1e = even_bytes_signed(w1), w1o = odd_bytes_signed(w1);
+  const __m256i low = _mm256_set1_epi16(0xFF);
+  for (int i = 0; i < Rows; ++i) {
+    const __m256i xe = _mm256_and_si256(x[i], low), xo = _mm256_srli_epi16(x[i], 8);
+    acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_add_epi32(_mm256_madd_epi16(xe, w0e), _mm256_madd_epi16(xo, w0o)));
+    acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_add_epi32(_mm256_madd_epi16(xe, w1e), _mm256_madd_epi16(xo, w1o)));
+  }
+}
+
+}  // namespace detail
+
+template <int Rows>
+MOBILENET_TARGET_AVX2 void int8_gemm_tile_avx2(const Int8Tile& t) {
+  static_assert(Rows >= 1 && Rows <= kInt8GemmAvx2Rows, "tile too tall");
+  const __m256i offset0 = detail::load_int32x8(t.columns_data.offset), offset1 = detail::load_int32x8(t.columns_data.offset + 8);
+  __m256i acc[Rows][2];
+  for (int i = 0; i < Rows; ++i) {
+    const __m256i row = _mm256_set1_epi32(t.row_offset[i]);
+    acc[i][0] = _mm256_add_epi32(offset0, row);
+    acc[i][1] = _mm256_add_epi32(offset1, row);
+  }
+  const Index full = t.k / 4, tail = t.k % 4;
+  __m256i x[Rows];
+  for (Index g = 0; g < full; ++g) {
+    for (int i = 0; i < Rows; ++i)
+      x[i] = _mm256_set1_epi32(static_cast<int>(detail::load_int8_group(t.a + i * t.lda + 4 * g)));
+    detail::accumulate_group_avx2<Rows>(acc, x, t.b + g * 64);
+  }
+  if (tail) {
+    for (int i = 0; i < Rows; ++i)
+      x[i] = _mm256_set1_epi32(static_cast<int>(detail::load_int8_group(t.a + i * t.lda + 4 * full, tail)));
+    detail::accumulate_group_avx2<Rows>(acc, x, t.b + full * 64);
+  }
+  for (int i = 0; i < Rows; ++i) detail::store_int8_x16_avx2(t, acc[i][0], acc[i][1], t.c + i * t.ldc);
+}
+
+}  // namespace kernels
+}  // namespace mobilenet
+
+#endif
