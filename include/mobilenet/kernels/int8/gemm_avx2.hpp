@@ -67,17 +67,21 @@ MOBILENET_TARGET_AVX2 inline __m256i even_bytes_signed(__m256i v) {
 }
 MOBILENET_TARGET_AVX2 inline __m256i odd_bytes_signed(__m256i v) { return _mm256_srai_epi16(v, 8); }
 
-// acc[i] += A row i's group (x) times the group's 16 columns (w0: columns 0..7, w1: 8..15).
-template <int Rows>
-MOBILENET_TARGET_AVX2 inline void accumulate_group_avx2(__m256i (&acc)[Rows][2], const __m256i (&x)[Rows],
-                                                        const std::int8_t* b) {
+// acc[i] += row i's group of 4 bytes at a + i * lda (only `count` of them read when Tail)
+// times the group's 16 columns at b (columns 0..7 in the first 32 bytes).
+template <int Rows, bool Tail>
+MOBILENET_TARGET_AVX2 inline void accumulate_group_avx2(__m256i (&acc)[Rows][2], const std::uint8_t* a, Index lda,
+                                                        Index count, const std::int8_t* b) {
   const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
   const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 32));
   const __m256i w0e = even_bytes_signed(w0), w0o = odd_bytes_signed(w0);
   const __m256i w1e = even_bytes_signed(w1), w1o = odd_bytes_signed(w1);
   const __m256i low = _mm256_set1_epi16(0xFF);
+#pragma GCC unroll 6
   for (int i = 0; i < Rows; ++i) {
-    const __m256i xe = _mm256_and_si256(x[i], low), xo = _mm256_srli_epi16(x[i], 8);
+    const std::uint32_t group = Tail ? load_int8_group(a + i * lda, count) : load_int8_group(a + i * lda);
+    const __m256i x = _mm256_set1_epi32(static_cast<int>(group));
+    const __m256i xe = _mm256_and_si256(x, low), xo = _mm256_srli_epi16(x, 8);
     acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_add_epi32(_mm256_madd_epi16(xe, w0e), _mm256_madd_epi16(xo, w0o)));
     acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_add_epi32(_mm256_madd_epi16(xe, w1e), _mm256_madd_epi16(xo, w1o)));
   }
@@ -90,23 +94,17 @@ MOBILENET_TARGET_AVX2 void int8_gemm_tile_avx2(const Int8Tile& t) {
   static_assert(Rows >= 1 && Rows <= kInt8GemmAvx2Rows, "tile too tall");
   const __m256i offset0 = detail::load_int32x8(t.columns_data.offset), offset1 = detail::load_int32x8(t.columns_data.offset + 8);
   __m256i acc[Rows][2];
+#pragma GCC unroll 6
   for (int i = 0; i < Rows; ++i) {
     const __m256i row = _mm256_set1_epi32(t.row_offset[i]);
     acc[i][0] = _mm256_add_epi32(offset0, row);
     acc[i][1] = _mm256_add_epi32(offset1, row);
   }
-  const Index full = t.k / 4, tail = t.k % 4;
-  __m256i x[Rows];
-  for (Index g = 0; g < full; ++g) {
-    for (int i = 0; i < Rows; ++i)
-      x[i] = _mm256_set1_epi32(static_cast<int>(detail::load_int8_group(t.a + i * t.lda + 4 * g)));
-    detail::accumulate_group_avx2<Rows>(acc, x, t.b + g * 64);
-  }
-  if (tail) {
-    for (int i = 0; i < Rows; ++i)
-      x[i] = _mm256_set1_epi32(static_cast<int>(detail::load_int8_group(t.a + i * t.lda + 4 * full, tail)));
-    detail::accumulate_group_avx2<Rows>(acc, x, t.b + full * 64);
-  }
+  const std::uint8_t* a = t.a;
+  const Index lda = t.lda, full = t.k / 4, tail = t.k % 4;
+  for (Index g = 0; g < full; ++g, a += 4) detail::accumulate_group_avx2<Rows, false>(acc, a, lda, 4, t.b + g * 64);
+  if (tail) detail::accumulate_group_avx2<Rows, true>(acc, a, lda, tail, t.b + full * 64);
+#pragma GCC unroll 6
   for (int i = 0; i < Rows; ++i) detail::store_int8_x16_avx2(t, acc[i][0], acc[i][1], t.c + i * t.ldc);
 }
 

@@ -22,7 +22,7 @@ constexpr Index int8_gemm_panel_width(Int8Isa isa) { return isa == Int8Isa::Avx5
 
 // The tallest tile of each instruction set's micro-kernels (every height from 1 up to it runs).
 inline constexpr int kInt8GemmAvx512VnniRows = 12;  // x 32: 24 zmm accumulators
-inline constexpr int kInt8GemmAvxVnniRows = 6;      // x 16: 12 ymm accumulators
+inline constexpr int kInt8GemmAvxVnniRows = 4;      // x 16: 8 ymm accumulators, 2 weights, 4 broadcasts
 inline constexpr int kInt8GemmAvx2Rows = 4;         // x 16: 8 ymm accumulators, 4 widened weights
 inline constexpr int kInt8GemmNeonRows = 4;         // x 16: 16 q accumulators
 inline constexpr int kInt8GemmGenericRows = 4;
