@@ -51,6 +51,10 @@ LayerData make_layer(Index k, Index n, std::int32_t zw, std::int32_t za, Values 
   // The accumulators of a layer grow with k: scale the right shifts with it so that outputs
   // do not all clamp, still varied per column.
   for (auto& r : d.requantization) r.shift -= k > 256 ? 4 : 0;
+  // Multipliers 1/2 and 3/4 put exact ties into both roundings (the doubling high multiply's
+  // for every odd accumulator): a kernel that rounds one tie the wrong way fails.
+  for (std::size_t j = 0; j < d.requantization.size(); j += 3) d.requantization[j].multiplier = 1 << 30;
+  for (std::size_t j = 1; j < d.requantization.size(); j += 3) d.requantization[j].multiplier = 3 << 29;
   d.layer.weights = d.weights.data();
   d.layer.bias = d.bias.data();
   d.layer.k = k, d.layer.n = n;

@@ -41,6 +41,9 @@ std::size_t check(Int8Isa isa, const Case& c, bool split, unsigned seed) {
   for (auto& x : b) x = bias(rng);
   std::vector<Requantization> r(static_cast<std::size_t>(c.n));
   for (auto& x : r) x = {mult(rng), shift(rng) - (c.k > 256 ? 4 : 0)};
+  // Multipliers 1/2 and 3/4: exact ties in both roundings.
+  for (std::size_t j = 0; j < r.size(); j += 3) r[j].multiplier = 1 << 30;
+  for (std::size_t j = 1; j < r.size(); j += 3) r[j].multiplier = 3 << 29;
   Int8GemmLayer layer;
   layer.weights = w.data(), layer.bias = b.data(), layer.k = c.k, layer.n = c.n;
   layer.weight_zero_point = c.zw, layer.input_zero_point = c.za, layer.requantization = r.data();
