@@ -109,7 +109,7 @@ class PackedInt8GemmWeights {
   Index panel_width() const { return panel_width_; }
   Index panels() const { return panels_; }
   // Heap bytes held: packed weights and per-column data.
-  std::size_t bytes() const { return data_.size() + 4 * sizeof(std::int32_t) * offset_.size(); }
+  std::size_t bytes() const { return data_.size() + 5 * sizeof(std::int32_t) * offset_.size(); }
 
   // Bytes of one packed panel, and panel p.
   Index panel_bytes() const { return (k_ + 3) / 4 * 4 * panel_width_; }
@@ -118,8 +118,10 @@ class PackedInt8GemmWeights {
   Int8ColumnParams columns(Index p) const {
     const Index first = p * panel_width_;
     return {offset_.data() + first, multiplier_.data() + first, left_shift_.data() + first,
-            right_shift_.data() + first};
+            right_shift_.data() + first, rounding_half_.data() + first};
   }
+  // Whether the epilogues may take their short form (Int8Tile::plain).
+  bool plain_requantization() const { return plain_; }
   std::int32_t weight_zero_point() const { return weight_zero_point_; }
   std::int32_t input_zero_point() const { return input_zero_point_; }
   std::int32_t output_zero_point() const { return output_zero_point_; }
@@ -142,6 +144,7 @@ class PackedInt8GemmWeights {
     multiplier_.assign(padded, 0);
     left_shift_.assign(padded, 0);
     right_shift_.assign(padded, 0);
+    rounding_half_.assign(padded, 0);
     const std::int64_t za = layer.input_zero_point, zw = layer.weight_zero_point;
     for (Index j = 0; j < n_; ++j) {
       std::int64_t colsum = 0;
@@ -154,7 +157,23 @@ class PackedInt8GemmWeights {
       multiplier_[u] = r.multiplier;
       left_shift_[u] = r.shift > 0 ? r.shift : 0;
       right_shift_[u] = r.shift > 0 ? 0 : -r.shift;
+      rounding_half_[u] = r.shift < 0 ? std::int32_t(1) << (-r.shift - 1) : 0;
     }
+    plain_ = plain_bound(layer) < (std::int64_t(1) << 30);
+  }
+
+  // An upper bound of |acc| over every input (offset + sum a*w + row term), or 2^62 where a
+  // column shifts left (the short rounding shift then does not apply).
+  std::int64_t plain_bound(const Int8GemmLayer& layer) const {
+    std::int64_t offset = 0;
+    for (Index j = 0; j < n_; ++j) {
+      if (layer.requantization[j].shift > 0) return std::int64_t(1) << 62;
+      const std::int64_t o = offset_[static_cast<std::size_t>(j)];
+      offset = std::max(offset, o < 0 ? -o : o);
+    }
+    const std::int64_t zw = layer.weight_zero_point < 0 ? -layer.weight_zero_point : layer.weight_zero_point;
+    const std::int64_t products = isa_ == Int8Isa::NeonDot ? 128 * 128 : 255 * 128;
+    return offset + k_ * products + zw * 255 * k_;
   }
 
   Index k_ = 0, n_ = 0;
@@ -163,7 +182,8 @@ class PackedInt8GemmWeights {
   std::int32_t weight_zero_point_ = 0, input_zero_point_ = 0, output_zero_point_ = 0;
   QuantRange range_;
   std::vector<std::int8_t> data_;
-  std::vector<std::int32_t> offset_, multiplier_, left_shift_, right_shift_;
+  std::vector<std::int32_t> offset_, multiplier_, left_shift_, right_shift_, rounding_half_;
+  bool plain_ = false;
 };
 
 // The part of C one call computes: rows [row_begin, row_end) x panels [panel_begin, panel_end).
@@ -265,6 +285,7 @@ inline void int8_gemm_column_block(const std::uint8_t* a, Index lda, const Packe
   Int8Tile t;
   t.lda = lda, t.k = w.k(), t.row_offset = row_offset, t.ldc = ldc;
   t.zero_point = w.output_zero_point(), t.lo = w.range().lo, t.hi = w.range().hi;
+  t.plain = w.plain_requantization();
   const std::int32_t zw = w.weight_zero_point();
   Index row = row_begin;
   for (Index tile = 0; tile < tiles; ++tile) {

@@ -36,10 +36,25 @@ MOBILENET_TARGET_AVX2 inline __m256i load_int32x8(const std::int32_t* p) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
 }
 
+// The same when Int8Tile::plain holds, as multiply_by_quantized_multiplier_plain_avx512.
+MOBILENET_TARGET_AVX2 inline __m256i multiply_by_quantized_multiplier_plain_avx2(__m256i acc, __m256i multiplier,
+                                                                                 __m256i right, __m256i half) {
+  const __m256i nudge = _mm256_set1_epi64x(std::int64_t(1) << 30);
+  const __m256i even = _mm256_add_epi64(_mm256_mul_epi32(acc, multiplier), nudge);
+  const __m256i odd = _mm256_add_epi64(
+      _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), _mm256_srli_epi64(multiplier, 32)), nudge);
+  const __m256i high = _mm256_blend_epi32(_mm256_srli_epi64(even, 31), _mm256_slli_epi64(odd, 1), 0xAA);
+  const __m256i negative =
+      _mm256_and_si256(_mm256_srai_epi32(high, 31), _mm256_cmpgt_epi32(half, _mm256_setzero_si256()));
+  return _mm256_srav_epi32(_mm256_add_epi32(_mm256_add_epi32(high, half), negative), right);
+}
+
 MOBILENET_TARGET_AVX2 inline __m256i requantize_avx2(const Int8Tile& t, __m256i acc, Index first) {
   const Int8ColumnParams& col = t.columns_data;
-  const __m256i q = multiply_by_quantized_multiplier_avx2(acc, load_int32x8(col.multiplier + first),
-                                                          load_int32x8(col.left_shift + first), load_int32x8(col.right_shift + first));
+  const __m256i multiplier = load_int32x8(col.multiplier + first), right = load_int32x8(col.right_shift + first);
+  const __m256i q =
+      t.plain ? multiply_by_quantized_multiplier_plain_avx2(acc, multiplier, right, load_int32x8(col.rounding_half + first))
+              : multiply_by_quantized_multiplier_avx2(acc, multiplier, load_int32x8(col.left_shift + first), right);
   const __m256i v = _mm256_add_epi32(q, _mm256_set1_epi32(t.zero_point));
   return _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(t.lo)), _mm256_set1_epi32(t.hi));
 }

@@ -41,14 +41,34 @@ MOBILENET_TARGET_AVX512_VNNI inline __m512i multiply_by_quantized_multiplier_avx
   return _mm512_mask_add_epi32(shifted, _mm512_cmpgt_epi32_mask(remainder, threshold), shifted, one);
 }
 
+// The same when Int8Tile::plain holds (no left shift, |acc| < 2^30): the rounding shift as
+// (x + half - (x < 0 && right > 0)) >> right, exact since the sum cannot overflow.
+MOBILENET_TARGET_AVX512_VNNI inline __m512i multiply_by_quantized_multiplier_plain_avx512(
+    __m512i acc, __m512i multiplier, __m512i right, __m512i half) {
+  const __mmask16 all = 0xFFFF;
+  const __mmask8 all64 = 0xFF;
+  const __m512i nudge = _mm512_set1_epi64(std::int64_t(1) << 30);
+  const __m512i even = _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, acc, multiplier), nudge);
+  const __m512i odd = _mm512_add_epi64(
+      _mm512_maskz_mul_epi32(all64, _mm512_maskz_srli_epi64(all64, acc, 32), _mm512_maskz_srli_epi64(all64, multiplier, 32)),
+      nudge);
+  const __m512i high = _mm512_mask_blend_epi32(0xAAAA, _mm512_maskz_srli_epi64(all64, even, 31),
+                                               _mm512_maskz_slli_epi64(all64, odd, 1));
+  const __m512i negative = _mm512_maskz_srai_epi32(_mm512_test_epi32_mask(half, half), high, 31);
+  return _mm512_maskz_srav_epi32(all, _mm512_add_epi32(_mm512_add_epi32(high, half), negative), right);
+}
+
 // Requantizes one zmm of accumulators (16 columns from `first` of the tile's column data) and
 // stores the bytes whose lanes are set in `store`.
 MOBILENET_TARGET_AVX512_VNNI inline void store_int8_avx512(const Int8Tile& t, __m512i acc, Index first,
                                                            std::uint8_t* out, __mmask16 store) {
   const Int8ColumnParams& col = t.columns_data;
-  const __m512i q = multiply_by_quantized_multiplier_avx512(
-      acc, _mm512_loadu_si512(col.multiplier + first), _mm512_loadu_si512(col.left_shift + first),
-      _mm512_loadu_si512(col.right_shift + first));
+  const __m512i multiplier = _mm512_loadu_si512(col.multiplier + first);
+  const __m512i right = _mm512_loadu_si512(col.right_shift + first);
+  const __m512i q =
+      t.plain ? multiply_by_quantized_multiplier_plain_avx512(acc, multiplier, right,
+                                                              _mm512_loadu_si512(col.rounding_half + first))
+              : multiply_by_quantized_multiplier_avx512(acc, multiplier, _mm512_loadu_si512(col.left_shift + first), right);
   const __m512i v = _mm512_add_epi32(q, _mm512_set1_epi32(t.zero_point));
   const __mmask16 all = 0xFFFF;
   const __m512i clamped =

@@ -31,12 +31,14 @@ inline constexpr int kInt8GemmMaxRows = 12;
 // Per-column data of a tile's epilogue, each pointer at the tile's first column (padded to a
 // whole panel). offset: the column's int32 constant (bias and zero-point terms folded at
 // packing); multiplier, left_shift, right_shift: its Requantization split as the SIMD
-// epilogues use it (shift = left_shift - right_shift).
+// epilogues use it (shift = left_shift - right_shift); rounding_half: 2^(right_shift - 1), or
+// 0 for right_shift = 0 (the short rounding shift of kernels whose tile has `plain` set).
 struct Int8ColumnParams {
   const std::int32_t* offset = nullptr;
   const std::int32_t* multiplier = nullptr;
   const std::int32_t* left_shift = nullptr;
   const std::int32_t* right_shift = nullptr;
+  const std::int32_t* rounding_half = nullptr;
 };
 
 // One micro-kernel call: rows x panel of C.
@@ -50,6 +52,9 @@ struct Int8Tile {
   Int8ColumnParams columns_data;
   const std::int32_t* row_offset = nullptr;  // one per row of the tile
   std::int32_t zero_point = 0, lo = 0, hi = 255;
+  // Every left shift is 0 and |acc| < 2^30 for every input (PackedInt8GemmWeights proves it at
+  // packing): the rounding shift may then be (x + half - (x < 0)) >> right, which cannot overflow.
+  bool plain = false;
   std::uint8_t* c = nullptr;
   Index ldc = 0, columns = 0;
 };
