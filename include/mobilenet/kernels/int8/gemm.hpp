@@ -198,6 +198,7 @@ namespace detail {
 struct Int8GemmKernelTable {
   int rows = 0;
   Int8TileKernel tile[kInt8GemmMaxRows + 1] = {};
+  Int8RowSums row_sums = &int8_row_sums;
 };
 
 template <template <int> class Kernel, int... Rows>
@@ -243,12 +244,21 @@ inline const Int8GemmKernelTable& int8_gemm_kernels(Int8Isa isa) {
   static const Int8GemmKernelTable generic =
       make_int8_gemm_table<Int8GenericKernel>(std::make_integer_sequence<int, kInt8GemmGenericRows>());
 #if MOBILENET_X86_DISPATCH && !defined(_MSC_VER)
-  static const Int8GemmKernelTable avx512_vnni =
-      make_int8_gemm_table<Int8Avx512VnniKernel>(std::make_integer_sequence<int, kInt8GemmAvx512VnniRows>());
-  static const Int8GemmKernelTable avx_vnni =
-      make_int8_gemm_table<Int8AvxVnniKernel>(std::make_integer_sequence<int, kInt8GemmAvxVnniRows>());
-  static const Int8GemmKernelTable avx2 =
-      make_int8_gemm_table<Int8Avx2Kernel>(std::make_integer_sequence<int, kInt8GemmAvx2Rows>());
+  static const Int8GemmKernelTable avx512_vnni = [] {
+    auto t = make_int8_gemm_table<Int8Avx512VnniKernel>(std::make_integer_sequence<int, kInt8GemmAvx512VnniRows>());
+    t.row_sums = &int8_row_sums_avx512;
+    return t;
+  }();
+  static const Int8GemmKernelTable avx_vnni = [] {
+    auto t = make_int8_gemm_table<Int8AvxVnniKernel>(std::make_integer_sequence<int, kInt8GemmAvxVnniRows>());
+    t.row_sums = &int8_row_sums_avx2;
+    return t;
+  }();
+  static const Int8GemmKernelTable avx2 = [] {
+    auto t = make_int8_gemm_table<Int8Avx2Kernel>(std::make_integer_sequence<int, kInt8GemmAvx2Rows>());
+    t.row_sums = &int8_row_sums_avx2;
+    return t;
+  }();
   if (isa == Int8Isa::Avx512Vnni) return avx512_vnni;
   if (isa == Int8Isa::AvxVnni) return avx_vnni;
   if (isa == Int8Isa::Avx2) return avx2;
@@ -292,7 +302,7 @@ inline void int8_gemm_column_block(const std::uint8_t* a, Index lda, const Packe
     const int height = static_cast<int>(short_rows + (tile < tall ? 1 : 0));
     t.a = a + row * lda;
     if (zw != 0) {
-      int8_row_sums(t.a, lda, height, w.k(), row_offset);
+      kernels.row_sums(t.a, lda, height, w.k(), row_offset);
       for (int i = 0; i < height; ++i) row_offset[i] *= -zw;
     }
     for (Index p = pb; p < pe; ++p) {

@@ -104,6 +104,23 @@ MOBILENET_TARGET_AVX2 inline void accumulate_group_avx2(__m256i (&acc)[Rows][2],
 
 }  // namespace detail
 
+// Int8RowSums with vpsadbw over 32 bytes at a time, the tail in scalar code.
+MOBILENET_TARGET_AVX2 inline void int8_row_sums_avx2(const std::uint8_t* a, Index lda, int rows, Index k,
+                                                     std::int32_t* sums) {
+  const __m256i zero = _mm256_setzero_si256();
+  const Index full = k / 32 * 32;
+  for (int i = 0; i < rows; ++i) {
+    const std::uint8_t* row = a + i * lda;
+    __m256i s = zero;
+    for (Index x = 0; x < full; x += 32)
+      s = _mm256_add_epi64(s, _mm256_sad_epu8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + x)), zero));
+    const __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    auto sum = static_cast<std::int32_t>(_mm_cvtsi128_si64(_mm_add_epi64(s2, _mm_unpackhi_epi64(s2, s2))));
+    for (Index x = full; x < k; ++x) sum += row[x];
+    sums[i] = sum;
+  }
+}
+
 template <int Rows>
 MOBILENET_TARGET_AVX2 void int8_gemm_tile_avx2(const Int8Tile& t) {
   static_assert(Rows >= 1 && Rows <= kInt8GemmAvx2Rows, "tile too tall");

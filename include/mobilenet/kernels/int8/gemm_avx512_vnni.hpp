@@ -84,6 +84,23 @@ MOBILENET_TARGET_AVX512_VNNI inline void dpbusd_avx512(__m512i& acc, __m512i x, 
 
 }  // namespace detail
 
+// Int8RowSums with vpsadbw over 64 bytes at a time; the tail is a masked load, which reads no
+// byte past k.
+MOBILENET_TARGET_AVX512_VNNI inline void int8_row_sums_avx512(const std::uint8_t* a, Index lda, int rows, Index k,
+                                                              std::int32_t* sums) {
+  const __m512i zero = _mm512_setzero_si512();
+  const Index full = k / 64 * 64;
+  const __mmask64 tail = k % 64 ? (~__mmask64(0)) >> (64 - k % 64) : 0;
+  for (int i = 0; i < rows; ++i) {
+    const std::uint8_t* row = a + i * lda;
+    __m512i s = _mm512_sad_epu8(_mm512_maskz_loadu_epi8(tail, row + full), zero);
+    for (Index x = 0; x < full; x += 64) s = _mm512_add_epi64(s, _mm512_sad_epu8(_mm512_loadu_si512(row + x), zero));
+    const __m256i s4 = _mm256_add_epi64(_mm512_maskz_extracti64x4_epi64(0xF, s, 0), _mm512_maskz_extracti64x4_epi64(0xF, s, 1));
+    const __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(s4), _mm256_extracti128_si256(s4, 1));
+    sums[i] = static_cast<std::int32_t>(_mm_cvtsi128_si64(_mm_add_epi64(s2, _mm_unpackhi_epi64(s2, s2))));
+  }
+}
+
 template <int Rows>
 MOBILENET_TARGET_AVX512_VNNI void int8_gemm_tile_avx512_vnni(const Int8Tile& t) {
   static_assert(Rows >= 1 && Rows <= kInt8GemmAvx512VnniRows, "tile too tall");

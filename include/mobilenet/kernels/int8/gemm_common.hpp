@@ -59,6 +59,8 @@ struct Int8Tile {
   Index ldc = 0, columns = 0;
 };
 using Int8TileKernel = void (*)(const Int8Tile&);
+// The sum of each of `rows` rows of k bytes, lda apart (the row term's input).
+using Int8RowSums = void (*)(const std::uint8_t* a, Index lda, int rows, Index k, std::int32_t* sums);
 
 namespace detail {
 
