@@ -7,12 +7,36 @@
 // second way (int64 sums, the rounding written as floor and division).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "mobilenet/kernels/int8/gemm.hpp"
+
+// Counts the plain operator new (this file replaces it; its test binary is its own), for the
+// promise that a GEMM call allocates nothing.
+// malloc and free sit in functions of their own, out of GCC's sight (-Wmismatched-new-delete).
+namespace {
+std::atomic<long> g_allocations{0};
+[[gnu::noinline]] void* counted_malloc(std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(size ? size : 1);
+}
+[[gnu::noinline]] void release(void* p) { std::free(p); }
+}  // namespace
+void* operator new(std::size_t size) {
+  if (void* p = counted_malloc(size)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) { return ::operator new(size); }
+void operator delete(void* p) noexcept { release(p); }
+void operator delete[](void* p) noexcept { release(p); }
+void operator delete(void* p, std::size_t) noexcept { release(p); }
+void operator delete[](void* p, std::size_t) noexcept { release(p); }
 
 namespace mobilenet {
 namespace kernels {
@@ -202,6 +226,22 @@ TEST_P(GemmInt8Isa, PackedSizes) {
   // Weights padded to whole panels, and five int32 per padded column.
   const auto padded = static_cast<std::size_t>(packed.panels() * packed.panel_width());
   EXPECT_EQ(packed.bytes(), padded * 1024 + padded * 20);
+}
+
+// A call allocates nothing (after the process's first, which may set up the kernel tables and
+// read the cache sizes).
+TEST_P(GemmInt8Isa, AllocatesNothing) {
+  const LayerData d = make_layer(100, 70, 3, 9, Values::Random, 8);
+  const std::vector<std::uint8_t> a = make_input(30, 100, 100, Values::Random, 9);
+  std::vector<std::uint8_t> c(30 * 70);
+  const PackedInt8GemmWeights packed(d.layer, GetParam());
+  gemm_int8_packed(a.data(), 30, 100, packed, c.data(), 70);
+  const long before = g_allocations.load();
+  gemm_int8_packed(a.data(), 30, 100, packed, c.data(), 70);
+  gemm_int8_packed_range(a.data(), 30, 100, packed, c.data(), 70, Int8GemmRange{3, 20, 1, packed.panels()});
+  EXPECT_EQ(g_allocations.load(), before);
+  std::vector<int> v(3);  // the counter counts
+  EXPECT_GT(g_allocations.load(), before);
 }
 
 // The short epilogue applies exactly when no column shifts left and |acc| stays below 2^30.
