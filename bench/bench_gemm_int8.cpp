@@ -93,7 +93,8 @@ const bool registered = [] {
   for (const GemmShape& s : mobilenet_shapes()) {
     for (kernels::Int8Isa isa : kernels::runnable_int8_isas())
       for (std::int32_t zw : {0, 3}) {
-        const std::string name = "gemm_int8/" + s.name + "/" + kernels::int8_isa_name(isa) + (zw ? "/zw" : "/symmetric");
+        const std::string name =
+            "gemm_int8/" + s.name + "/" + kernels::int8_isa_name(isa) + (zw ? "/zw" : "/symmetric");
         benchmark::RegisterBenchmark(name.c_str(), bench_packed, s, isa, zw);
       }
     if (s.m * s.k * s.n <= 784 * 128 * 128)

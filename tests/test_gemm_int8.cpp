@@ -160,7 +160,8 @@ TEST_P(GemmInt8Isa, MobileNetShapes) {
       seed += 2;
     }
   expect_matches_reference(GetParam(), {300, 27, 32, 14, 128, Values::Random}, false, seed++);
-  for (Index m = 1; m <= 8; ++m) expect_matches_reference(GetParam(), {m, 1024, 1001, 0, 0, Values::Random}, false, seed++);
+  for (Index m = 1; m <= 8; ++m)
+    expect_matches_reference(GetParam(), {m, 1024, 1001, 0, 0, Values::Random}, false, seed++);
   expect_matches_reference(GetParam(), {3, 1024, 1001, -21, 255, Values::Random}, false, seed++);
 }
 
@@ -192,7 +193,8 @@ TEST_P(GemmInt8Isa, ExtremeValuesAndZeroPoints) {
 TEST_P(GemmInt8Isa, SplitRanges) {
   unsigned seed = 9000;
   for (Index m : {2, 14, 49, 50})
-    for (Index n : {33, 64, 100, 257}) expect_matches_reference(GetParam(), {m, 40, n, 9, 31, Values::Random}, true, seed++);
+    for (Index n : {33, 64, 100, 257})
+      expect_matches_reference(GetParam(), {m, 40, n, 9, 31, Values::Random}, true, seed++);
 }
 
 // A range writes exactly its rows and panels' columns.

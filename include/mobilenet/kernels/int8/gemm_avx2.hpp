@@ -53,8 +53,9 @@ MOBILENET_TARGET_AVX2 inline __m256i requantize_avx2(const Int8Tile& t, __m256i 
   const Int8ColumnParams& col = t.columns_data;
   const __m256i multiplier = load_int32x8(col.multiplier + first), right = load_int32x8(col.right_shift + first);
   const __m256i q =
-      t.plain ? multiply_by_quantized_multiplier_plain_avx2(acc, multiplier, right, load_int32x8(col.rounding_half + first))
-              : multiply_by_quantized_multiplier_avx2(acc, multiplier, load_int32x8(col.left_shift + first), right);
+      t.plain
+          ? multiply_by_quantized_multiplier_plain_avx2(acc, multiplier, right, load_int32x8(col.rounding_half + first))
+          : multiply_by_quantized_multiplier_avx2(acc, multiplier, load_int32x8(col.left_shift + first), right);
   const __m256i v = _mm256_add_epi32(q, _mm256_set1_epi32(t.zero_point));
   return _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(t.lo)), _mm256_set1_epi32(t.hi));
 }
@@ -124,7 +125,8 @@ MOBILENET_TARGET_AVX2 inline void int8_row_sums_avx2(const std::uint8_t* a, Inde
 template <int Rows>
 MOBILENET_TARGET_AVX2 void int8_gemm_tile_avx2(const Int8Tile& t) {
   static_assert(Rows >= 1 && Rows <= kInt8GemmAvx2Rows, "tile too tall");
-  const __m256i offset0 = detail::load_int32x8(t.columns_data.offset), offset1 = detail::load_int32x8(t.columns_data.offset + 8);
+  const __m256i offset0 = detail::load_int32x8(t.columns_data.offset);
+  const __m256i offset1 = detail::load_int32x8(t.columns_data.offset + 8);
   __m256i acc[Rows][2];
 #pragma GCC unroll 6
   for (int i = 0; i < Rows; ++i) {

@@ -26,9 +26,9 @@ MOBILENET_TARGET_AVX512_VNNI inline __m512i multiply_by_quantized_multiplier_avx
   const __m512i x = _mm512_maskz_sllv_epi32(all, acc, left);
   const __m512i nudge = _mm512_set1_epi64(std::int64_t(1) << 30);
   const __m512i even = _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, x, multiplier), nudge);
-  const __m512i odd = _mm512_add_epi64(
-      _mm512_maskz_mul_epi32(all64, _mm512_maskz_srli_epi64(all64, x, 32), _mm512_maskz_srli_epi64(all64, multiplier, 32)),
-      nudge);
+  const __m512i odd_x = _mm512_maskz_srli_epi64(all64, x, 32);
+  const __m512i odd_multiplier = _mm512_maskz_srli_epi64(all64, multiplier, 32);
+  const __m512i odd = _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, odd_x, odd_multiplier), nudge);
   // Bits 31..62 of each sum: the even ones shifted down, the odd ones up into the high dword.
   const __m512i high = _mm512_mask_blend_epi32(0xAAAA, _mm512_maskz_srli_epi64(all64, even, 31),
                                                _mm512_maskz_slli_epi64(all64, odd, 1));
@@ -49,9 +49,9 @@ MOBILENET_TARGET_AVX512_VNNI inline __m512i multiply_by_quantized_multiplier_pla
   const __mmask8 all64 = 0xFF;
   const __m512i nudge = _mm512_set1_epi64(std::int64_t(1) << 30);
   const __m512i even = _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, acc, multiplier), nudge);
-  const __m512i odd = _mm512_add_epi64(
-      _mm512_maskz_mul_epi32(all64, _mm512_maskz_srli_epi64(all64, acc, 32), _mm512_maskz_srli_epi64(all64, multiplier, 32)),
-      nudge);
+  const __m512i odd_acc = _mm512_maskz_srli_epi64(all64, acc, 32);
+  const __m512i odd_multiplier = _mm512_maskz_srli_epi64(all64, multiplier, 32);
+  const __m512i odd = _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, odd_acc, odd_multiplier), nudge);
   const __m512i high = _mm512_mask_blend_epi32(0xAAAA, _mm512_maskz_srli_epi64(all64, even, 31),
                                                _mm512_maskz_slli_epi64(all64, odd, 1));
   const __m512i negative = _mm512_maskz_srai_epi32(_mm512_test_epi32_mask(half, half), high, 31);
@@ -68,7 +68,8 @@ MOBILENET_TARGET_AVX512_VNNI inline void store_int8_avx512(const Int8Tile& t, __
   const __m512i q =
       t.plain ? multiply_by_quantized_multiplier_plain_avx512(acc, multiplier, right,
                                                               _mm512_loadu_si512(col.rounding_half + first))
-              : multiply_by_quantized_multiplier_avx512(acc, multiplier, _mm512_loadu_si512(col.left_shift + first), right);
+              : multiply_by_quantized_multiplier_avx512(acc, multiplier,
+                                                        _mm512_loadu_si512(col.left_shift + first), right);
   const __m512i v = _mm512_add_epi32(q, _mm512_set1_epi32(t.zero_point));
   const __mmask16 all = 0xFFFF;
   const __m512i clamped =
@@ -95,7 +96,8 @@ MOBILENET_TARGET_AVX512_VNNI inline void int8_row_sums_avx512(const std::uint8_t
     const std::uint8_t* row = a + i * lda;
     __m512i s = _mm512_sad_epu8(_mm512_maskz_loadu_epi8(tail, row + full), zero);
     for (Index x = 0; x < full; x += 64) s = _mm512_add_epi64(s, _mm512_sad_epu8(_mm512_loadu_si512(row + x), zero));
-    const __m256i s4 = _mm256_add_epi64(_mm512_maskz_extracti64x4_epi64(0xF, s, 0), _mm512_maskz_extracti64x4_epi64(0xF, s, 1));
+    const __m256i s4 =
+        _mm256_add_epi64(_mm512_maskz_extracti64x4_epi64(0xF, s, 0), _mm512_maskz_extracti64x4_epi64(0xF, s, 1));
     const __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(s4), _mm256_extracti128_si256(s4, 1));
     sums[i] = static_cast<std::int32_t>(_mm_cvtsi128_si64(_mm_add_epi64(s2, _mm_unpackhi_epi64(s2, s2))));
   }

@@ -11,6 +11,8 @@
 // The epilogue: vqrdmulh is gemmlowp's doubling high multiply exactly (it saturates only for
 // INT32_MIN * INT32_MIN, and multipliers are >= 0); the rounding shift is the remainder form.
 
+#include <algorithm>
+
 #include "mobilenet/kernels/int8/gemm_common.hpp"
 
 #if MOBILENET_NEON
@@ -55,7 +57,8 @@ inline void store_int8_x16_neon(const Int8Tile& t, const int32x4_t (&acc)[4], st
 template <int Rows>
 inline void init_int8_acc_neon(const Int8Tile& t, int32x4_t (&acc)[Rows][4]) {
   for (int i = 0; i < Rows; ++i)
-    for (int v = 0; v < 4; ++v) acc[i][v] = vaddq_s32(vld1q_s32(t.columns_data.offset + 4 * v), vdupq_n_s32(t.row_offset[i]));
+    for (int v = 0; v < 4; ++v)
+      acc[i][v] = vaddq_s32(vld1q_s32(t.columns_data.offset + 4 * v), vdupq_n_s32(t.row_offset[i]));
 }
 
 // acc[i] += group x[i] (4 bytes of A, zero past k) times the 64-byte group at b.
