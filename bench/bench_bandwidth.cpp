@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// What one core of this machine can compute and move: its fp32 FMA peak, and read and read+write (copy) bandwidth over working
+// What one core of this machine can compute and move: its fp32 FMA and 8-bit VNNI peaks, and read and read+write (copy) bandwidth over working
 // sets that fit L1 (16 KiB), L2 (512 KiB of Zen 4's 1 MiB), L3 (8 MiB) and none (256 MiB).
 // The yardstick for the depthwise kernels' bytes/s (bench_depthwise, bench_layers): their
 // inputs and outputs live in L2 and L3, so those two rates are what "fraction of bandwidth"
@@ -9,6 +9,7 @@
 //
 //   build/bench/bench/bench_bandwidth --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 //   build/bench/bench/bench_bandwidth --benchmark_filter=fma_peak
+//   build/bench/bench/bench_bandwidth --benchmark_filter=vnni_peak   (8-bit: AVX-512 VNNI)
 
 #include <benchmark/benchmark.h>
 
@@ -19,6 +20,7 @@
 #include <string>
 
 #include "mobilenet/kernels/cpu_features.hpp"
+#include "mobilenet/kernels/int8/isa.hpp"
 
 #if MOBILENET_X86_DISPATCH
 #include <immintrin.h>
@@ -138,6 +140,26 @@ MOBILENET_TARGET_AVX512 float fma_rounds_avx512(long steps) {
   _mm512_store_ps(lanes, sum);
   return lanes[0];
 }
+// `steps` rounds of 16 independent AVX-512 vpdpbusd (u8 x s8, sums of 4 into int32): the
+// core's 8-bit multiply-add peak, as fma_rounds_avx512 measures the fp32 one.
+MOBILENET_TARGET_AVX512_VNNI int vnni_rounds_avx512(long steps) {
+  __m512i acc[16];  // every loop over it fully unrolled, so that it stays in registers
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) acc[i] = _mm512_set1_epi32(i);
+  __m512i a = _mm512_set1_epi8(3);
+  const __m512i b = _mm512_set1_epi8(-2);
+  for (long n = 0; n < steps; ++n) {
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+    MOBILENET_RELOAD_VECTOR(a);
+  }
+  alignas(64) int lanes[16];
+  __m512i sum = acc[0];
+#pragma GCC unroll 16
+  for (int i = 1; i < 16; ++i) sum = _mm512_add_epi32(sum, acc[i]);
+  _mm512_store_si512(lanes, sum);
+  return lanes[0];
+}
 #endif
 
 // The fp32 FMA peak of one core with the best instruction set this CPU has (AVX-512 only:
@@ -159,7 +181,28 @@ void bench_fma_peak(benchmark::State& state) {
   }
 }
 
+// One core's 8-bit peak with AVX-512 VNNI, in GOPS: a vpdpbusd on a zmm is 64 u8 x s8
+// multiply-adds, 128 operations. The yardstick for bench_gemm_int8's GOPS. Skipped without
+// AVX-512 VNNI.
+void bench_vnni_peak(benchmark::State& state) {
+#if MOBILENET_X86_DISPATCH
+  if (mobilenet::kernels::int8_isa_supported(mobilenet::kernels::Int8Isa::Avx512Vnni) &&
+      mobilenet::kernels::best_isa() == Isa::Avx512) {
+    constexpr long kSteps = 1 << 16;
+    for (auto _ : state) benchmark::DoNotOptimize(vnni_rounds_avx512(kSteps));
+    const double ops = double(state.iterations()) * kSteps * 16 * 64 * 2;
+    state.counters["GOPS"] = benchmark::Counter(ops * 1e-9, benchmark::Counter::kIsRate);
+    state.SetLabel("avx512-vnni");
+    return;
+  }
+#endif
+  state.SkipWithError("needs AVX-512 VNNI");
+  for (auto _ : state) {
+  }
+}
+
 BENCHMARK(bench_fma_peak)->Name("fma_peak");
+BENCHMARK(bench_vnni_peak)->Name("vnni_peak");
 BENCHMARK(bench_read)->Name("bandwidth/read")->Apply(working_sets);
 BENCHMARK(bench_copy)->Name("bandwidth/read_write")->Apply(working_sets);
 

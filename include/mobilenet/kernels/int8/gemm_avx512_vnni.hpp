@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// AVX-512 VNNI 8-bit GEMM micro-kernel, int8_gemm_tile_avx512_vnni<Rows>: Rows x 32 int32
+// accumulators (two zmm per row, up to 12 rows). Per group of 4 k: two 64-byte weight loads,
+// then per row one 4-byte broadcast of A and two vpdpbusd. The epilogue requantizes 16 lanes
+// at a time, bit-exact with core/quantization.hpp, and stores bytes with vpmovusdb under a mask.
+
+#include "mobilenet/kernels/int8/gemm_common.hpp"
+
+#if MOBILENET_X86_DISPATCH && !defined(_MSC_VER)
+#include <immintrin.h>
+
+namespace mobilenet {
+namespace kernels {
+namespace detail {
+
+// multiply_by_quantized_multiplier on 16 lanes (multiplier >= 0, so the doubling high
+// multiply cannot saturate). The doubling high multiply of gemmlowp is
+// floor((x * m + 2^30) / 2^31) for either sign, taken from 64-bit products of the even and
+// the odd lanes; the rounding shift right rounds ties away from zero through the remainder.
+MOBILENET_TARGET_AVX512_VNNI inline __m512i multiply_by_quantized_multiplier_avx512(
+    __m512i acc, __m512i multiplier, __m512i left, __m512i right) {
+  // The zero-masked forms throughout: GCC's unmasked ones trip -Wmaybe-uninitialized.
+  const __mmask16 all = 0xFFFF;
+  const __mmask8 all64 = 0xFF;
+  const __m512i x = _mm512_maskz_sllv_epi32(all, acc, left);
+  const __m512i nudge = _mm512_set1_epi64(std::int64_t(1) << 30);
+  const __m512i even = _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, x, multiplier), nudge);
+  const __m512i odd_x = _mm512_maskz_srli_epi64(all64, x, 32);
+  const __m512i odd_multiplier = _mm512_maskz_srli_epi64(all64, multiplier, 32);
+  const __m512i odd = _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, odd_x, odd_multiplier), nudge);
+  // Bits 31..62 of each sum: the even ones shifted down, the odd ones up into the high dword.
+  const __m512i high = _mm512_mask_blend_epi32(0xAAAA, _mm512_maskz_srli_epi64(all64, even, 31),
+                                               _mm512_maskz_slli_epi64(all64, odd, 1));
+  const __m512i one = _mm512_set1_epi32(1);
+  const __m512i mask = _mm512_sub_epi32(_mm512_maskz_sllv_epi32(all, one, right), one);
+  const __m512i remainder = _mm512_and_si512(high, mask);
+  const __m512i threshold =
+      _mm512_add_epi32(_mm512_maskz_srai_epi32(all, mask, 1), _mm512_maskz_srli_epi32(all, high, 31));
+  const __m512i shifted = _mm512_maskz_srav_epi32(all, high, right);
+  return _mm512_mask_add_epi32(shifted, _mm512_cmpgt_epi32_mask(remainder, threshold), shifted, one);
+}
+
+// The same when Int8Tile::plain holds (no left shift, |acc| < 2^30): the rounding shift as
+// (x + half - (x < 0 && right > 0)) >> right, exact since the sum cannot overflow.
+MOBILENET_TARGET_AVX512_VNNI inline __m512i multiply_by_quantized_multiplier_plain_avx512(
+    __m512i acc, __m512i multiplier, __m512i right, __m512i half) {
+  const __mmask16 all = 0xFFFF;
+  const __mmask8 all64 = 0xFF;
+  const __m512i nudge = _mm512_set1_epi64(std::int64_t(1) << 30);
+  const __m512i even = _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, acc, multiplier), nudge);
+  const __m512i odd_acc = _mm512_maskz_srli_epi64(all64, acc, 32);
+  const __m512i odd_multiplier = _mm512_maskz_srli_epi64(all64, multiplier, 32);
+  const __m512i odd = _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, odd_acc, odd_multiplier), nudge);
+  const __m512i high = _mm512_mask_blend_epi32(0xAAAA, _mm512_maskz_srli_epi64(all64, even, 31),
+                                               _mm512_maskz_slli_epi64(all64, odd, 1));
+  const __m512i negative = _mm512_maskz_srai_epi32(_mm512_test_epi32_mask(half, half), high, 31);
+  return _mm512_maskz_srav_epi32(all, _mm512_add_epi32(_mm512_add_epi32(high, half), negative), right);
+}
+
+// Requantizes one zmm of accumulators (16 columns from `first` of the tile's column data) and
+// stores the bytes whose lanes are set in `store`.
+MOBILENET_TARGET_AVX512_VNNI inline void store_int8_avx512(const Int8Tile& t, __m512i acc, Index first,
+                                                           std::uint8_t* out, __mmask16 store) {
+  const Int8ColumnParams& col = t.columns_data;
+  const __m512i multiplier = _mm512_loadu_si512(col.multiplier + first);
+  const __m512i right = _mm512_loadu_si512(col.right_shift + first);
+  const __m512i q =
+      t.plain ? multiply_by_quantized_multiplier_plain_avx512(acc, multiplier, right,
+                                                              _mm512_loadu_si512(col.rounding_half + first))
+              : multiply_by_quantized_multiplier_avx512(acc, multiplier,
+                                                        _mm512_loadu_si512(col.left_shift + first), right);
+  const __m512i v = _mm512_add_epi32(q, _mm512_set1_epi32(t.zero_point));
+  const __mmask16 all = 0xFFFF;
+  const __m512i clamped =
+      _mm512_maskz_min_epi32(all, _mm512_maskz_max_epi32(all, v, _mm512_set1_epi32(t.lo)), _mm512_set1_epi32(t.hi));
+  _mm512_mask_cvtusepi32_storeu_epi8(out, store, clamped);
+}
+
+// acc += x (u8) * w (s8) in sums of 4. In asm because GCC 12 copies each intrinsic's
+// accumulator to a fresh register (and the stack) instead of updating it in place.
+MOBILENET_TARGET_AVX512_VNNI inline void dpbusd_avx512(__m512i& acc, __m512i x, __m512i w) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "v"(w));
+}
+
+}  // namespace detail
+
+// Int8RowSums with vpsadbw over 64 bytes at a time; the tail is a masked load, which reads no
+// byte past k.
+MOBILENET_TARGET_AVX512_VNNI inline void int8_row_sums_avx512(const std::uint8_t* a, Index lda, int rows, Index k,
+                                                              std::int32_t* sums) {
+  const __m512i zero = _mm512_setzero_si512();
+  const Index full = k / 64 * 64;
+  const __mmask64 tail = k % 64 ? (~__mmask64(0)) >> (64 - k % 64) : 0;
+  for (int i = 0; i < rows; ++i) {
+    const std::uint8_t* row = a + i * lda;
+    __m512i s = _mm512_sad_epu8(_mm512_maskz_loadu_epi8(tail, row + full), zero);
+    for (Index x = 0; x < full; x += 64) s = _mm512_add_epi64(s, _mm512_sad_epu8(_mm512_loadu_si512(row + x), zero));
+    const __m256i s4 =
+        _mm256_add_epi64(_mm512_maskz_extracti64x4_epi64(0xF, s, 0), _mm512_maskz_extracti64x4_epi64(0xF, s, 1));
+    const __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(s4), _mm256_extracti128_si256(s4, 1));
+    sums[i] = static_cast<std::int32_t>(_mm_cvtsi128_si64(_mm_add_epi64(s2, _mm_unpackhi_epi64(s2, s2))));
+  }
+}
+
+template <int Rows>
+MOBILENET_TARGET_AVX512_VNNI void int8_gemm_tile_avx512_vnni(const Int8Tile& t) {
+  static_assert(Rows >= 1 && Rows <= kInt8GemmAvx512VnniRows, "tile too tall");
+  __m512i acc[Rows][2];  // every loop over it unrolled, so that it stays in registers
+  const __m512i offset0 = _mm512_loadu_si512(t.columns_data.offset);
+  const __m512i offset1 = _mm512_loadu_si512(t.columns_data.offset + 16);
+#pragma GCC unroll 12
+  for (int i = 0; i < Rows; ++i) {
+    const __m512i row = _mm512_set1_epi32(t.row_offset[i]);
+    acc[i][0] = _mm512_add_epi32(offset0, row);
+    acc[i][1] = _mm512_add_epi32(offset1, row);
+  }
+  const std::uint8_t* a = t.a;
+  const std::int8_t* b = t.b;
+  const Index lda = t.lda, full = t.k / 4, tail = t.k % 4;
+  for (Index g = 0; g < full; ++g, a += 4, b += 128) {
+    const __m512i w0 = _mm512_loadu_si512(b), w1 = _mm512_loadu_si512(b + 64);
+#pragma GCC unroll 12
+    for (int i = 0; i < Rows; ++i) {
+      const __m512i x = _mm512_set1_epi32(static_cast<int>(detail::load_int8_group(a + i * lda)));
+      detail::dpbusd_avx512(acc[i][0], x, w0);
+      detail::dpbusd_avx512(acc[i][1], x, w1);
+    }
+  }
+  if (tail) {
+    const __m512i w0 = _mm512_loadu_si512(b), w1 = _mm512_loadu_si512(b + 64);
+#pragma GCC unroll 12
+    for (int i = 0; i < Rows; ++i) {
+      const __m512i x = _mm512_set1_epi32(static_cast<int>(detail::load_int8_group(a + i * lda, tail)));
+      detail::dpbusd_avx512(acc[i][0], x, w0);
+      detail::dpbusd_avx512(acc[i][1], x, w1);
+    }
+  }
+  const Index cols = t.columns;
+  const auto store0 = static_cast<__mmask16>(cols >= 16 ? 0xFFFF : (1u << cols) - 1u);
+  const auto store1 = static_cast<__mmask16>(cols >= 32 ? 0xFFFF : cols <= 16 ? 0u : (1u << (cols - 16)) - 1u);
+#pragma GCC unroll 12
+  for (int i = 0; i < Rows; ++i) {
+    std::uint8_t* out = t.c + i * t.ldc;
+    detail::store_int8_avx512(t, acc[i][0], 0, out, store0);
+    if (store1) detail::store_int8_avx512(t, acc[i][1], 16, out + 16, store1);
+  }
+}
+
+}  // namespace kernels
+}  // namespace mobilenet
+
+#endif

@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: MIT
+// The packed 8-bit GEMM against its reference twin on every 8-bit instruction set this machine
+// runs, bit for bit: MobileNetV1's shapes (pixels subsampled), odd K and N (tails of the groups
+// of 4 and of the panels), extreme values and zero points, zero and non-zero weight zero
+// points, per-column multipliers with shifts of both signs, and split ranges (guard bytes
+// around C must survive). The reference itself is checked against the formula computed a
+// second way (int64 sums, the rounding written as floor and division).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "mobilenet/kernels/int8/gemm.hpp"
+
+// Counts the plain operator new (this file replaces it; its test binary is its own), for the
+// promise that a GEMM call allocates nothing.
+// malloc and free sit in functions of their own, out of GCC's sight (-Wmismatched-new-delete).
+namespace {
+std::atomic<long> g_allocations{0};
+[[gnu::noinline]] void* counted_malloc(std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(size ? size : 1);
+}
+[[gnu::noinline]] void release(void* p) { std::free(p); }
+}  // namespace
+void* operator new(std::size_t size) {
+  if (void* p = counted_malloc(size)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) { return ::operator new(size); }
+void operator delete(void* p) noexcept { release(p); }
+void operator delete[](void* p) noexcept { release(p); }
+void operator delete(void* p, std::size_t) noexcept { release(p); }
+void operator delete[](void* p, std::size_t) noexcept { release(p); }
+
+namespace mobilenet {
+namespace kernels {
+namespace {
+
+constexpr std::uint8_t kGuard = 0xA5;
+
+// Which values a case draws: random, or pushed to the ends of their ranges.
+enum class Values { Random, Extreme };
+
+// A layer with its storage; the Int8GemmLayer points into it.
+struct LayerData {
+  std::vector<std::int8_t> weights;
+  std::vector<std::int32_t> bias;
+  std::vector<Requantization> requantization;
+  Int8GemmLayer layer;
+};
+
+// Multipliers in [2^30, 2^31) with shifts from -20 to 0 (real layers' multipliers are below 1),
+// or to +4 with left_shifts (which take the kernels' general epilogue).
+Requantization random_requantization(std::mt19937& rng, bool left_shifts) {
+  std::uniform_int_distribution<std::int32_t> mult(1 << 30, 2147483647);
+  std::uniform_int_distribution<int> shift(-20, left_shifts ? 4 : 0);
+  return {mult(rng), shift(rng)};
+}
+
+LayerData make_layer(Index k, Index n, std::int32_t zw, std::int32_t za, Values values, unsigned seed,
+                     bool left_shifts = false) {
+  std::mt19937 rng(seed);
+  LayerData d;
+  d.weights.resize(static_cast<std::size_t>(k * n));
+  std::uniform_int_distribution<int> w(-128, 127), coin(0, 1);
+  for (auto& x : d.weights) x = static_cast<std::int8_t>(values == Values::Extreme ? (coin(rng) ? 127 : -128) : w(rng));
+  std::uniform_int_distribution<std::int32_t> bias(-100000, 100000);
+  for (Index j = 0; j < n; ++j) d.bias.push_back(bias(rng));
+  for (Index j = 0; j < n; ++j) d.requantization.push_back(random_requantization(rng, left_shifts));
+  // The accumulators of a layer grow with k: scale the right shifts with it so that outputs
+  // do not all clamp, still varied per column.
+  for (auto& r : d.requantization) r.shift -= k > 256 ? 4 : 0;
+  if (left_shifts)
+    for (std::size_t j = 2; j < d.requantization.size(); j += 5) d.requantization[j].shift = 1 + int(j % 4);
+  // Multipliers 1/2 and 3/4 put exact ties into both roundings (the doubling high multiply's
+  // for every odd accumulator): a kernel that rounds one tie the wrong way fails.
+  for (std::size_t j = 0; j < d.requantization.size(); j += 3) d.requantization[j].multiplier = 1 << 30;
+  for (std::size_t j = 1; j < d.requantization.size(); j += 3) d.requantization[j].multiplier = 3 << 29;
+  d.layer.weights = d.weights.data();
+  d.layer.bias = d.bias.data();
+  d.layer.k = k, d.layer.n = n;
+  d.layer.weight_zero_point = zw;
+  d.layer.input_zero_point = za;
+  d.layer.requantization = d.requantization.data();
+  d.layer.output_zero_point = static_cast<std::int32_t>(seed % 256);
+  d.layer.range = {static_cast<std::int32_t>(seed % 7), 255 - static_cast<std::int32_t>(seed % 5)};
+  return d;
+}
+
+// m rows of k bytes, lda apart, garbage in the gaps; the buffer ends right after the last
+// row's k bytes (an over-read shows under ASan).
+std::vector<std::uint8_t> make_input(Index m, Index k, Index lda, Values values, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> byte(0, 255), coin(0, 1);
+  std::vector<std::uint8_t> a(static_cast<std::size_t>((m - 1) * lda + k));
+  for (auto& x : a) x = static_cast<std::uint8_t>(values == Values::Extreme ? (coin(rng) ? 255 : 0) : byte(rng));
+  return a;
+}
+
+struct Case {
+  Index m, k, n;
+  std::int32_t zw, za;
+  Values values;
+  bool left_shifts = false;
+};
+
+std::string describe(Int8Isa isa, const Case& c) {
+  return std::string(int8_isa_name(isa)) + " m=" + std::to_string(c.m) + " k=" + std::to_string(c.k) +
+         " n=" + std::to_string(c.n) + " zw=" + std::to_string(c.zw) + " za=" + std::to_string(c.za) +
+         (c.values == Values::Extreme ? " extreme" : " random") + (c.left_shifts ? " left shifts" : "");
+}
+
+// Runs `c` on `isa` (whole, or split in rows and panels as two threads would) and compares every
+// byte of C, guards included, with the reference.
+void expect_matches_reference(Int8Isa isa, const Case& c, bool split, unsigned seed) {
+  const LayerData d = make_layer(c.k, c.n, c.zw, c.za, c.values, seed, c.left_shifts);
+  const Index lda = c.k + 3, ldc = c.n + 5;
+  const std::vector<std::uint8_t> a = make_input(c.m, c.k, lda, c.values, seed + 1);
+  std::vector<std::uint8_t> want(static_cast<std::size_t>(c.m * ldc + 7), kGuard), got = want;
+  gemm_int8_reference(a.data(), c.m, lda, d.layer, want.data(), ldc);
+  const PackedInt8GemmWeights packed(d.layer, isa);
+  if (c.left_shifts) {
+    EXPECT_FALSE(packed.plain_requantization()) << describe(isa, c);
+  }
+  if (split) {
+    const Index rows = c.m / 2, panels = packed.panels() / 2;
+    for (auto range : {Int8GemmRange{0, rows, 0, panels}, Int8GemmRange{0, rows, panels, packed.panels()},
+                       Int8GemmRange{rows, c.m, panels, packed.panels()}, Int8GemmRange{rows, c.m, 0, panels}})
+      gemm_int8_packed_range(a.data(), c.m, lda, packed, got.data(), ldc, range);
+  } else {
+    gemm_int8_packed(a.data(), c.m, lda, packed, got.data(), ldc);
+  }
+  int shown = 0;
+  for (std::size_t i = 0; i < got.size() && shown < 3; ++i)
+    if (got[i] != want[i]) {
+      ADD_FAILURE() << describe(isa, c) << " split=" << split << ": C[" << i / std::size_t(ldc) << "]["
+                    << i % std::size_t(ldc) << "] = " << int(got[i]) << ", reference " << int(want[i]);
+      ++shown;
+    }
+}
+
+class GemmInt8Isa : public ::testing::TestWithParam<Int8Isa> {};
+
+TEST_P(GemmInt8Isa, MobileNetShapes) {
+  // Pointwise layers (k x n) at 49 and 196 pixels, the stem's im2col and the classifier.
+  const Index pointwise[][2] = {{32, 64},   {64, 128},  {128, 128}, {128, 256}, {256, 256},
+                                {256, 512}, {512, 512}, {512, 1024}, {1024, 1024}};
+  unsigned seed = 1;
+  for (const auto& kn : pointwise)
+    for (Index m : {Index(49), Index(196)}) {
+      if (m == 196 && kn[0] * kn[1] > 256 * 512) continue;  // the larger ones at 49 pixels only
+      expect_matches_reference(GetParam(), {m, kn[0], kn[1], 0, 128, Values::Random}, false, seed);
+      expect_matches_reference(GetParam(), {m, kn[0], kn[1], -5, 3, Values::Random, m == 49}, false, seed + 1);
+      seed += 2;
+    }
+  expect_matches_reference(GetParam(), {300, 27, 32, 14, 128, Values::Random}, false, seed++);
+  for (Index m = 1; m <= 8; ++m)
+    expect_matches_reference(GetParam(), {m, 1024, 1001, 0, 0, Values::Random}, false, seed++);
+  expect_matches_reference(GetParam(), {3, 1024, 1001, -21, 255, Values::Random}, false, seed++);
+}
+
+TEST_P(GemmInt8Isa, OddShapesAndOtherAlphas) {
+  unsigned seed = 100;
+  for (Index m : {1, 2, 5, 13, 25})
+    for (Index k : {1, 2, 3, 4, 5, 8, 16, 24, 27, 33, 48, 65})
+      for (Index n : {1, 3, 8, 15, 16, 17, 24, 31, 32, 33, 48, 65, 1001}) {
+        if (n == 1001 && m > 2) continue;
+        expect_matches_reference(GetParam(), {m, k, n, 0, 77, Values::Random}, false, seed);
+        expect_matches_reference(GetParam(), {m, k, n, 101, 200, Values::Random, n > 2 && seed % 3 == 0}, seed % 4 == 0,
+                                 seed + 1);
+        seed += 2;
+      }
+}
+
+TEST_P(GemmInt8Isa, ExtremeValuesAndZeroPoints) {
+  unsigned seed = 5000;
+  for (std::int32_t zw : {-128, 0, 127})
+    for (std::int32_t za : {0, 255})
+      for (Index k : {Index(3), Index(33), Index(1024), kInt8GemmMaxDepth}) {
+        expect_matches_reference(GetParam(), {13, k, 45, zw, za, Values::Extreme}, false, seed);
+        expect_matches_reference(GetParam(), {13, k, 45, zw, za, Values::Extreme, true}, false, seed + 1);
+        expect_matches_reference(GetParam(), {7, k, 33, zw, za, Values::Random}, true, seed + 2);
+        seed += 3;
+      }
+}
+
+TEST_P(GemmInt8Isa, SplitRanges) {
+  unsigned seed = 9000;
+  for (Index m : {2, 14, 49, 50})
+    for (Index n : {33, 64, 100, 257})
+      expect_matches_reference(GetParam(), {m, 40, n, 9, 31, Values::Random}, true, seed++);
+}
+
+// A range writes exactly its rows and panels' columns.
+TEST_P(GemmInt8Isa, RangeWritesOnlyItsPart) {
+  const Index m = 30, k = 50, n = 100, lda = k, ldc = n + 4;
+  const LayerData d = make_layer(k, n, 3, 10, Values::Random, 77);
+  const std::vector<std::uint8_t> a = make_input(m, k, lda, Values::Random, 78);
+  std::vector<std::uint8_t> full(static_cast<std::size_t>(m * ldc), kGuard), part = full;
+  gemm_int8_reference(a.data(), m, lda, d.layer, full.data(), ldc);
+  const PackedInt8GemmWeights packed(d.layer, GetParam());
+  ASSERT_GE(packed.panels(), 3);
+  const Int8GemmRange range{7, 19, 1, 3};
+  gemm_int8_packed_range(a.data(), m, lda, packed, part.data(), ldc, range);
+  const Index pw = packed.panel_width();
+  for (Index i = 0; i < m; ++i)
+    for (Index j = 0; j < ldc; ++j) {
+      const bool inside = i >= range.row_begin && i < range.row_end && j >= range.panel_begin * pw &&
+                          j < std::min(n, range.panel_end * pw);
+      const auto at = static_cast<std::size_t>(i * ldc + j);
+      ASSERT_EQ(part[at], inside ? full[at] : kGuard) << "row " << i << " column " << j;
+    }
+}
+
+TEST_P(GemmInt8Isa, PackedSizes) {
+  const LayerData d = make_layer(1024, 1001, 0, 0, Values::Random, 3);
+  const PackedInt8GemmWeights packed(d.layer, GetParam());
+  EXPECT_EQ(packed.k(), 1024);
+  EXPECT_EQ(packed.n(), 1001);
+  EXPECT_EQ(packed.isa(), GetParam());
+  EXPECT_EQ(packed.panels(), (1001 + packed.panel_width() - 1) / packed.panel_width());
+  // Weights padded to whole panels, and five int32 per padded column.
+  const auto padded = static_cast<std::size_t>(packed.panels() * packed.panel_width());
+  EXPECT_EQ(packed.bytes(), padded * 1024 + padded * 20);
+}
+
+// A call allocates nothing (after the process's first, which may set up the kernel tables and
+// read the cache sizes).
+TEST_P(GemmInt8Isa, AllocatesNothing) {
+  const LayerData d = make_layer(100, 70, 3, 9, Values::Random, 8);
+  const std::vector<std::uint8_t> a = make_input(30, 100, 100, Values::Random, 9);
+  std::vector<std::uint8_t> c(30 * 70);
+  const PackedInt8GemmWeights packed(d.layer, GetParam());
+  gemm_int8_packed(a.data(), 30, 100, packed, c.data(), 70);
+  const long before = g_allocations.load();
+  gemm_int8_packed(a.data(), 30, 100, packed, c.data(), 70);
+  gemm_int8_packed_range(a.data(), 30, 100, packed, c.data(), 70, Int8GemmRange{3, 20, 1, packed.panels()});
+  EXPECT_EQ(g_allocations.load(), before);
+  std::vector<int> v(3);  // the counter counts
+  EXPECT_GT(g_allocations.load(), before);
+}
+
+// The short epilogue applies exactly when no column shifts left and |acc| stays below 2^30.
+TEST_P(GemmInt8Isa, PlainRequantizationWhenProvablySafe) {
+  LayerData d = make_layer(1024, 40, -128, 255, Values::Random, 5);
+  EXPECT_TRUE(PackedInt8GemmWeights(d.layer, GetParam()).plain_requantization());
+  d.requantization[17].shift = 1;
+  EXPECT_FALSE(PackedInt8GemmWeights(d.layer, GetParam()).plain_requantization());
+  d.requantization[17].shift = 0;
+  d.bias[3] = 1 << 30;
+  EXPECT_FALSE(PackedInt8GemmWeights(d.layer, GetParam()).plain_requantization());
+  // Accumulators beyond 2^30 still come out exact (through the general epilogue).
+  for (auto& b : d.bias) b = (b & 1) ? 1 << 30 : -(1 << 30);
+  for (auto& r : d.requantization) r.shift = -21;
+  const Index m = 13;
+  const std::vector<std::uint8_t> a = make_input(m, 1024, 1024, Values::Random, 6);
+  std::vector<std::uint8_t> want(static_cast<std::size_t>(m * 40)), got(want.size());
+  gemm_int8_reference(a.data(), m, 1024, d.layer, want.data(), 40);
+  gemm_int8_packed(a.data(), m, 1024, PackedInt8GemmWeights(d.layer, GetParam()), got.data(), 40);
+  EXPECT_EQ(got, want);
+}
+
+INSTANTIATE_TEST_SUITE_P(Runnable, GemmInt8Isa, ::testing::ValuesIn(runnable_int8_isas()),
+                         [](const ::testing::TestParamInfo<Int8Isa>& info) {
+                           std::string name = int8_isa_name(info.param);
+                           for (char& ch : name)
+                             if (ch == '-') ch = '_';
+                           return name;
+                         });
+
+// The formula of the reference written a second way: int64 sums, the doubling high multiply
+// as floor((x m + 2^30) / 2^31), the rounding shift as a division rounded half away from zero.
+std::uint8_t direct_output(std::int64_t acc, Requantization r, std::int32_t zp, QuantRange range) {
+  const std::int64_t x = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc) << (r.shift > 0 ? r.shift : 0));
+  const std::int64_t num = x * r.multiplier + (std::int64_t(1) << 30);
+  const std::int64_t den = std::int64_t(1) << 31;
+  const std::int64_t high = num >= 0 ? num / den : -((-num + den - 1) / den);  // floor
+  const std::int64_t div = std::int64_t(1) << (r.shift > 0 ? 0 : -r.shift);
+  const std::int64_t magnitude = ((high < 0 ? -high : high) * 2 + div) / (2 * div);  // |high| / div, ties up
+  const std::int64_t q = zp + (high < 0 ? -magnitude : magnitude);
+  return static_cast<std::uint8_t>(std::min<std::int64_t>(range.hi, std::max<std::int64_t>(range.lo, q)));
+}
+
+TEST(GemmInt8Reference, MatchesTheFormulaComputedDirectly) {
+  unsigned seed = 42;
+  for (Index k : {1, 7, 64, 1024, 4096})
+    for (std::int32_t zw : {-128, -3, 0, 127}) {
+      const Case c{9, k, 37, zw, static_cast<std::int32_t>(seed * 37 % 256), Values::Random};
+      LayerData d = make_layer(c.k, c.n, c.zw, c.za, c.values, seed);
+      // Every right shift 0..31 and left shifts up to 6 somewhere in the columns.
+      for (Index j = 0; j < c.n; ++j) d.requantization[static_cast<std::size_t>(j)].shift = int(j % 38) - 31;
+      const std::vector<std::uint8_t> a = make_input(c.m, c.k, c.k, c.values, seed + 1);
+      std::vector<std::uint8_t> c_ref(static_cast<std::size_t>(c.m * c.n));
+      gemm_int8_reference(a.data(), c.m, c.k, d.layer, c_ref.data(), c.n);
+      for (Index i = 0; i < c.m; ++i)
+        for (Index j = 0; j < c.n; ++j) {
+          std::int64_t acc = d.bias[static_cast<std::size_t>(j)];
+          for (Index x = 0; x < c.k; ++x)
+            acc += (std::int64_t(a[static_cast<std::size_t>(i * c.k + x)]) - c.za) *
+                   (std::int64_t(d.weights[static_cast<std::size_t>(j * c.k + x)]) - c.zw);
+          const auto want = direct_output(acc, d.requantization[static_cast<std::size_t>(j)], d.layer.output_zero_point,
+                                          d.layer.range);
+          ASSERT_EQ(int(c_ref[static_cast<std::size_t>(i * c.n + j)]), int(want))
+              << "k=" << k << " zw=" << zw << " row " << i << " column " << j;
+        }
+      ++seed;
+    }
+}
+
+// Outputs that are not all one clamped value: the cases above test something.
+TEST(GemmInt8Reference, CasesSpreadOverTheRange) {
+  const LayerData d = make_layer(512, 64, 0, 128, Values::Random, 11);
+  const std::vector<std::uint8_t> a = make_input(20, 512, 512, Values::Random, 12);
+  std::vector<std::uint8_t> c(20 * 64);
+  gemm_int8_reference(a.data(), 20, 512, d.layer, c.data(), 64);
+  int distinct = 0;
+  std::vector<bool> seen(256);
+  for (auto v : c)
+    if (!seen[v]) seen[v] = true, ++distinct;
+  EXPECT_GT(distinct, 30);
+}
+
+TEST(GemmInt8Packing, RefusesBadLayers) {
+  LayerData d = make_layer(8, 4, 0, 0, Values::Random, 1);
+  auto pack = [&](Int8GemmLayer layer) { return PackedInt8GemmWeights(layer, Int8Isa::Generic); };
+  Int8GemmLayer bad = d.layer;
+  bad.k = 0;
+  EXPECT_THROW(pack(bad), ShapeError);
+  bad = d.layer, bad.k = kInt8GemmMaxDepth + 1;
+  EXPECT_THROW(pack(bad), ShapeError);
+  bad = d.layer, bad.n = 0;
+  EXPECT_THROW(pack(bad), ShapeError);
+  bad = d.layer, bad.weight_zero_point = 128;
+  EXPECT_THROW(pack(bad), ConfigError);
+  bad = d.layer, bad.input_zero_point = -1;
+  EXPECT_THROW(pack(bad), ConfigError);
+  bad = d.layer, bad.output_zero_point = 256;
+  EXPECT_THROW(pack(bad), ConfigError);
+  bad = d.layer, bad.range = {10, 9};
+  EXPECT_THROW(pack(bad), ConfigError);
+  bad = d.layer, bad.requantization = nullptr;
+  EXPECT_THROW(pack(bad), ConfigError);
+  d.requantization[2].shift = 31;
+  EXPECT_THROW(pack(d.layer), ConfigError);
+  d.requantization[2] = {-1, 0};
+  EXPECT_THROW(pack(d.layer), ConfigError);
+  d.requantization[2] = {1 << 30, 0};
+  for (Int8Isa isa : {Int8Isa::Neon, Int8Isa::NeonDot, Int8Isa::Avx2, Int8Isa::AvxVnni, Int8Isa::Avx512Vnni})
+    if (!int8_isa_supported(isa)) {
+      EXPECT_THROW(PackedInt8GemmWeights(d.layer, isa), ConfigError);
+    }
+}
+
+}  // namespace
+}  // namespace kernels
+}  // namespace mobilenet
