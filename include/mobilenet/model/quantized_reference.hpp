@@ -45,17 +45,18 @@ inline kernels::int8::QuantConvArgs quant_conv_args(const QuantizedConv& c, Inde
   return a;
 }
 
-// Runs one image (internal domain, R x R x C) through the model; `record` sees every layer.
-template <typename Record>
+// Runs one image (internal domain, R x R x C) through the model; `record` sees every layer
+// (internal domain). `rq` is the convolutions' requantization (see kernels::int8::TfliteRequantize).
+template <typename Record, typename Requantize = kernels::int8::TfliteRequantize>
 std::vector<std::uint8_t> quantized_reference_image(const QuantizedMobileNetV1& m, std::vector<std::uint8_t> x,
-                                                    Record&& record) {
+                                                    Record&& record, Requantize rq = {}) {
   Index side = m.config.resolution;
   auto conv = [&](const QuantizedConv& c) {
     const kernels::int8::QuantConvArgs a = quant_conv_args(c, side, m.config.padding);
     const Index out_side = a.window().rows.out;
     std::vector<std::uint8_t> y(static_cast<std::size_t>(out_side * out_side * c.out_channels));
-    if (c.depthwise) kernels::int8::depthwise_reference(x.data(), a, y.data());
-    else kernels::int8::conv_reference(x.data(), a, y.data());
+    if (c.depthwise) kernels::int8::depthwise_reference(x.data(), a, y.data(), rq);
+    else kernels::int8::conv_reference(x.data(), a, y.data(), rq);
     side = out_side;
     x.swap(y);
     record(c.name, Shape(1, side, side, c.out_channels), x);

@@ -34,10 +34,20 @@ struct QuantConvArgs {
   Window2D window() const { return window_2d(in_h, in_w, kernel, stride, padding); }
 };
 
+// The requantization of TFLite's builtin kernels (double rounding). The kernels take it as a
+// policy so that a test can substitute a wrong one and show the golden comparison catches it.
+struct TfliteRequantize {
+  constexpr std::int32_t operator()(std::int32_t acc, Requantization r, std::int32_t zero_point,
+                                    QuantRange range) const {
+    return requantize(acc, r, zero_point, range);
+  }
+};
+
 // Full convolution: weights [O, k, k, I] (TFLite's OHWI; [O, I] for k = 1). Padded taps read
 // zp_in, so they add 0 to the sum.
 // in: H x W x I, out: Ho x Wo x O
-inline void conv_reference(const std::uint8_t* in, const QuantConvArgs& a, std::uint8_t* out) {
+template <typename Requantize = TfliteRequantize>
+void conv_reference(const std::uint8_t* in, const QuantConvArgs& a, std::uint8_t* out, Requantize rq = {}) {
   const Window2D win = a.window();
   const Index k = a.kernel, ci = a.in_channels;
   for (Index oy = 0; oy < win.rows.out; ++oy)
@@ -57,13 +67,14 @@ inline void conv_reference(const std::uint8_t* in, const QuantConvArgs& a, std::
           }
         }
         out[(oy * win.cols.out + ox) * a.out_channels + o] = static_cast<std::uint8_t>(
-            requantize(acc, a.requantization[o], a.output_zero_point, a.range));
+            rq(acc, a.requantization[o], a.output_zero_point, a.range));
       }
 }
 
 // Depthwise convolution, depth multiplier 1: weights [k, k, C]; out_channels == in_channels.
 // in: H x W x C, out: Ho x Wo x C
-inline void depthwise_reference(const std::uint8_t* in, const QuantConvArgs& a, std::uint8_t* out) {
+template <typename Requantize = TfliteRequantize>
+void depthwise_reference(const std::uint8_t* in, const QuantConvArgs& a, std::uint8_t* out, Requantize rq = {}) {
   assert(a.in_channels == a.out_channels);
   const Window2D win = a.window();
   const Index k = a.kernel, ch = a.in_channels;
@@ -81,7 +92,7 @@ inline void depthwise_reference(const std::uint8_t* in, const QuantConvArgs& a, 
           }
         }
         out[(oy * win.cols.out + ox) * ch + c] = static_cast<std::uint8_t>(
-            requantize(acc, a.requantization[c], a.output_zero_point, a.range));
+            rq(acc, a.requantization[c], a.output_zero_point, a.range));
       }
 }
 
