@@ -263,6 +263,9 @@ struct MobileNetSpec {
   int resolution = 32;
   int classes = 5;
   bool quantized = false;
+  // With `quantized`: TFLite's full-integer scheme instead of uint8: int8 activations, int8
+  // weights quantized per output channel with zero point 0, int32 biases per channel.
+  bool int8 = false;
   bool implied_relu6 = false;
   bool classifier = true;
   unsigned seed = 1;
@@ -288,9 +291,17 @@ inline Model mobilenet(const MobileNetSpec& spec) {
     t.shape = std::move(shape);
     t.name = name;
     if (spec.quantized) t.type = 3, t.scale = {activation_scale}, t.zero_point = {0};
+    if (spec.quantized && spec.int8) t.type = 9, t.zero_point = {-128};
     return add_tensor(t);
   };
-  auto constant = [&](std::vector<std::int32_t> shape, const std::string& name, bool bias, float input_scale) {
+  // Per-channel weight scales of an int8 model: a spread of 0.5x to 1.5x weight_scale.
+  auto channel_scales = [&](std::size_t channels) {
+    std::vector<float> scales(channels);
+    for (std::size_t c = 0; c < channels; ++c) scales[c] = weight_scale * (0.5f + float(c % 7) / 6.0f);
+    return scales;
+  };
+  auto constant = [&](std::vector<std::int32_t> shape, const std::string& name, bool bias, float input_scale,
+                      int channel_dim = 0) {
     Tensor t;
     t.shape = std::move(shape);
     t.name = name;
@@ -303,10 +314,20 @@ inline Model mobilenet(const MobileNetSpec& spec) {
       std::memcpy(t.data.data(), values.data(), t.data.size());
     } else if (bias) {
       t.type = 2, t.scale = {input_scale * weight_scale}, t.zero_point = {0};
+      if (spec.int8) {
+        t.scale = channel_scales(count);
+        for (float& v : t.scale) v *= input_scale;
+        t.zero_point.assign(count, 0);
+      }
       std::vector<std::int32_t> values(count);
       for (std::int32_t& v : values) v = byte(rng) * 40 - 5000;
       t.data.resize(4 * count);
       std::memcpy(t.data.data(), values.data(), t.data.size());
+    } else if (spec.int8) {
+      const std::size_t channels = static_cast<std::size_t>(t.shape[static_cast<std::size_t>(channel_dim)]);
+      t.type = 9, t.scale = channel_scales(channels), t.zero_point.assign(channels, 0);
+      t.quantized_dimension = channel_dim;
+      for (std::size_t i = 0; i < count; ++i) t.data.push_back(static_cast<std::uint8_t>(byte(rng) % 255 - 127));
     } else {
       t.type = 3, t.scale = {weight_scale}, t.zero_point = {128};
       for (std::size_t i = 0; i < count; ++i) t.data.push_back(static_cast<std::uint8_t>(byte(rng)));
@@ -319,12 +340,13 @@ inline Model mobilenet(const MobileNetSpec& spec) {
   input.shape = {1, size, size, 3};
   input.name = "input";
   if (spec.quantized) input.type = 3, input.scale = {1.0f / 128}, input.zero_point = {128};
+  if (spec.quantized && spec.int8) input.type = 9, input.zero_point = {0};
   std::int32_t x = add_tensor(input);
   m.inputs = {x};
   auto conv = [&](int code, int in_channels, int out_channels, int kernel, int stride, const std::string& name) {
     const float in_scale = m.tensors[static_cast<std::size_t>(x)].scale.empty() ? 1.0f : m.tensors[static_cast<std::size_t>(x)].scale[0];
     const std::int32_t w = code == kDepthwise
-                               ? constant({1, kernel, kernel, in_channels}, name + "/weights", false, 0)
+                               ? constant({1, kernel, kernel, in_channels}, name + "/weights", false, 0, 3)
                                : constant({out_channels, kernel, kernel, in_channels}, name + "/weights", false, 0);
     const std::int32_t bias = constant({out_channels}, name + "/bias", true, in_scale);
     size = (size + stride - 1) / stride;
@@ -363,12 +385,16 @@ inline Model mobilenet(const MobileNetSpec& spec) {
   if (spec.classifier) {
     conv(kConv, channels, spec.classes, 1, 1, "Logits");
     m.operators.back().activation = 0;
-    if (spec.quantized) m.tensors[static_cast<std::size_t>(x)].zero_point = {100};  // logits go negative
+    if (spec.quantized) m.tensors[static_cast<std::size_t>(x)].zero_point = {spec.int8 ? -28 : 100};  // logits go negative
     for (std::int32_t code : {kReshape, kSoftmax}) {  // both give [1, classes], no options
       Operator op;
       op.code = code;
       op.inputs = {x};
       x = activation({1, spec.classes}, code == kReshape ? "Reshape" : "Softmax");
+      if (code == kReshape && spec.quantized) m.tensors[static_cast<std::size_t>(x)].zero_point = {spec.int8 ? -28 : 100};
+      if (code == kSoftmax && spec.quantized)  // 8-bit probabilities: scale 1/256
+        m.tensors[static_cast<std::size_t>(x)].scale = {1.0f / 256},
+        m.tensors[static_cast<std::size_t>(x)].zero_point = {spec.int8 ? -128 : 0};
       op.outputs = {x};
       m.operators.push_back(op);
     }

@@ -65,8 +65,8 @@ inline Requantization conv_requantization_per_channel(float input_scale, float w
                              static_cast<double>(output_scale));
 }
 
-// (a * b * 2) / 2^32 rounded to nearest (ties away from zero), saturating the one overflow
-// (INT32_MIN * INT32_MIN).
+// (a * b * 2) / 2^32 rounded to nearest, saturating the one overflow (INT32_MIN * INT32_MIN).
+// gemmlowp's nudge and truncating division send ties up: 1.5 -> 2 but -1.5 -> -1.
 constexpr std::int32_t saturating_rounding_doubling_high_mul(std::int32_t a, std::int32_t b) {
   if (a == b && a == std::numeric_limits<std::int32_t>::min()) return std::numeric_limits<std::int32_t>::max();
   const std::int64_t product = std::int64_t(a) * std::int64_t(b);
