@@ -14,11 +14,13 @@
 #include <string>
 #include <vector>
 
+#include "mobilenet/io/file.hpp"
 #include "mobilenet/io/tflite.hpp"
 #include "mobilenet/io/tflite_quantized.hpp"
 #include "mobilenet/model/quantized_reference.hpp"
 #include "error_matchers.hpp"
 #include "shared_data.hpp"
+#include "int8_tflite_model.hpp"
 #include "tflite_builder.hpp"
 
 namespace {
@@ -106,6 +108,14 @@ TEST(Quantization, MultiplyByQuantizedMultiplierBothShifts) {
   // high_mul(1, 0.75 * 2^31) = 2^0 * 0.75 * 2 -> round(1.5) = 2, then 2 / 2^1 = 1 (ties away);
   // a single rounding of 0.375 would give 0.
   EXPECT_EQ(mobilenet::multiply_by_quantized_multiplier(1, {1610612736, -1}), 1);
+  EXPECT_EQ(mobilenet::multiply_by_quantized_multiplier_single_rounding(1, {1610612736, -1}), 0);
+  // Single rounding sends ties up: -1.5 -> -1, 1.5 -> 2, -2.5 -> -2.
+  EXPECT_EQ(mobilenet::multiply_by_quantized_multiplier_single_rounding(-3, {1 << 30, 0}), -1);
+  EXPECT_EQ(mobilenet::multiply_by_quantized_multiplier_single_rounding(3, {1 << 30, 0}), 2);
+  EXPECT_EQ(mobilenet::multiply_by_quantized_multiplier_single_rounding(-5, {1 << 30, 0}), -2);
+  EXPECT_EQ(mobilenet::multiply_by_quantized_multiplier_single_rounding(5, {1610612736, 2}), 15);
+  EXPECT_EQ(mobilenet::multiply_by_quantized_multiplier_single_rounding(kMax, {kMax, 0}), kMax - 1);
+  EXPECT_EQ(mobilenet::multiply_by_quantized_multiplier_single_rounding(kMin, {1 << 30, 0}), -(1 << 30));
 }
 
 TEST(Quantization, ActivationRangesByHand) {
@@ -183,6 +193,7 @@ TEST(QuantizedLoader, Uint8FileFillsTheModel) {
 
 // The int8 scheme end to end: the stem's first output pixel computed here from the file's own
 // int8 tensors with TFLite's per-channel formula, against what the reference path records.
+// (Int8Golden below holds a whole int8 model against the real TFLite runtime.)
 TEST(QuantizedLoader, Int8PerChannelFileLoadsAndRuns) {
   const tflite_test::Model file = quantized_model(true);
   const io::QuantizedTfliteModel loaded = load(file);
@@ -216,7 +227,9 @@ TEST(QuantizedLoader, Int8PerChannelFileLoadsAndRuns) {
           acc += std::int32_t(static_cast<std::int8_t>(image[(ky * 32 + kx) * 3 + c])) *
                  static_cast<std::int8_t>(w.data[((o * 3 + ky) * 3 + kx) * 3 + c]);
     const auto r = mobilenet::quantize_multiplier(double(1.0f / 128) * double(w.scale[o]) / double(y.scale[0]));
-    const std::int32_t q = std::clamp(mobilenet::multiply_by_quantized_multiplier(acc, r) - 128, -128, 127);
+    // TFLite's int8 CONV_2D rounds once (ruy); see tests/golden/data/int8_small.tsv.
+    const std::int32_t q =
+        std::clamp(mobilenet::multiply_by_quantized_multiplier_single_rounding(acc, r) - 128, -128, 127);
     EXPECT_EQ(static_cast<std::int8_t>(layers.front().data[o]), q) << "channel " << o;
   }
   // Probabilities in int8 with zero point -128: they sum to about 256 steps.
@@ -349,6 +362,67 @@ TEST(QuantizedLoaderErrors, DamagedFilesLoadOrThrowOurErrors) {
       } catch (const mobilenet::Error&) {
       }
     }
+  }
+}
+
+// ---- A whole int8 model against the real TFLite runtime ------------------------------------
+
+// tests/golden/data/int8_small__*: tests/int8_tflite_model.hpp's model run by TFLite's builtin
+// integer kernels (tests/golden/make_int8_golden.sh). Every operator output, byte for byte.
+std::vector<std::uint8_t> golden_file(const std::string& name) {
+  return io::read_file(std::string(MOBILENET_GOLDEN_DIR) + "/" + name, 1u << 20, "golden");
+}
+
+std::string golden_model_hash() {
+  std::ifstream tsv(std::string(MOBILENET_GOLDEN_DIR) + "/int8_small.tsv");
+  std::string key, value;
+  while (tsv >> key >> value)
+    if (key == "model_fnv1a64") return value;
+  return "";
+}
+
+std::vector<std::uint8_t> concatenated_layers(const QuantizedMobileNetV1& m, std::vector<std::string>* names = nullptr) {
+  std::vector<mobilenet::QuantizedLayerOutput> layers;
+  mobilenet::run_quantized_reference(m, tflite_test::golden_random_input(32 * 32 * 3), 1, &layers);
+  std::vector<std::uint8_t> all;
+  for (const auto& l : layers) {
+    all.insert(all.end(), l.data.begin(), l.data.end());
+    if (names) names->insert(names->end(), l.data.size(), l.name);
+  }
+  return all;
+}
+
+TEST(Int8Golden, ASmallPerChannelModelIsByteIdenticalWithTflite) {
+  const std::vector<std::uint8_t> file = tflite_test::serialize(tflite_test::small_int8_mobilenet());
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(tflite_test::fnv1a64(file)));
+  ASSERT_EQ(golden_model_hash(), hash) << "tests/int8_tflite_model.hpp no longer writes the model of the "
+                                          "golden data; rerun tests/golden/make_int8_golden.sh";
+  const QuantizedMobileNetV1 m = io::load_tflite_quantized(file, "int8_small.tflite").model;
+  std::vector<std::string> names;
+  const std::vector<std::uint8_t> ours = concatenated_layers(m, &names);
+  const std::vector<std::uint8_t> expected = golden_file("int8_small__random__layers.i8.bin");
+  ASSERT_EQ(ours.size(), expected.size());
+  std::map<std::string, int> differing;
+  for (std::size_t i = 0; i < ours.size(); ++i)
+    if (ours[i] != expected[i]) ++differing[names[i]];
+  for (const auto& d : differing) ADD_FAILURE() << d.first << ": " << d.second << " bytes differ from TFLite";
+  const std::vector<std::uint8_t> out = mobilenet::run_quantized_reference(m, tflite_test::golden_random_input(32 * 32 * 3), 1);
+  EXPECT_EQ(out, golden_file("int8_small__random__output.i8.bin"));
+}
+
+// TFLite's int8 CONV_2D rounds once and its depthwise kernel twice: either rounding used
+// everywhere differs from TFLite, so the golden comparison tells them apart.
+TEST(Int8Golden, OneRoundingForEveryLayerIsCaught) {
+  const QuantizedMobileNetV1 loaded =
+      io::load_tflite_quantized(tflite_test::serialize(tflite_test::small_int8_mobilenet()), "int8.tflite").model;
+  const std::vector<std::uint8_t> expected = golden_file("int8_small__random__layers.i8.bin");
+  for (mobilenet::Rounding rounding : {mobilenet::Rounding::Double, mobilenet::Rounding::Single}) {
+    QuantizedMobileNetV1 m = loaded;
+    m.stem.rounding = rounding;
+    for (auto& b : m.blocks) b.depthwise.rounding = b.pointwise.rounding = rounding;
+    m.classifier->rounding = rounding;
+    EXPECT_NE(concatenated_layers(m), expected) << (rounding == mobilenet::Rounding::Double ? "double" : "single");
   }
 }
 

@@ -52,19 +52,20 @@ class FlatBuilder {
     const std::uint32_t count = static_cast<std::uint32_t>(values.size());
     std::memcpy(bytes.data(), &count, 4);
     if (!values.empty()) std::memcpy(bytes.data() + 4, values.data(), values.size() * sizeof(T));
-    return shared(bytes);
+    return shared(bytes, sizeof(T) > 4 ? sizeof(T) : 4, 4);
   }
   Ref string(const std::string& text) {
     std::vector<std::uint8_t> bytes(4 + text.size() + 1, 0);
     const std::uint32_t length = static_cast<std::uint32_t>(text.size());
     std::memcpy(bytes.data(), &length, 4);
     std::memcpy(bytes.data() + 4, text.data(), text.size());
-    return shared(bytes);
+    return shared(bytes, 4, 0);
   }
   Ref vector_of_refs(const std::vector<Ref>& targets) {
     std::vector<std::uint8_t> bytes(4 + 4 * targets.size());
     const std::uint32_t count = static_cast<std::uint32_t>(targets.size());
     std::memcpy(bytes.data(), &count, 4);
+    pad_for(bytes.size(), 4, 0);
     const Ref start = static_cast<Ref>(size() + bytes.size());
     for (std::size_t i = 0; i < targets.size(); ++i) {
       const std::uint32_t relative = start - static_cast<Ref>(4 + 4 * i) - targets[i];
@@ -89,10 +90,18 @@ class FlatBuilder {
   }
 
  private:
+  // Zeros before an object of `length` bytes about to be prepended, so that its byte at
+  // `offset` lands on a multiple of `alignment` counted from the end; finish() makes the
+  // file's size a multiple of 8, so that is the same from the start (FlatBuffers verifiers,
+  // TFLite's among them, check the alignment of every scalar and vector).
+  void pad_for(std::size_t length, std::size_t alignment, std::size_t offset) {
+    while ((size() + length - offset) % alignment != 0) bytes_.insert(bytes_.begin(), 0);
+  }
   // Identical vectors and strings are written once.
-  Ref shared(const std::vector<std::uint8_t>& bytes) {
+  Ref shared(const std::vector<std::uint8_t>& bytes, std::size_t alignment, std::size_t offset) {
     const auto known = blobs_.find(bytes);
     if (known != blobs_.end()) return known->second;
+    pad_for(bytes.size(), alignment, offset);
     prepend(bytes);
     const Ref written = static_cast<Ref>(size());
     blobs_.emplace(bytes, written);
@@ -103,10 +112,12 @@ class FlatBuilder {
     std::vector<std::size_t> offsets;
     int max_id = -1;
     for (const Field& f : table.fields) {
+      while (body % f.bytes.size() != 0) ++body;  // each scalar at its natural alignment
       offsets.push_back(body);
       body += f.bytes.size();
       max_id = std::max(max_id, f.id);
     }
+    pad_for(body, 8, 0);
     const Ref start = static_cast<Ref>(size() + body);
     std::vector<std::uint8_t> bytes(body, 0);
     for (std::size_t k = 0; k < table.fields.size(); ++k) {
@@ -135,6 +146,7 @@ class FlatBuilder {
  public:
   // The finished buffer: root offset, file identifier, then everything written.
   std::vector<std::uint8_t> finish(Ref root, const char* identifier) {
+    pad_for(8, 8, 0);
     prepend(std::vector<std::uint8_t>(identifier, identifier + 4));
     const std::uint32_t relative = static_cast<std::uint32_t>(size() + 4) - root;
     std::vector<std::uint8_t> bytes(4);
@@ -165,7 +177,8 @@ struct Tensor {
 struct Operator {
   std::int32_t code = 0;
   std::vector<std::int32_t> inputs, outputs;
-  std::uint8_t options_type = 0;  // 1 Conv2D, 2 DepthwiseConv2D, 5 Pool2D
+  std::uint8_t options_type = 0;  // 1 Conv2D, 2 DepthwiseConv2D, 5 Pool2D, 9 Softmax
+  float beta = 1.0f;              // Softmax
   std::int8_t padding = 0;        // 0 SAME, 1 VALID
   std::int32_t stride = 1;
   std::int8_t activation = 3;  // RELU6
@@ -227,6 +240,7 @@ inline std::vector<std::uint8_t> serialize(const Model& model) {
       if (op.options_type == 2) options.scalar<std::int32_t>(3, 1).scalar<std::int8_t>(4, op.activation);
       if (op.options_type == 5)
         options.scalar<std::int32_t>(3, op.filter).scalar<std::int32_t>(4, op.filter).scalar<std::int8_t>(5, 0);
+      if (op.options_type == 9) options = FlatBuilder::Table().scalar<float>(0, op.beta);  // SoftmaxOptions
       table.scalar<std::uint8_t>(3, op.options_type).ref(4, b.table(options));
     }
     operators.push_back(b.table(table));
@@ -386,9 +400,10 @@ inline Model mobilenet(const MobileNetSpec& spec) {
     conv(kConv, channels, spec.classes, 1, 1, "Logits");
     m.operators.back().activation = 0;
     if (spec.quantized) m.tensors[static_cast<std::size_t>(x)].zero_point = {spec.int8 ? -28 : 100};  // logits go negative
-    for (std::int32_t code : {kReshape, kSoftmax}) {  // both give [1, classes], no options
+    for (std::int32_t code : {kReshape, kSoftmax}) {  // both give [1, classes]
       Operator op;
       op.code = code;
+      if (code == kSoftmax) op.options_type = 9;
       op.inputs = {x};
       x = activation({1, spec.classes}, code == kReshape ? "Reshape" : "Softmax");
       if (code == kReshape && spec.quantized) m.tensors[static_cast<std::size_t>(x)].zero_point = {spec.int8 ? -28 : 100};

@@ -6,7 +6,7 @@
 //     int32 biases; multipliers from the float32 product of the scales (conv_requantization_per_tensor);
 //   - int8 files (TFLite's full-integer scheme): int8 activations, symmetric int8 weights per
 //     channel (zero point 0) or per tensor, int32 biases; multipliers in double
-//     (conv_requantization_per_channel).
+//     (conv_requantization_per_channel); full convolutions round once (Rounding::Single).
 // The graph is recognised by io/tflite_graph.hpp (shared with the float loader). Weights keep
 // TFLite's layouts (OHWI, [1, k, k, C], [O, 1, 1, I]) shifted into the internal int8 domain.
 // Every quantization parameter is checked here: a bad one is a FormatError naming the tensor.
@@ -130,6 +130,9 @@ class TfliteQuantizedReader : public TfliteMobileNetGraph {
     read_weights(c, w_index, type, role + " weights", layer.is_depthwise ? 3 : 0);
     read_bias(c, op, role + " bias");
     set_requantization(c, type, role);
+    // TFLite's int8 CONV_2D hands its per-channel multipliers to ruy, which rounds once; its
+    // int8 depthwise kernel and every uint8 kernel round twice.
+    c.rounding = type == QuantType::Int8 && !layer.is_depthwise ? Rounding::Single : Rounding::Double;
     c.range = quantized_activation_range(fused_activation(layer), c.output, 0, 255);
     return c;
   }
@@ -232,6 +235,8 @@ class TfliteQuantizedReader : public TfliteMobileNetGraph {
     const std::string role = describe(op_index) + " (softmax)";
     QuantizedSoftmax s;
     s.beta = op.beta;
+    if (!op.has_options)  // TFLite would run it with beta 0: every probability equal
+      fail(concat(role, " has no SoftmaxOptions (beta)"));
     if (!(std::isfinite(s.beta) && s.beta > 0.0f))
       fail(concat(role, " has beta ", s.beta, "; expected a positive finite value"));
     s.input = activation(op.inputs[0], type, role + " input");

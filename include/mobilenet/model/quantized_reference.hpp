@@ -41,6 +41,7 @@ inline kernels::int8::QuantConvArgs quant_conv_args(const QuantizedConv& c, Inde
   a.weights = c.weights.data();
   a.bias = c.bias.data();
   a.requantization = c.requantization.data();
+  a.rounding = c.rounding;
   a.range = c.range;
   return a;
 }

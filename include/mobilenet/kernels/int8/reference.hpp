@@ -29,13 +29,15 @@ struct QuantConvArgs {
   const std::int8_t* weights = nullptr;                // layout: see each kernel
   const std::int32_t* bias = nullptr;                  // out_channels, or null for none
   const Requantization* requantization = nullptr;      // out_channels
+  Rounding rounding = Rounding::Double;                // Single: requantize_single_rounding
   QuantRange range;                                    // clamp of the output
 
   Window2D window() const { return window_2d(in_h, in_w, kernel, stride, padding); }
 };
 
-// The requantization of TFLite's builtin kernels (double rounding). The kernels take it as a
-// policy so that a test can substitute a wrong one and show the golden comparison catches it.
+// The double-rounding requantization of TFLite's builtin kernels, for layers whose rounding
+// is Rounding::Double. The kernels take it as a policy so that a test can substitute a wrong
+// one and show the golden comparison catches it.
 struct TfliteRequantize {
   constexpr std::int32_t operator()(std::int32_t acc, Requantization r, std::int32_t zero_point,
                                     QuantRange range) const {
@@ -67,7 +69,9 @@ void conv_reference(const std::uint8_t* in, const QuantConvArgs& a, std::uint8_t
           }
         }
         out[(oy * win.cols.out + ox) * a.out_channels + o] = static_cast<std::uint8_t>(
-            rq(acc, a.requantization[o], a.output_zero_point, a.range));
+            a.rounding == Rounding::Single
+                ? requantize_single_rounding(acc, a.requantization[o], a.output_zero_point, a.range)
+                : rq(acc, a.requantization[o], a.output_zero_point, a.range));
       }
 }
 
@@ -92,7 +96,9 @@ void depthwise_reference(const std::uint8_t* in, const QuantConvArgs& a, std::ui
           }
         }
         out[(oy * win.cols.out + ox) * ch + c] = static_cast<std::uint8_t>(
-            rq(acc, a.requantization[c], a.output_zero_point, a.range));
+            a.rounding == Rounding::Single
+                ? requantize_single_rounding(acc, a.requantization[c], a.output_zero_point, a.range)
+                : rq(acc, a.requantization[c], a.output_zero_point, a.range));
       }
 }
 
