@@ -294,6 +294,10 @@ TEST(QuantizedLoaderErrors, PerChannelWeightsAreSymmetric) {
   weights_of(m, 4).zero_point[3] = 5;
   EXPECT_THROW_MESSAGE(load(m), FormatError,
                        {"dsconv2.pointwise", "'Conv2d_2_pointwise/weights'", "zero point 5 at channel 3", "symmetric"});
+  m = quantized_model(true);
+  weights_of(m, 0).scale.resize(1), weights_of(m, 0).zero_point = {3};  // per tensor, not symmetric
+  weights_of(m, 0).quantized_dimension = 0;
+  EXPECT_THROW_MESSAGE(load(m), FormatError, {"'Conv2d_0/weights'", "zero point 3", "symmetric"});
   m = quantized_model();  // uint8 weights are per tensor only
   weights_of(m, 2).scale.assign(8, 0.004f), weights_of(m, 2).zero_point.assign(8, 128);
   EXPECT_THROW_MESSAGE(load(m), FormatError, {"'Conv2d_1_pointwise/weights'", "UINT8 weights are quantized per tensor"});
@@ -338,6 +342,10 @@ TEST(QuantizedLoaderErrors, SoftmaxOutputsScaleOne256th) {
 }
 
 TEST(QuantizedLoaderErrors, MixedTypesAreRefused) {
+  tflite_test::Model f = quantized_model();
+  weights_of(f, 6).type = 0, weights_of(f, 6).scale.clear(), weights_of(f, 6).zero_point.clear();
+  weights_of(f, 6).data.resize(4 * weights_of(f, 6).data.size());  // float weights mid-model
+  EXPECT_THROW_MESSAGE(load(f), FormatError, {"dsconv3.pointwise", "'Conv2d_3_pointwise/weights'", "are FLOAT32"});
   tflite_test::Model m = quantized_model();
   output_of(m, 8).type = 9, output_of(m, 8).zero_point = {-128};  // one int8 activation in a uint8 model
   EXPECT_THROW_MESSAGE(load(m), FormatError, {"'Conv2d_4_pointwise/Relu6'", "is INT8; expected UINT8"});

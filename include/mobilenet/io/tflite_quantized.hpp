@@ -4,8 +4,8 @@
 // for integer execution, as TensorFlow Lite's builtin kernels run it:
 //   - uint8 files (the official models): per-tensor asymmetric uint8 weights and activations,
 //     int32 biases; multipliers from the float32 product of the scales (conv_requantization_per_tensor);
-//   - int8 files (TFLite's full-integer scheme): int8 activations, symmetric int8 weights per
-//     channel (zero point 0) or per tensor, int32 biases; multipliers in double
+//   - int8 files (TFLite's full-integer scheme): int8 activations, symmetric int8 weights
+//     (zero point 0) per channel or per tensor, int32 biases; multipliers in double
 //     (conv_requantization_per_channel); full convolutions round once (Rounding::Single).
 // The graph is recognised by io/tflite_graph.hpp (shared with the float loader). Weights keep
 // TFLite's layouts (OHWI, [1, k, k, C], [O, 1, 1, I]) shifted into the internal int8 domain.
@@ -142,6 +142,10 @@ class TfliteQuantizedReader : public TfliteMobileNetGraph {
                     int channel_dim) const {
     const TfliteTensor& w = tensor(index);
     const std::string label = concat(role, " (", tensor_label(index), ")");
+    const int expected = type == QuantType::UInt8 ? tflite_schema::kUInt8 : tflite_schema::kInt8;
+    if (w.type != expected)
+      fail(concat(label, " are ", tflite_schema::type_name(w.type), "; a ", quant_type_name(type),
+                  " model's weights are ", tflite_schema::type_name(expected)));
     if (w.scale.empty())
       fail(concat(label, " are ", tflite_schema::type_name(w.type), " without quantization parameters"));
     const std::size_t channels = static_cast<std::size_t>(c.out_channels);
@@ -152,11 +156,12 @@ class TfliteQuantizedReader : public TfliteMobileNetGraph {
         fail(concat(label, " have ", w.scale.size(), " scales along dimension ", w.quantized_dimension,
                     "; per-channel weights need one per output channel (", channels, ") along dimension ",
                     channel_dim));
-      for (std::size_t k = 0; k < w.zero_point.size(); ++k)
-        if (w.zero_point[k] != 0)
-          fail(concat(label, " have zero point ", w.zero_point[k], " at channel ", k,
-                      "; per-channel weights are symmetric (zero point 0)"));
     }
+    // TFLite's int8 kernels never subtract a weight zero point: int8 weights are symmetric.
+    for (std::size_t k = 0; type == QuantType::Int8 && k < w.zero_point.size(); ++k)
+      if (w.zero_point[k] != 0)
+        fail(concat(label, " have zero point ", w.zero_point[k], " at channel ", k,
+                    "; INT8 weights are symmetric (zero point 0)"));
     c.weight_scales = w.scale;
     const std::int32_t zero = w.zero_point.empty() ? 0 : static_cast<std::int32_t>(w.zero_point[0]);
     const std::int32_t shift = type == QuantType::UInt8 ? 128 : 0;
