@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// libFuzzer target for the TFLite loader (FlatBuffers reader, graph recognition, weight
-// conversion, metadata zip): any byte string must either load or throw a mobilenet::Error,
-// never read out of bounds, overflow, allocate without bound, or crash. A file that loads
-// and is small enough also runs once, so the weights it produced are used.
+// libFuzzer target for the TFLite loaders, float and quantized (FlatBuffers reader, graph
+// recognition, weight conversion, quantization parameters, metadata zip): any byte string
+// must either load or throw a mobilenet::Error, never read out of bounds, overflow, allocate
+// without bound, or crash. A file that loads and is small enough also runs once, so the
+// weights it produced are used.
 //
 // Seeds: fuzz_tflite_seeds DIR writes small MobileNetV1 .tflite files (every layer 8 channels,
 // 32 x 32 input; float, uint8, implied ReLU6, backbone only, with labels and metadata), and
@@ -23,6 +24,8 @@
 
 #include "mobilenet/io/flatbuffer.hpp"
 #include "mobilenet/io/tflite.hpp"
+#include "mobilenet/io/tflite_quantized.hpp"
+#include "mobilenet/model/quantized_reference.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
@@ -35,6 +38,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   } catch (const mobilenet::Error&) {
     // Malformed input is expected to be rejected with an Error.
+  }
+  // The quantized loader reads the same files its own way (8-bit weights kept, every
+  // quantization parameter checked); a file it accepts runs once through the integer reference.
+  try {
+    const mobilenet::io::QuantizedTfliteModel loaded =
+        mobilenet::io::load_tflite_quantized(std::vector<std::uint8_t>(data, data + size), "fuzz");
+    const mobilenet::QuantizedMobileNetV1& model = loaded.model;
+    if (model.config.resolution <= 64) {
+      const std::vector<std::uint8_t> out = mobilenet::run_quantized_reference(
+          model, std::vector<std::uint8_t>(static_cast<std::size_t>(model.input_size()), 128), 1);
+      if (out.size() != static_cast<std::size_t>(model.output_size())) __builtin_trap();
+    }
+  } catch (const mobilenet::Error&) {
   }
   return 0;
 }

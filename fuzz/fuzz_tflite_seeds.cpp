@@ -50,6 +50,12 @@ std::vector<Seed> seeds() {
   spec.classifier = false;
   const Model backbone = without_names(tflite_test::mobilenet(spec));
   out.push_back({"uint8_backbone.tflite", backbone});
+  spec.classifier = true;
+  spec.int8 = true;  // the full-integer scheme: int8 activations, per-channel int8 weights
+  const Model int8 = tflite_test::mobilenet(spec);
+  out.push_back({"int8_per_channel.tflite", int8});
+  spec.int8 = false;
+  spec.classifier = false;
 
   // One broken rule each (the loader must refuse them with a FormatError).
   auto broken = [&](const std::string& name, const Model& base, const std::function<void(Model&)>& change) {

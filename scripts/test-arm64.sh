@@ -38,3 +38,7 @@ echo "=== ARM64: $cxx, run under $qemu ==="
 "$cxx" -std=c++17 -O2 -march=armv8.2-a+dotprod -Wall -Wextra -Werror -Iinclude tests/arm64/check_gemm_int8.cpp \
   -o "$out/check_gemm_int8_dotprod"
 "$qemu" -L "$sysroot" -cpu max "$out/check_gemm_int8_dotprod" --expect-dotprod
+# The integer reference path against real TFLite outputs (tests/golden/data/int8_small__*).
+"$cxx" -std=c++17 -O2 -Wall -Wextra -Werror -Wno-psabi -Iinclude -I"${EIGEN_INCLUDE:-/usr/include/eigen3}" \
+  tests/arm64/check_quantized_reference.cpp -o "$out/check_quantized_reference"
+"$qemu" -L "$sysroot" "$out/check_quantized_reference" tests/golden/data

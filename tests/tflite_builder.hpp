@@ -52,19 +52,20 @@ class FlatBuilder {
     const std::uint32_t count = static_cast<std::uint32_t>(values.size());
     std::memcpy(bytes.data(), &count, 4);
     if (!values.empty()) std::memcpy(bytes.data() + 4, values.data(), values.size() * sizeof(T));
-    return shared(bytes);
+    return shared(bytes, sizeof(T) > 4 ? sizeof(T) : 4, 4);
   }
   Ref string(const std::string& text) {
     std::vector<std::uint8_t> bytes(4 + text.size() + 1, 0);
     const std::uint32_t length = static_cast<std::uint32_t>(text.size());
     std::memcpy(bytes.data(), &length, 4);
     std::memcpy(bytes.data() + 4, text.data(), text.size());
-    return shared(bytes);
+    return shared(bytes, 4, 0);
   }
   Ref vector_of_refs(const std::vector<Ref>& targets) {
     std::vector<std::uint8_t> bytes(4 + 4 * targets.size());
     const std::uint32_t count = static_cast<std::uint32_t>(targets.size());
     std::memcpy(bytes.data(), &count, 4);
+    pad_for(bytes.size(), 4, 0);
     const Ref start = static_cast<Ref>(size() + bytes.size());
     for (std::size_t i = 0; i < targets.size(); ++i) {
       const std::uint32_t relative = start - static_cast<Ref>(4 + 4 * i) - targets[i];
@@ -89,10 +90,18 @@ class FlatBuilder {
   }
 
  private:
+  // Zeros before an object of `length` bytes about to be prepended, so that its byte at
+  // `offset` lands on a multiple of `alignment` counted from the end; finish() makes the
+  // file's size a multiple of 8, so that is the same from the start (FlatBuffers verifiers,
+  // TFLite's among them, check the alignment of every scalar and vector).
+  void pad_for(std::size_t length, std::size_t alignment, std::size_t offset) {
+    while ((size() + length - offset) % alignment != 0) bytes_.insert(bytes_.begin(), 0);
+  }
   // Identical vectors and strings are written once.
-  Ref shared(const std::vector<std::uint8_t>& bytes) {
+  Ref shared(const std::vector<std::uint8_t>& bytes, std::size_t alignment, std::size_t offset) {
     const auto known = blobs_.find(bytes);
     if (known != blobs_.end()) return known->second;
+    pad_for(bytes.size(), alignment, offset);
     prepend(bytes);
     const Ref written = static_cast<Ref>(size());
     blobs_.emplace(bytes, written);
@@ -103,10 +112,12 @@ class FlatBuilder {
     std::vector<std::size_t> offsets;
     int max_id = -1;
     for (const Field& f : table.fields) {
+      while (body % f.bytes.size() != 0) ++body;  // each scalar at its natural alignment
       offsets.push_back(body);
       body += f.bytes.size();
       max_id = std::max(max_id, f.id);
     }
+    pad_for(body, 8, 0);
     const Ref start = static_cast<Ref>(size() + body);
     std::vector<std::uint8_t> bytes(body, 0);
     for (std::size_t k = 0; k < table.fields.size(); ++k) {
@@ -135,6 +146,7 @@ class FlatBuilder {
  public:
   // The finished buffer: root offset, file identifier, then everything written.
   std::vector<std::uint8_t> finish(Ref root, const char* identifier) {
+    pad_for(8, 8, 0);
     prepend(std::vector<std::uint8_t>(identifier, identifier + 4));
     const std::uint32_t relative = static_cast<std::uint32_t>(size() + 4) - root;
     std::vector<std::uint8_t> bytes(4);
@@ -165,7 +177,8 @@ struct Tensor {
 struct Operator {
   std::int32_t code = 0;
   std::vector<std::int32_t> inputs, outputs;
-  std::uint8_t options_type = 0;  // 1 Conv2D, 2 DepthwiseConv2D, 5 Pool2D
+  std::uint8_t options_type = 0;  // 1 Conv2D, 2 DepthwiseConv2D, 5 Pool2D, 9 Softmax
+  float beta = 1.0f;              // Softmax
   std::int8_t padding = 0;        // 0 SAME, 1 VALID
   std::int32_t stride = 1;
   std::int8_t activation = 3;  // RELU6
@@ -227,6 +240,7 @@ inline std::vector<std::uint8_t> serialize(const Model& model) {
       if (op.options_type == 2) options.scalar<std::int32_t>(3, 1).scalar<std::int8_t>(4, op.activation);
       if (op.options_type == 5)
         options.scalar<std::int32_t>(3, op.filter).scalar<std::int32_t>(4, op.filter).scalar<std::int8_t>(5, 0);
+      if (op.options_type == 9) options = FlatBuilder::Table().scalar<float>(0, op.beta);  // SoftmaxOptions
       table.scalar<std::uint8_t>(3, op.options_type).ref(4, b.table(options));
     }
     operators.push_back(b.table(table));
@@ -263,6 +277,9 @@ struct MobileNetSpec {
   int resolution = 32;
   int classes = 5;
   bool quantized = false;
+  // With `quantized`: TFLite's full-integer scheme instead of uint8: int8 activations, int8
+  // weights quantized per output channel with zero point 0, int32 biases per channel.
+  bool int8 = false;
   bool implied_relu6 = false;
   bool classifier = true;
   unsigned seed = 1;
@@ -288,9 +305,17 @@ inline Model mobilenet(const MobileNetSpec& spec) {
     t.shape = std::move(shape);
     t.name = name;
     if (spec.quantized) t.type = 3, t.scale = {activation_scale}, t.zero_point = {0};
+    if (spec.quantized && spec.int8) t.type = 9, t.zero_point = {-128};
     return add_tensor(t);
   };
-  auto constant = [&](std::vector<std::int32_t> shape, const std::string& name, bool bias, float input_scale) {
+  // Per-channel weight scales of an int8 model: a spread of 0.5x to 1.5x weight_scale.
+  auto channel_scales = [&](std::size_t channels) {
+    std::vector<float> scales(channels);
+    for (std::size_t c = 0; c < channels; ++c) scales[c] = weight_scale * (0.5f + float(c % 7) / 6.0f);
+    return scales;
+  };
+  auto constant = [&](std::vector<std::int32_t> shape, const std::string& name, bool bias, float input_scale,
+                      int channel_dim = 0) {
     Tensor t;
     t.shape = std::move(shape);
     t.name = name;
@@ -303,10 +328,20 @@ inline Model mobilenet(const MobileNetSpec& spec) {
       std::memcpy(t.data.data(), values.data(), t.data.size());
     } else if (bias) {
       t.type = 2, t.scale = {input_scale * weight_scale}, t.zero_point = {0};
+      if (spec.int8) {
+        t.scale = channel_scales(count);
+        for (float& v : t.scale) v *= input_scale;
+        t.zero_point.assign(count, 0);
+      }
       std::vector<std::int32_t> values(count);
       for (std::int32_t& v : values) v = byte(rng) * 40 - 5000;
       t.data.resize(4 * count);
       std::memcpy(t.data.data(), values.data(), t.data.size());
+    } else if (spec.int8) {
+      const std::size_t channels = static_cast<std::size_t>(t.shape[static_cast<std::size_t>(channel_dim)]);
+      t.type = 9, t.scale = channel_scales(channels), t.zero_point.assign(channels, 0);
+      t.quantized_dimension = channel_dim;
+      for (std::size_t i = 0; i < count; ++i) t.data.push_back(static_cast<std::uint8_t>(byte(rng) % 255 - 127));
     } else {
       t.type = 3, t.scale = {weight_scale}, t.zero_point = {128};
       for (std::size_t i = 0; i < count; ++i) t.data.push_back(static_cast<std::uint8_t>(byte(rng)));
@@ -319,12 +354,13 @@ inline Model mobilenet(const MobileNetSpec& spec) {
   input.shape = {1, size, size, 3};
   input.name = "input";
   if (spec.quantized) input.type = 3, input.scale = {1.0f / 128}, input.zero_point = {128};
+  if (spec.quantized && spec.int8) input.type = 9, input.zero_point = {0};
   std::int32_t x = add_tensor(input);
   m.inputs = {x};
   auto conv = [&](int code, int in_channels, int out_channels, int kernel, int stride, const std::string& name) {
     const float in_scale = m.tensors[static_cast<std::size_t>(x)].scale.empty() ? 1.0f : m.tensors[static_cast<std::size_t>(x)].scale[0];
     const std::int32_t w = code == kDepthwise
-                               ? constant({1, kernel, kernel, in_channels}, name + "/weights", false, 0)
+                               ? constant({1, kernel, kernel, in_channels}, name + "/weights", false, 0, 3)
                                : constant({out_channels, kernel, kernel, in_channels}, name + "/weights", false, 0);
     const std::int32_t bias = constant({out_channels}, name + "/bias", true, in_scale);
     size = (size + stride - 1) / stride;
@@ -363,12 +399,17 @@ inline Model mobilenet(const MobileNetSpec& spec) {
   if (spec.classifier) {
     conv(kConv, channels, spec.classes, 1, 1, "Logits");
     m.operators.back().activation = 0;
-    if (spec.quantized) m.tensors[static_cast<std::size_t>(x)].zero_point = {100};  // logits go negative
-    for (std::int32_t code : {kReshape, kSoftmax}) {  // both give [1, classes], no options
+    if (spec.quantized) m.tensors[static_cast<std::size_t>(x)].zero_point = {spec.int8 ? -28 : 100};  // logits go negative
+    for (std::int32_t code : {kReshape, kSoftmax}) {  // both give [1, classes]
       Operator op;
       op.code = code;
+      if (code == kSoftmax) op.options_type = 9;
       op.inputs = {x};
       x = activation({1, spec.classes}, code == kReshape ? "Reshape" : "Softmax");
+      if (code == kReshape && spec.quantized) m.tensors[static_cast<std::size_t>(x)].zero_point = {spec.int8 ? -28 : 100};
+      if (code == kSoftmax && spec.quantized)  // 8-bit probabilities: scale 1/256
+        m.tensors[static_cast<std::size_t>(x)].scale = {1.0f / 256},
+        m.tensors[static_cast<std::size_t>(x)].zero_point = {spec.int8 ? -128 : 0};
       op.outputs = {x};
       m.operators.push_back(op);
     }

@@ -3,7 +3,8 @@
 // Loads the official MobileNetV1 TensorFlow Lite models (float32, float16 and uint8/int8
 // quantized, any width multiplier and resolution) into a BatchNorm-folded MobileNetV1<float>:
 // tflite_schema.hpp reads the FlatBuffer, tflite_graph.hpp recognises the graph and converts
-// the weights, tflite_metadata.hpp finds the labels.
+// the weights, tflite_metadata.hpp finds the labels. Quantized files also load for integer
+// execution, into QuantizedMobileNetV1: load_tflite_quantized (tflite_quantized.hpp).
 
 #include <cstdint>
 #include <string>
@@ -13,6 +14,7 @@
 #include "mobilenet/io/file.hpp"
 #include "mobilenet/io/tflite_graph.hpp"
 #include "mobilenet/io/tflite_metadata.hpp"
+#include "mobilenet/io/tflite_quantized.hpp"
 #include "mobilenet/io/tflite_schema.hpp"
 #include "mobilenet/model/mobilenet_v1.hpp"
 

@@ -2,7 +2,8 @@
 #pragma once
 // Recognises MobileNetV1 in a parsed .tflite graph (CONV_2D stem, 13 x (DEPTHWISE_CONV_2D,
 // CONV_2D), AVERAGE_POOL_2D, then optionally CONV_2D 1x1, RESHAPE or SQUEEZE, SOFTMAX), infers
-// its configuration, and converts the weights to our layouts:
+// its configuration (TfliteMobileNetGraph, shared by the float and the quantized loaders), and
+// for the float model converts the weights to our layouts (TfliteMobileNetReader):
 //   CONV_2D          OHWI [O, kh, kw, I]  ->  HWIO [kh, kw, I, O]
 //   DEPTHWISE_CONV_2D [1, kh, kw, C]      ->  [kh, kw, C]
 //   CONV_2D 1x1      [O, 1, 1, I]         ->  [I, O]
@@ -12,11 +13,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "mobilenet/core/error.hpp"
+#include "mobilenet/core/padding.hpp"
 #include "mobilenet/io/flatbuffer.hpp"
 #include "mobilenet/io/half.hpp"
 #include "mobilenet/io/tflite_schema.hpp"
@@ -141,24 +144,79 @@ struct TfliteLayer {
   bool is_pointwise = false;  // 1x1 convolution: weights [O, 1, 1, I] -> [I, O]
 };
 
-// Recognises the MobileNetV1 graph in `file` and builds the model; see load_tflite.
-class TfliteMobileNetReader : public TfliteGraphReader {
+
+// Recognises the MobileNetV1 graph in `file` and checks its shapes (operator sequence, strides,
+// dilations, weight and activation shapes); the float and the quantized loaders build their
+// models from what it found (layers(), classifier(), pool_op(), softmax_op()).
+class TfliteMobileNetGraph : public TfliteGraphReader {
  public:
-  TfliteMobileNetReader(const TfliteModelFile& file, const std::uint8_t* bytes)
+  TfliteMobileNetGraph(const TfliteModelFile& file, const std::uint8_t* bytes)
       : TfliteGraphReader(file, bytes), file_(file) {}
 
-  MobileNetV1<float> read() {
+  // The configuration the graph spells (alpha, resolution, classes, padding, activation,
+  // softmax, or Head::None for a backbone); a FormatError when it is no MobileNetV1. Every
+  // weight tensor is checked to have the shape alpha implies and to hold its data in the file
+  // before any model allocates, so a hostile file cannot make us allocate more than it holds.
+  MobileNetV1Config recognise() {
     drop_quantize_operators();
-    const std::int32_t input = graph_input();
-    const TfliteTensor& input_tensor = tensor(input);
+    input_ = graph_input();
+    const TfliteTensor& input_tensor = tensor(input_);
     if (input_tensor.shape.size() != 4 || input_tensor.shape[1] != input_tensor.shape[2])
       fail(concat("input tensor '", input_tensor.name, "' has shape ",
                   shape_to_string(input_tensor.shape), "; expected a square image [1, R, R, C]"));
-    current_ = input;
+    current_ = input_;
     recognise_layers();
+    const MobileNetV1Config config = infer_config(input_tensor);
+    check_weight_shapes(config);
+    try {
+      MobileNetV1<float>::validated(config);
+    } catch (const ConfigError& e) {  // e.g. a huge input: a property of this file
+      fail(concat("input tensor '", input_tensor.name, "' has shape ", shape_to_string(input_tensor.shape),
+                  ", which this library refuses: ", e.what()));
+    }
+    check_geometry(config);
+    return config;
+  }
 
-    // Alpha from the widest layer (the last pointwise, 1024 x alpha channels), where TF-slim's
-    // floor of 8 channels cannot hide it; every other layer is checked against it below.
+  int weight_type() const { return tensor(weights_of(layers_.front())).type; }
+  // Stem, then depthwise/pointwise pairs; the classifier when the graph has one.
+  const std::vector<TfliteLayer>& layers() const { return layers_; }
+  const std::optional<TfliteLayer>& classifier() const { return classifier_; }
+  std::size_t pool_op() const { return pool_op_; }
+  std::optional<std::size_t> softmax_op() const { return softmax_op_; }
+  std::size_t reshape_op() const { return reshape_op_; }  // 0 when there is none
+  std::int32_t input() const { return input_; }           // the graph's input tensor
+  const TfliteTensor& tensor(std::int32_t index) const {
+    return file_.tensors[static_cast<std::size_t>(index)];
+  }
+  std::string describe(std::size_t op) const {
+    return concat("operator ", op, " (", tflite_schema::operator_name(file_.operators[op].code), ")");
+  }
+  std::int32_t weights_of(const TfliteLayer& layer) const {
+    const TfliteOperator& op = file_.operators[layer.op];
+    if (op.inputs.size() < 2 || op.inputs[1] < 0)
+      fail(concat(describe(layer.op), " (", layer.layer, ") has no weights"));
+    return resolve(op.inputs[1]);
+  }
+  std::int32_t resolve(std::int32_t t) const {
+    if (t < 0) return t;
+    // Each step goes to an earlier alias; the bound guards against a cycle in a hostile file.
+    for (std::size_t steps = 0; steps <= alias_.size(); ++steps) {
+      const std::int32_t next = alias_[static_cast<std::size_t>(t)];
+      if (next == t) return t;
+      t = next;
+    }
+    fail("QUANTIZE/DEQUANTIZE operators form a cycle");
+  }
+
+ private:
+  static constexpr const char* kExpectedGraph =
+      "a MobileNetV1 graph is CONV_2D, 13 x (DEPTHWISE_CONV_2D, CONV_2D), AVERAGE_POOL_2D, "
+      "then optionally CONV_2D 1x1, RESHAPE or SQUEEZE, SOFTMAX";
+
+  // Alpha from the widest layer (the last pointwise, 1024 x alpha channels), where TF-slim's
+  // floor of 8 channels cannot hide it; every other layer is checked against it.
+  MobileNetV1Config infer_config(const TfliteTensor& input_tensor) const {
     const TfliteTensor& last_weights = tensor(weights_of(layers_.back()));
     if (last_weights.shape.size() != 4 || last_weights.shape[0] < 1)
       fail(concat("last pointwise weights '", last_weights.name, "' have shape ",
@@ -174,7 +232,7 @@ class TfliteMobileNetReader : public TfliteGraphReader {
                   "and C from 1 to ", kTfliteMaxChannels));
     config.padding = common_padding();
     config.activation = common_activation();
-    config.softmax = has_softmax_;
+    config.softmax = softmax_op_.has_value();
     if (classifier_) {
       const TfliteTensor& w = tensor(weights_of(*classifier_));
       if (w.shape.empty())
@@ -186,41 +244,9 @@ class TfliteMobileNetReader : public TfliteGraphReader {
       config.num_classes = 0;
       config.softmax = false;
     }
-    // Before the model allocates its parameters: every weight tensor must have the shape
-    // alpha implies and hold its data in the file, so a hostile file cannot make us allocate
-    // more than it holds.
-    check_weight_shapes(config);
-    MobileNetV1<float> model = build_model(config, input_tensor);
-    check_activation_shapes(model);
-    for (const TfliteLayer& layer : layers_) assign(model, layer);
-    if (classifier_) assign(model, *classifier_);
-    return model;
+    return config;
   }
 
-  int weight_type() const { return tensor(weights_of(layers_.front())).type; }
-
- private:
-  static constexpr const char* kExpectedGraph =
-      "a MobileNetV1 graph is CONV_2D, 13 x (DEPTHWISE_CONV_2D, CONV_2D), AVERAGE_POOL_2D, "
-      "then optionally CONV_2D 1x1, RESHAPE or SQUEEZE, SOFTMAX";
-
-  const TfliteTensor& tensor(std::int32_t index) const {
-    return file_.tensors[static_cast<std::size_t>(index)];
-  }
-
-  // The model refuses configurations whose activations exceed its memory bounds (e.g. a huge
-  // input); that is a property of this file, so the error names it.
-  MobileNetV1<float> build_model(const MobileNetV1Config& config, const TfliteTensor& input) const {
-    try {
-      return MobileNetV1<float>(config);
-    } catch (const ConfigError& e) {
-      fail(concat("input tensor '", input.name, "' has shape ", shape_to_string(input.shape),
-                  ", which this library refuses: ", e.what()));
-    }
-  }
-  std::string describe(std::size_t op) const {
-    return concat("operator ", op, " (", tflite_schema::operator_name(file_.operators[op].code), ")");
-  }
 
   // QUANTIZE and DEQUANTIZE only change the number format: the model runs in float, so each
   // one's output is read as its input (e.g. float16 weights behind a DEQUANTIZE).
@@ -237,16 +263,6 @@ class TfliteMobileNetReader : public TfliteGraphReader {
         fail(concat(describe(i), " should have one input and one output"));
       alias_[static_cast<std::size_t>(op.outputs[0])] = resolve(op.inputs[0]);
     }
-  }
-  std::int32_t resolve(std::int32_t t) const {
-    if (t < 0) return t;
-    // Each step goes to an earlier alias; the bound guards against a cycle in a hostile file.
-    for (std::size_t steps = 0; steps <= alias_.size(); ++steps) {
-      const std::int32_t next = alias_[static_cast<std::size_t>(t)];
-      if (next == t) return t;
-      t = next;
-    }
-    fail("QUANTIZE/DEQUANTIZE operators form a cycle");
   }
 
   std::int32_t graph_input() const {
@@ -304,9 +320,10 @@ class TfliteMobileNetReader : public TfliteGraphReader {
         fail(concat(describe(last_op_), ": the classifier has a fused activation; expected none"));
       if (next_is(s::kReshape)) expect(s::kReshape, "the reshape to [N, classes]");
       else if (next_is(s::kSqueeze)) expect(s::kSqueeze, "the squeeze to [N, classes]");
+      if (last_op_ != classifier_->op) reshape_op_ = last_op_;
       if (next_is(s::kSoftmax)) {
         expect(s::kSoftmax, "the softmax");
-        has_softmax_ = true;
+        softmax_op_ = last_op_;
       }
     }
     if (next_ < kept_.size())
@@ -339,12 +356,6 @@ class TfliteMobileNetReader : public TfliteGraphReader {
     if (classifier_) check(*classifier_, {config.num_classes, 1, 1, in});
   }
 
-  std::int32_t weights_of(const TfliteLayer& layer) const {
-    const TfliteOperator& op = file_.operators[layer.op];
-    if (op.inputs.size() < 2 || op.inputs[1] < 0)
-      fail(concat(describe(layer.op), " (", layer.layer, ") has no weights"));
-    return resolve(op.inputs[1]);
-  }
 
   Padding common_padding() const {
     namespace s = tflite_schema;
@@ -401,16 +412,17 @@ class TfliteMobileNetReader : public TfliteGraphReader {
   }
 
   // Strides, dilations and the activation shapes of the file must be the ones our model
+  // Strides, dilations and the activation shapes of the file must be the ones MobileNetV1
   // computes: this catches a foreign graph that happens to have the right operator sequence.
-  void check_activation_shapes(const MobileNetV1<float>& model) const {
-    Shape shape = model.input_shape(1);
-    auto check = [&](std::size_t op_index, const std::string& role, const Shape& ours) {
+  void check_geometry(const MobileNetV1Config& config) const {
+    Index size = config.resolution, channels = config.in_channels;
+    auto check = [&](std::size_t op_index, const std::string& role) {
       const TfliteTensor& out = tensor(file_.operators[op_index].outputs[0]);
-      const std::vector<std::int64_t> expected = {ours.n, ours.h, ours.w, ours.c};
+      const std::vector<std::int64_t> expected = {1, size, size, channels};
       if (out.shape.size() == 4 && out.shape != expected)
         fail(concat(describe(op_index), " (", role, ") outputs ", shape_to_string(out.shape),
-                    "; MobileNetV1 ", model.name(), " computes ", shape_to_string(expected),
-                    " (wrong channel count for alpha ", model.config().alpha, "?)"));
+                    "; MobileNetV1 ", tflite_model_name(config), " computes ", shape_to_string(expected),
+                    " (wrong channel count for alpha ", config.alpha, "?)"));
     };
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       const TfliteLayer& layer = layers_[i];
@@ -421,18 +433,68 @@ class TfliteMobileNetReader : public TfliteGraphReader {
       if (op.dilation_h != 1 || op.dilation_w != 1 || op.depth_multiplier != 1)
         fail(concat(describe(layer.op), " (", layer.layer,
                     ") is dilated or has a depth multiplier; MobileNetV1 has neither"));
-      if (i == 0) shape = model.stem.output_shape(shape);
-      else if (layer.is_depthwise) shape = model.blocks[(i - 1) / 2].depthwise_output_shape(shape);
-      else shape = model.blocks[(i - 1) / 2].pointwise.output_shape(shape);
-      check(layer.op, layer.layer, shape);
+      if (!layer.is_pointwise) size = window_axis(size, 3, layer.stride, config.padding).out;
+      if (!layer.is_depthwise) {
+        const Index base = i == 0 ? kStemChannels : kMobileNetV1Table[(i - 1) / 2].out_channels;
+        channels = scaled_channels(base, config.alpha, config.min_depth);
+      }
+      check(layer.op, layer.layer);
     }
-    check(pool_op_, "pool", model.features_shape(1));
+    size = 1;
+    check(pool_op_, "pool");
     const TfliteTensor& pool_in = tensor(file_.operators[pool_op_].inputs[0]);
     const TfliteOperator& pool = file_.operators[pool_op_];
     if (pool_in.shape.size() == 4 &&
         (pool.filter_h != pool_in.shape[1] || pool.filter_w != pool_in.shape[2]))
       fail(concat(describe(pool_op_), ": a ", pool.filter_h, "x", pool.filter_w, " pool over a ",
                   pool_in.shape[1], "x", pool_in.shape[2], " map; expected a global average pool"));
+  }
+
+  static std::string tflite_model_name(const MobileNetV1Config& config) {
+    char alpha[16];
+    std::snprintf(alpha, sizeof alpha, "%.2f", config.alpha);
+    return concat("mobilenet_v1_", alpha, "_", config.resolution);
+  }
+
+  const TfliteModelFile& file_;
+  std::vector<std::int32_t> alias_;  // tensor -> the tensor it is a re-encoding of
+  std::vector<std::size_t> kept_;    // operators other than QUANTIZE / DEQUANTIZE
+  std::size_t next_ = 0;             // position in kept_
+  std::int32_t current_ = -1;        // the activation the next operator must read
+  std::int32_t input_ = -1;
+  std::size_t last_op_ = 0;
+  std::size_t pool_op_ = 0;
+  std::size_t reshape_op_ = 0;
+  std::vector<TfliteLayer> layers_;  // stem, then depthwise/pointwise pairs
+  std::optional<TfliteLayer> classifier_;
+  std::optional<std::size_t> softmax_op_;
+};
+
+// Builds the float model (weights dequantized) of a recognised graph; see load_tflite.
+class TfliteMobileNetReader : public TfliteMobileNetGraph {
+ public:
+  TfliteMobileNetReader(const TfliteModelFile& file, const std::uint8_t* bytes)
+      : TfliteMobileNetGraph(file, bytes), file_(file) {}
+
+  MobileNetV1<float> read() {
+    const MobileNetV1Config config = recognise();
+    MobileNetV1<float> model = build_model(config, tensor(input()));
+    for (const TfliteLayer& layer : layers()) assign(model, layer);
+    if (classifier()) assign(model, *classifier());
+    return model;
+  }
+
+ private:
+
+  // The model refuses configurations whose activations exceed its memory bounds (e.g. a huge
+  // input); that is a property of this file, so the error names it.
+  MobileNetV1<float> build_model(const MobileNetV1Config& config, const TfliteTensor& input) const {
+    try {
+      return MobileNetV1<float>(config);
+    } catch (const ConfigError& e) {
+      fail(concat("input tensor '", input.name, "' has shape ", shape_to_string(input.shape),
+                  ", which this library refuses: ", e.what()));
+    }
   }
 
   // Converts one operator's weights and bias to our layout and stores them in the layer.
@@ -504,15 +566,6 @@ class TfliteMobileNetReader : public TfliteGraphReader {
   }
 
   const TfliteModelFile& file_;
-  std::vector<std::int32_t> alias_;  // tensor -> the tensor it is a re-encoding of
-  std::vector<std::size_t> kept_;    // operators other than QUANTIZE / DEQUANTIZE
-  std::size_t next_ = 0;             // position in kept_
-  std::int32_t current_ = -1;        // the activation the next operator must read
-  std::size_t last_op_ = 0;
-  std::size_t pool_op_ = 0;
-  std::vector<TfliteLayer> layers_;  // stem, then depthwise/pointwise pairs
-  std::optional<TfliteLayer> classifier_;
-  bool has_softmax_ = false;
 };
 
 }  // namespace detail

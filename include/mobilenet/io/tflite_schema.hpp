@@ -44,8 +44,9 @@ constexpr int kConvPadding = 0, kConvStrideW = 1, kConvStrideH = 2, kConvActivat
 constexpr int kDepthwiseMultiplier = 3, kDepthwiseActivation = 4, kDepthwiseDilationW = 5,
               kDepthwiseDilationH = 6;
 constexpr int kPoolFilterW = 3, kPoolFilterH = 4, kPoolActivation = 5;
+constexpr int kSoftmaxBeta = 0;
 // enum BuiltinOptions (the union's type tag)
-constexpr std::uint8_t kOptionsConv2D = 1, kOptionsDepthwise = 2, kOptionsPool2D = 5;
+constexpr std::uint8_t kOptionsConv2D = 1, kOptionsDepthwise = 2, kOptionsPool2D = 5, kOptionsSoftmax = 9;
 
 enum TensorType : std::int8_t {
   kFloat32 = 0, kFloat16 = 1, kInt32 = 2, kUInt8 = 3, kInt64 = 4, kInt16 = 7, kInt8 = 9,
@@ -108,6 +109,7 @@ struct TfliteOperator {
   int padding = 0, stride_w = 1, stride_h = 1, activation = 0;
   int dilation_w = 1, dilation_h = 1, depth_multiplier = 1;
   int filter_w = 0, filter_h = 0;
+  float beta = 1.0f;  // SOFTMAX
 };
 
 struct TfliteModelFile {
@@ -248,6 +250,11 @@ inline TfliteOperator read_operator(const FlatTable& table, const std::vector<in
   op.inputs = read_tensor_indices(fb, inputs, tensor_count, true, concat("operator ", index, " input"));
   op.outputs = read_tensor_indices(fb, outputs, tensor_count, false, concat("operator ", index, " output"));
   const std::uint8_t options_type = table.scalar<std::uint8_t>(s::kOpOptionsType, 0);
+  if (options_type == s::kOptionsSoftmax && table.has(s::kOpOptions)) {
+    op.has_options = true;
+    op.beta = table.table(s::kOpOptions, "operator options").scalar<float>(s::kSoftmaxBeta, 0.0f);
+    return op;
+  }
   // Conv2D, DepthwiseConv2D and Pool2D options share their first three fields.
   if ((options_type != s::kOptionsConv2D && options_type != s::kOptionsDepthwise &&
        options_type != s::kOptionsPool2D) ||

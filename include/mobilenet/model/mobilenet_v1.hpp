@@ -355,6 +355,9 @@ class MobileNetV1 {
   static std::string stem_name() { return "stem"; }
   Index channels(Index base) const { return scaled_channels(base, config_.alpha, config_.min_depth); }
 
+ public:
+  // `c` when a model may be built from it, else a ConfigError (bounds included, see
+  // check_memory_bounds); loaders of other model types check a file's configuration with it.
   static MobileNetV1Config validated(const MobileNetV1Config& c) {
     if (!(c.alpha > 0) || !std::isfinite(c.alpha) || c.alpha > 64)
       throw ConfigError(detail::concat("MobileNetV1: alpha must be in (0, 64], got ", c.alpha));
@@ -367,6 +370,7 @@ class MobileNetV1 {
     return c;
   }
 
+ private:
   // Refuses configurations, and so files, that would ask for more memory than any MobileNetV1
   // anyone runs, before a layer allocates: at most kMaxActivationValues values in any one
   // activation of one image and kMaxWeights weights in all.

@@ -43,6 +43,7 @@ struct QuantizedConv {
   std::vector<std::int32_t> bias;      // out_channels; zeros when the file has none
   QuantParams input, output;           // activations, internal uint8 domain
   std::vector<Requantization> requantization;  // out_channels (per-tensor models repeat one)
+  Rounding rounding = Rounding::Double;        // Single for int8 files' full convolutions
   QuantRange range;                            // clamp of the output, internal uint8 domain
 };
 
