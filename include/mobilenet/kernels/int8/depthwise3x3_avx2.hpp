@@ -25,9 +25,9 @@ namespace detail {
 struct DepthwiseInt8Ymm {
   using Reg = __m256i;
   using Col = __m256i;   // 8 input bytes zero-extended to int32 lanes
-  using Pair = __m256i;  // int16 pairs (a - zp, b - zp)
+  using Pair = __m256i;  // int16 pairs (a, b)
   using W = __m256i;
-  using Zp = __m256i;    // zp in both int16 halves of every lane
+  using Zp = __m256i;    // a column of zp_in
   using Tail = Index;    // lanes in use
   struct Requant {
     __m256i multiplier, multiplier_odd, left, right, round_mask, round_half, zero_point, lo, hi;
@@ -37,7 +37,7 @@ struct DepthwiseInt8Ymm {
   static constexpr int kTileStride2 = depthwise3x3_int8_tile(Int8Isa::Avx2).pixels[1];
 
   MOBILENET_TARGET_AVX2 static Tail tail(Index lanes) { return lanes; }
-  MOBILENET_TARGET_AVX2 static Zp zero_point(std::int32_t zp) { return _mm256_set1_epi32(zp | zp << 16); }
+  MOBILENET_TARGET_AVX2 static Zp zero_point(std::int32_t zp) { return _mm256_set1_epi32(zp); }
   MOBILENET_TARGET_AVX2 static Col load_col(const std::uint8_t* p) {
     return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
   }
@@ -46,10 +46,8 @@ struct DepthwiseInt8Ymm {
     std::memcpy(&bytes, p, static_cast<std::size_t>(lanes));
     return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(bytes)));
   }
-  MOBILENET_TARGET_AVX2 static Col zp_col(Zp zp) { return _mm256_srli_epi32(zp, 16); }
-  MOBILENET_TARGET_AVX2 static Pair pair(Col a, Col b, Zp zp) {
-    return _mm256_sub_epi16(_mm256_or_si256(a, _mm256_slli_epi32(b, 16)), zp);
-  }
+  MOBILENET_TARGET_AVX2 static Pair pair(Col a, Col b) { return _mm256_or_si256(a, _mm256_slli_epi32(b, 16)); }
+  MOBILENET_TARGET_AVX2 static Reg sub(Reg a, Reg b) { return _mm256_sub_epi32(a, b); }
   MOBILENET_TARGET_AVX2 static Reg load(const std::int32_t* p) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   }

@@ -23,9 +23,9 @@ namespace depthwise3x3_int8_avx512_impl {
 struct Vec {
   using Reg = __m512i;
   using Col = __m512i;   // 16 input bytes zero-extended to int32 lanes
-  using Pair = __m512i;  // int16 pairs (a - zp, b - zp)
+  using Pair = __m512i;  // int16 pairs (a, b)
   using W = __m512i;
-  using Zp = __m512i;    // zp in both int16 halves of every lane
+  using Zp = __m512i;    // a column of zp_in
   using Tail = __mmask16;
   struct Requant {
     __m512i multiplier, multiplier_odd, left, right, round_mask, round_half, zero_point, lo, hi;
@@ -38,17 +38,17 @@ struct Vec {
   static constexpr int kTileStride2 = depthwise3x3_int8_tile(Int8Isa::Avx512Vnni).pixels[1];
 
   MOBILENET_TARGET_AVX512_VNNI static Tail tail(Index lanes) { return static_cast<Tail>((1u << lanes) - 1u); }
-  MOBILENET_TARGET_AVX512_VNNI static Zp zero_point(std::int32_t zp) { return _mm512_set1_epi32(zp | zp << 16); }
+  MOBILENET_TARGET_AVX512_VNNI static Zp zero_point(std::int32_t zp) { return _mm512_set1_epi32(zp); }
   MOBILENET_TARGET_AVX512_VNNI static Col load_col(const std::uint8_t* p) {
     return _mm512_maskz_cvtepu8_epi32(kAll, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   }
   MOBILENET_TARGET_AVX512_VNNI static Col load_col(const std::uint8_t* p, Tail t) {
     return _mm512_maskz_cvtepu8_epi32(kAll, _mm_maskz_loadu_epi8(t, p));
   }
-  MOBILENET_TARGET_AVX512_VNNI static Col zp_col(Zp zp) { return _mm512_maskz_srli_epi32(kAll, zp, 16); }
-  MOBILENET_TARGET_AVX512_VNNI static Pair pair(Col a, Col b, Zp zp) {
-    return _mm512_sub_epi16(_mm512_or_si512(a, _mm512_maskz_slli_epi32(kAll, b, 16)), zp);
+  MOBILENET_TARGET_AVX512_VNNI static Pair pair(Col a, Col b) {
+    return _mm512_or_si512(a, _mm512_maskz_slli_epi32(kAll, b, 16));
   }
+  MOBILENET_TARGET_AVX512_VNNI static Reg sub(Reg a, Reg b) { return _mm512_sub_epi32(a, b); }
   MOBILENET_TARGET_AVX512_VNNI static Reg load(const std::int32_t* p) { return _mm512_loadu_si512(p); }
   MOBILENET_TARGET_AVX512_VNNI static W load_w(const std::int32_t* p) { return _mm512_loadu_si512(p); }
   MOBILENET_TARGET_AVX512_VNNI static Reg dot(Reg acc, Pair x, W w) { return _mm512_dpwssd_epi32(acc, x, w); }

@@ -77,10 +77,14 @@ inline constexpr Index kDepthwiseInt8ChannelPad = 16;
 // The sum over a row of taps is split in two int16 pair products per output pixel, which is
 // what vpmaddwd / vpdpwssd compute: (x0, x1) . (w0, w1) + (x1, x2) . (0, w2). So w01 holds,
 // per kernel row and channel, the 32-bit word (w0 - zw) | (w1 - zw) << 16 and w2 holds
-// (w2 - zw) << 16; products of (q_in - zp_in) and (q_w - zp_w) are at most 255 * 255, exact.
+// (w2 - zw) << 16. The inputs enter as raw bytes: sum (x - zp_in)(w - zw) is
+// sum x (w - zw) - zp_in sum (w - zw), and the second sum, per kernel row (zp_row_sums), is
+// taken off the bias once per block for the rows in range; a tap outside a row in range reads
+// the value zp_in, which the row's term cancels. Every intermediate is far from int32's limits.
 struct DepthwiseInt8View {
   const std::int32_t* w01 = nullptr;    // 3 x padded
   const std::int32_t* w2 = nullptr;     // 3 x padded
+  const std::int32_t* zp_row_sums = nullptr;  // 3 x padded, zp_in * sum over kx of (w - zw)
   const std::int32_t* bias = nullptr;   // padded (0 where the layer has none)
   const std::int32_t* multiplier = nullptr;  // padded, Requantization::multiplier
   const std::int32_t* left = nullptr;   // padded, max(shift, 0)

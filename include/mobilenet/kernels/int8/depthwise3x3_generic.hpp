@@ -24,11 +24,9 @@ struct Vec {
   using Col = Reg;  // the raw input bytes, widened
   using W = Reg;
   struct Pair {
-    std::int32_t lo[4], hi[4];  // a - zp, b - zp
+    std::int32_t lo[4], hi[4];
   };
-  struct Zp {
-    std::int32_t value;
-  };
+  using Zp = Col;
   struct Requant {
     Requantization r[4];
     std::int32_t zero_point;
@@ -36,23 +34,16 @@ struct Vec {
   };
   using Tail = Index;
   static Tail tail(Index lanes) { return lanes; }
-  static Zp zero_point(std::int32_t zp) { return Zp{zp}; }
+  static Zp zero_point(std::int32_t zp) { return Zp{{zp, zp, zp, zp}}; }
   static Col load_col(const std::uint8_t* p) { return Col{{p[0], p[1], p[2], p[3]}}; }
   static Col load_col(const std::uint8_t* p, Tail lanes) {
     Col x{{0, 0, 0, 0}};
     for (Index i = 0; i < lanes; ++i) x.v[i] = p[i];
     return x;
   }
-  static Col zp_col(Zp zp) { return Col{{zp.value, zp.value, zp.value, zp.value}}; }
-  static Pair pair(Col a, Col b, Zp zp) {
-    Pair x;
-    for (int i = 0; i < 4; ++i) {
-      x.lo[i] = a.v[i] - zp.value;
-      x.hi[i] = b.v[i] - zp.value;
-    }
-    return x;
-  }
+  static Pair pair(Col a, Col b) { return Pair{{a.v[0], a.v[1], a.v[2], a.v[3]}, {b.v[0], b.v[1], b.v[2], b.v[3]}}; }
   static Reg load(const std::int32_t* p) { return Reg{{p[0], p[1], p[2], p[3]}}; }
+  static Reg sub(Reg a, Reg b) { return Reg{{a.v[0] - b.v[0], a.v[1] - b.v[1], a.v[2] - b.v[2], a.v[3] - b.v[3]}}; }
   static W load_w(const std::int32_t* p) { return load(p); }
   // The packed word holds two int16: the low one multiplies pair.lo, the high one pair.hi.
   static Reg dot(Reg acc, const Pair& x, W w) {

@@ -24,12 +24,12 @@ namespace depthwise3x3_int8_neon_impl {
 
 struct Vec {
   using Reg = int32x4_t;
-  using Col = int16x4_t;  // 4 input bytes widened, zero point not yet subtracted
+  using Col = int16x4_t;  // 4 input bytes widened
   struct Pair {
-    int16x4_t lo, hi;  // a - zp, b - zp
+    int16x4_t lo, hi;
   };
   using W = int16x4x2_t;  // val[0] the low int16 of each packed word, val[1] the high one
-  using Zp = int16x4_t;
+  using Zp = int16x4_t;  // a column of zp_in
   using Tail = Index;
   struct Requant {
     int32x4_t multiplier, left, neg_right, round_mask, round_half, zero_point, lo, hi;
@@ -54,9 +54,9 @@ struct Vec {
     std::memcpy(&word, p, static_cast<std::size_t>(lanes));
     return widen(word);
   }
-  static Col zp_col(Zp zp) { return zp; }
-  static Pair pair(Col a, Col b, Zp zp) { return Pair{vsub_s16(a, zp), vsub_s16(b, zp)}; }
+  static Pair pair(Col a, Col b) { return Pair{a, b}; }
   static Reg load(const std::int32_t* p) { return vld1q_s32(p); }
+  static Reg sub(Reg a, Reg b) { return vsubq_s32(a, b); }
   static W load_w(const std::int32_t* p) { return vld2_s16(reinterpret_cast<const std::int16_t*>(p)); }
   static Reg dot(Reg acc, const Pair& x, const W& w) {
     return vmlal_s16(vmlal_s16(acc, x.lo, w.val[0]), x.hi, w.val[1]);
