@@ -40,7 +40,7 @@ class PackedDepthwiseInt8Weights {
   detail::DepthwiseInt8View view() const;
 
  private:
-  enum Array { kW01 = 0, kW2 = 3, kZpRowSums = 6, kBias = 9, kMultiplier, kLeft, kRight, kRoundMask, kRoundHalf, kArrays };
+  enum Array { kW01 = 0, kW2 = 3, kBias = 6, kMultiplier, kLeft, kRight, kRoundMask, kRoundHalf, kArrays };
   std::vector<std::int32_t> data_;  // kArrays rows of `padded_` int32
   Index channels_ = 0, padded_ = 0;
   Int8Isa isa_ = Int8Isa::Generic;
@@ -90,15 +90,14 @@ inline PackedDepthwiseInt8Weights::PackedDepthwiseInt8Weights(const DepthwiseInt
     return static_cast<std::uint16_t>(static_cast<std::int16_t>(w));  // two's complement in 16 bits
   };
   for (Index c = 0; c < ch; ++c) {
-    for (Index ky = 0; ky < 3; ++ky) {
-      at(kW01 + int(ky), c) = static_cast<std::int32_t>(tap(ky, 0, c) | tap(ky, 1, c) << 16);
-      at(kW2 + int(ky), c) = static_cast<std::int32_t>(tap(ky, 2, c) << 16);
-      std::int32_t sum = 0;
-      for (Index kx = 0; kx < 3; ++kx) sum += layer.weights[(ky * 3 + kx) * ch + c] - layer.weight_zero_point;
-      at(kZpRowSums + int(ky), c) = layer.input_zero_point * sum;
+    std::int32_t sum = 0;
+    for (Index kx = 0; kx < 3; ++kx) {
+      at(kW01 + int(kx), c) = static_cast<std::int32_t>(tap(0, kx, c) | tap(1, kx, c) << 16);
+      at(kW2 + int(kx), c) = static_cast<std::int32_t>(tap(2, kx, c));
+      for (Index ky = 0; ky < 3; ++ky) sum += layer.weights[(ky * 3 + kx) * ch + c] - layer.weight_zero_point;
     }
     const Requantization r = layer.requantization[c];
-    at(kBias, c) = layer.bias ? layer.bias[c] : 0;
+    at(kBias, c) = (layer.bias ? layer.bias[c] : 0) - layer.input_zero_point * sum;
     at(kMultiplier, c) = r.multiplier;
     at(kLeft, c) = r.shift > 0 ? r.shift : 0;
     at(kRight, c) = r.shift > 0 ? 0 : -r.shift;
@@ -113,7 +112,6 @@ inline detail::DepthwiseInt8View PackedDepthwiseInt8Weights::view() const {
   auto row = [&](int array) { return base + array * padded_; };
   v.w01 = row(kW01);
   v.w2 = row(kW2);
-  v.zp_row_sums = row(kZpRowSums);
   v.bias = row(kBias);
   v.multiplier = row(kMultiplier);
   v.left = row(kLeft);

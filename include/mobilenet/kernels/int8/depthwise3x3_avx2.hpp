@@ -47,7 +47,6 @@ struct DepthwiseInt8Ymm {
     return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(bytes)));
   }
   MOBILENET_TARGET_AVX2 static Pair pair(Col a, Col b) { return _mm256_or_si256(a, _mm256_slli_epi32(b, 16)); }
-  MOBILENET_TARGET_AVX2 static Reg sub(Reg a, Reg b) { return _mm256_sub_epi32(a, b); }
   MOBILENET_TARGET_AVX2 static Reg load(const std::int32_t* p) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   }
@@ -97,6 +96,8 @@ struct DepthwiseInt8Ymm {
 namespace depthwise3x3_int8_avx2_impl {
 struct Vec : DepthwiseInt8Ymm {
   MOBILENET_TARGET_AVX2 static Reg dot(Reg acc, Pair x, W w) { return _mm256_add_epi32(acc, _mm256_madd_epi16(x, w)); }
+  // A Col is a pair whose high half is 0.
+  MOBILENET_TARGET_AVX2 static Reg dot_low(Reg acc, Col x, W w) { return dot(acc, x, w); }
 };
 #define MOBILENET_DW8_TARGET MOBILENET_TARGET_AVX2
 #include "mobilenet/kernels/int8/depthwise3x3_impl.inl"
@@ -106,6 +107,7 @@ struct Vec : DepthwiseInt8Ymm {
 namespace depthwise3x3_int8_avxvnni_impl {
 struct Vec : DepthwiseInt8Ymm {
   MOBILENET_TARGET_AVX_VNNI static Reg dot(Reg acc, Pair x, W w) { return _mm256_dpwssd_avx_epi32(acc, x, w); }
+  MOBILENET_TARGET_AVX_VNNI static Reg dot_low(Reg acc, Col x, W w) { return dot(acc, x, w); }
 };
 #define MOBILENET_DW8_TARGET MOBILENET_TARGET_AVX_VNNI
 #include "mobilenet/kernels/int8/depthwise3x3_impl.inl"

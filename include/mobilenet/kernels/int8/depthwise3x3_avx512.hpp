@@ -48,10 +48,11 @@ struct Vec {
   MOBILENET_TARGET_AVX512_VNNI static Pair pair(Col a, Col b) {
     return _mm512_or_si512(a, _mm512_maskz_slli_epi32(kAll, b, 16));
   }
-  MOBILENET_TARGET_AVX512_VNNI static Reg sub(Reg a, Reg b) { return _mm512_sub_epi32(a, b); }
   MOBILENET_TARGET_AVX512_VNNI static Reg load(const std::int32_t* p) { return _mm512_loadu_si512(p); }
   MOBILENET_TARGET_AVX512_VNNI static W load_w(const std::int32_t* p) { return _mm512_loadu_si512(p); }
   MOBILENET_TARGET_AVX512_VNNI static Reg dot(Reg acc, Pair x, W w) { return _mm512_dpwssd_epi32(acc, x, w); }
+  // A Col is a pair whose high half is 0.
+  MOBILENET_TARGET_AVX512_VNNI static Reg dot_low(Reg acc, Col x, W w) { return _mm512_dpwssd_epi32(acc, x, w); }
   MOBILENET_TARGET_AVX512_VNNI static Requant load_requant(const DepthwiseInt8View& v, Index c) {
     Requant rq;
     rq.multiplier = load(v.multiplier + c);

@@ -55,7 +55,7 @@ struct DepthwiseInt8TileShape {
   int pixels[2];  // at stride 1, at stride 2
 };
 inline constexpr DepthwiseInt8TileShape kDepthwiseInt8Tiles[] = {
-    {Int8Isa::Avx512Vnni, "depthwise3x3_int8_avx512", 16, {8, 6}},
+    {Int8Isa::Avx512Vnni, "depthwise3x3_int8_avx512", 16, {6, 3}},
     {Int8Isa::AvxVnni, "depthwise3x3_int8_avxvnni", 8, {4, 3}},
     {Int8Isa::Avx2, "depthwise3x3_int8_avx2", 8, {4, 3}},
     {Int8Isa::NeonDot, "depthwise3x3_int8_neon", 4, {8, 4}},
@@ -74,18 +74,18 @@ namespace detail {
 inline constexpr Index kDepthwiseInt8ChannelPad = 16;
 
 // The packed weights as the kernels read them. Every array holds `padded` int32 per row.
-// The sum over a row of taps is split in two int16 pair products per output pixel, which is
-// what vpmaddwd / vpdpwssd compute: (x0, x1) . (w0, w1) + (x1, x2) . (0, w2). So w01 holds,
-// per kernel row and channel, the 32-bit word (w0 - zw) | (w1 - zw) << 16 and w2 holds
-// (w2 - zw) << 16. The inputs enter as raw bytes: sum (x - zp_in)(w - zw) is
-// sum x (w - zw) - zp_in sum (w - zw), and the second sum, per kernel row (zp_row_sums), is
-// taken off the bias once per block for the rows in range; a tap outside a row in range reads
-// the value zp_in, which the row's term cancels. Every intermediate is far from int32's limits.
+// The 9 taps of a channel are 3 int16 pair products and 3 single ones, which is what
+// vpmaddwd / vpdpwssd compute on int16 pairs: for each kernel column k,
+// (x0k, x1k) . (w0k, w1k) + (x2k, 0) . (w2k, 0), rows 0 and 1 paired. So w01 holds, per kernel
+// column and channel, the 32-bit word (w0k - zw) | (w1k - zw) << 16, and w2 holds (w2k - zw)
+// in its low half. The inputs enter as raw bytes: sum (x - zp_in)(w - zw) is
+// sum x (w - zw) - zp_in sum (w - zw), and the second sum is folded into `bias`; a tap outside
+// the input reads the value zp_in, which that fold cancels. Every intermediate is far from
+// int32's limits (|x (w - zw)| <= 255 * 383).
 struct DepthwiseInt8View {
   const std::int32_t* w01 = nullptr;    // 3 x padded
   const std::int32_t* w2 = nullptr;     // 3 x padded
-  const std::int32_t* zp_row_sums = nullptr;  // 3 x padded, zp_in * sum over kx of (w - zw)
-  const std::int32_t* bias = nullptr;   // padded (0 where the layer has none)
+  const std::int32_t* bias = nullptr;   // padded: bias (0 where the layer has none) - zp_in * sum (w - zw)
   const std::int32_t* multiplier = nullptr;  // padded, Requantization::multiplier
   const std::int32_t* left = nullptr;   // padded, max(shift, 0)
   const std::int32_t* right = nullptr;  // padded, max(-shift, 0)

@@ -43,7 +43,6 @@ struct Vec {
   }
   static Pair pair(Col a, Col b) { return Pair{{a.v[0], a.v[1], a.v[2], a.v[3]}, {b.v[0], b.v[1], b.v[2], b.v[3]}}; }
   static Reg load(const std::int32_t* p) { return Reg{{p[0], p[1], p[2], p[3]}}; }
-  static Reg sub(Reg a, Reg b) { return Reg{{a.v[0] - b.v[0], a.v[1] - b.v[1], a.v[2] - b.v[2], a.v[3] - b.v[3]}}; }
   static W load_w(const std::int32_t* p) { return load(p); }
   // The packed word holds two int16: the low one multiplies pair.lo, the high one pair.hi.
   static Reg dot(Reg acc, const Pair& x, W w) {
@@ -53,6 +52,10 @@ struct Vec {
       const auto w_hi = static_cast<std::int16_t>(word >> 16);
       acc.v[i] += x.lo[i] * w_lo + x.hi[i] * w_hi;
     }
+    return acc;
+  }
+  static Reg dot_low(Reg acc, Col x, W w) {
+    for (int i = 0; i < 4; ++i) acc.v[i] += x.v[i] * static_cast<std::int16_t>(static_cast<std::uint32_t>(w.v[i]) & 0xFFFFu);
     return acc;
   }
   static Requant load_requant(const DepthwiseInt8View& v, Index c) {

@@ -56,11 +56,11 @@ struct Vec {
   }
   static Pair pair(Col a, Col b) { return Pair{a, b}; }
   static Reg load(const std::int32_t* p) { return vld1q_s32(p); }
-  static Reg sub(Reg a, Reg b) { return vsubq_s32(a, b); }
   static W load_w(const std::int32_t* p) { return vld2_s16(reinterpret_cast<const std::int16_t*>(p)); }
   static Reg dot(Reg acc, const Pair& x, const W& w) {
     return vmlal_s16(vmlal_s16(acc, x.lo, w.val[0]), x.hi, w.val[1]);
   }
+  static Reg dot_low(Reg acc, Col x, const W& w) { return vmlal_s16(acc, x, w.val[0]); }
   static Requant load_requant(const DepthwiseInt8View& v, Index c) {
     Requant rq;
     rq.multiplier = load(v.multiplier + c);
