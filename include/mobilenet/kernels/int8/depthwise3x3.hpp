@@ -172,7 +172,7 @@ inline bool depthwise3x3_int8_compiled(Int8Isa isa) {
   }
 }
 
-// Runs p.weights->isa()'s kernel.
+// Runs p.weights->isa()'s kernel; allocates nothing.
 // in:  in_h x in_w x C uint8 (one image, NHWC), weights packed for 3 x 3 x C
 // out: rows [row_begin, row_end) of out_h x out_w x C uint8, starting at p.output
 inline void depthwise3x3_int8(const Depthwise3x3Int8Params& p) {
