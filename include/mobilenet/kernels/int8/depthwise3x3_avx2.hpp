@@ -106,6 +106,8 @@ struct Vec : DepthwiseInt8Ymm {
 
 namespace depthwise3x3_int8_avxvnni_impl {
 struct Vec : DepthwiseInt8Ymm {
+  static constexpr int kTileStride1 = depthwise3x3_int8_tile(Int8Isa::AvxVnni).pixels[0];
+  static constexpr int kTileStride2 = depthwise3x3_int8_tile(Int8Isa::AvxVnni).pixels[1];
   MOBILENET_TARGET_AVX_VNNI static Reg dot(Reg acc, Pair x, W w) { return _mm256_dpwssd_avx_epi32(acc, x, w); }
   MOBILENET_TARGET_AVX_VNNI static Reg dot_low(Reg acc, Col x, W w) { return dot(acc, x, w); }
 };

@@ -47,20 +47,20 @@ struct Depthwise3x3Int8Params {
   Index in_pixel_stride = 0, out_pixel_stride = 0;  // bytes between pixels (0: channels)
 };
 
-// Output pixels per interior step of each kernel, at stride 1 and 2.
+// Output pixels per interior step of each kernel, at stride 1 and 2 (the kernels use 16
+// channels a vector on AVX-512, 8 on AVX2 and AVX-VNNI, 4 on NEON and generic). A tile reads
+// (pixels - 1) * stride + 3 input columns once each. Its accumulators share the registers with
+// the 6 weight vectors and, at the end, the requantization's constants and temporaries, which
+// is why the tiles are smaller than the float kernels'.
 struct DepthwiseInt8TileShape {
   Int8Isa isa;
   const char* kernel;
-  int lanes;      // channels per vector
   int pixels[2];  // at stride 1, at stride 2
 };
 inline constexpr DepthwiseInt8TileShape kDepthwiseInt8Tiles[] = {
-    {Int8Isa::Avx512Vnni, "depthwise3x3_int8_avx512", 16, {6, 3}},
-    {Int8Isa::AvxVnni, "depthwise3x3_int8_avxvnni", 8, {4, 3}},
-    {Int8Isa::Avx2, "depthwise3x3_int8_avx2", 8, {4, 3}},
-    {Int8Isa::NeonDot, "depthwise3x3_int8_neon", 4, {8, 4}},
-    {Int8Isa::Neon, "depthwise3x3_int8_neon", 4, {8, 4}},
-    {Int8Isa::Generic, "depthwise3x3_int8_generic", 4, {4, 2}}};
+    {Int8Isa::Avx512Vnni, "depthwise3x3_int8_avx512", {6, 3}}, {Int8Isa::AvxVnni, "depthwise3x3_int8_avxvnni", {4, 3}},
+    {Int8Isa::Avx2, "depthwise3x3_int8_avx2", {4, 3}},         {Int8Isa::NeonDot, "depthwise3x3_int8_neon", {8, 4}},
+    {Int8Isa::Neon, "depthwise3x3_int8_neon", {8, 4}},         {Int8Isa::Generic, "depthwise3x3_int8_generic", {4, 2}}};
 constexpr DepthwiseInt8TileShape depthwise3x3_int8_tile(Int8Isa isa) {
   for (const DepthwiseInt8TileShape& t : kDepthwiseInt8Tiles)
     if (t.isa == isa) return t;
