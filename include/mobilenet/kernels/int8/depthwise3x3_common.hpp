@@ -58,7 +58,7 @@ struct DepthwiseInt8TileShape {
   int pixels[2];  // at stride 1, at stride 2
 };
 inline constexpr DepthwiseInt8TileShape kDepthwiseInt8Tiles[] = {
-    {Int8Isa::Avx512Vnni, "depthwise3x3_int8_avx512", {6, 3}}, {Int8Isa::AvxVnni, "depthwise3x3_int8_avxvnni", {4, 3}},
+    {Int8Isa::Avx512Vnni, "depthwise3x3_int8_avx512", {8, 4}}, {Int8Isa::AvxVnni, "depthwise3x3_int8_avxvnni", {4, 3}},
     {Int8Isa::Avx2, "depthwise3x3_int8_avx2", {4, 3}},         {Int8Isa::NeonDot, "depthwise3x3_int8_neon", {8, 4}},
     {Int8Isa::Neon, "depthwise3x3_int8_neon", {8, 4}},         {Int8Isa::Generic, "depthwise3x3_int8_generic", {4, 2}}};
 constexpr DepthwiseInt8TileShape depthwise3x3_int8_tile(Int8Isa isa) {

@@ -63,18 +63,20 @@ MOBILENET_DW8_TARGET inline void interior_tile(const Int8RowRun& run, Index firs
   Vec::Reg acc[Tile];
   acc[0] = Vec::load(v.bias + c);
   for (int t = 1; t < Tile; ++t) acc[t] = acc[0];
+  // Loops of constant trip count without branches, which the compiler unrolls completely.
+  Vec::Pair rows01[kCols];
+  Vec::Col row2[kCols];
   for (int j = 0; j < kCols; ++j) {
     const Index at = offset + j * is;
-    const Vec::Pair rows01 =
+    rows01[j] =
         Vec::pair(tile_col<Present, 0, Partial>(run, at, tail, zp), tile_col<Present, 1, Partial>(run, at, tail, zp));
-    const Vec::Col row2 = tile_col<Present, 2, Partial>(run, at, tail, zp);
-    for (int t = 0; t < Tile; ++t) {
-      const int k = j - t * Stride;
-      if (k < 0 || k > 2) continue;
-      acc[t] = Vec::dot(acc[t], rows01, w01[k]);
-      acc[t] = Vec::dot_low(acc[t], row2, w2[k]);
-    }
+    row2[j] = tile_col<Present, 2, Partial>(run, at, tail, zp);
   }
+  for (int t = 0; t < Tile; ++t)
+    for (int k = 0; k < 3; ++k) {
+      acc[t] = Vec::dot(acc[t], rows01[t * Stride + k], w01[k]);
+      acc[t] = Vec::dot_low(acc[t], row2[t * Stride + k], w2[k]);
+    }
   const Vec::Requant rq = Vec::load_requant(v, c);
   std::uint8_t* out = run.out + first * run.out_stride + c;
   for (int t = 0; t < Tile; ++t) store_lanes<Partial>(out + t * run.out_stride, acc[t], rq, tail);
