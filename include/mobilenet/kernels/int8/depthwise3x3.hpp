@@ -97,7 +97,9 @@ inline PackedDepthwiseInt8Weights::PackedDepthwiseInt8Weights(const DepthwiseInt
       for (Index ky = 0; ky < 3; ++ky) sum += layer.weights[(ky * 3 + kx) * ch + c] - layer.weight_zero_point;
     }
     const Requantization r = layer.requantization[c];
-    at(kBias, c) = (layer.bias ? layer.bias[c] : 0) - layer.input_zero_point * sum;
+    // In uint32: a bias at int32's ends wraps as the kernels' sums do, instead of overflowing.
+    const auto bias = static_cast<std::uint32_t>(layer.bias ? layer.bias[c] : 0);
+    at(kBias, c) = static_cast<std::int32_t>(bias - static_cast<std::uint32_t>(layer.input_zero_point * sum));
     at(kMultiplier, c) = r.multiplier;
     at(kLeft, c) = r.shift > 0 ? r.shift : 0;
     at(kRight, c) = r.shift > 0 ? 0 : -r.shift;
