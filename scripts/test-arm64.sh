@@ -42,3 +42,11 @@ echo "=== ARM64: $cxx, run under $qemu ==="
 "$cxx" -std=c++17 -O2 -Wall -Wextra -Werror -Wno-psabi -Iinclude -I"${EIGEN_INCLUDE:-/usr/include/eigen3}" \
   tests/arm64/check_quantized_reference.cpp -o "$out/check_quantized_reference"
 "$qemu" -L "$sysroot" "$out/check_quantized_reference" tests/golden/data
+# The 8-bit depthwise kernels: NEON and generic, then again built with the dot product
+# extension (run with -cpu max) so that the NeonDot path is swept too.
+"$cxx" -std=c++17 -O2 -Wall -Wextra -Werror -Iinclude tests/arm64/check_depthwise_int8.cpp \
+  -o "$out/check_depthwise_int8"
+"$qemu" -L "$sysroot" "$out/check_depthwise_int8"
+"$cxx" -std=c++17 -O2 -march=armv8.2-a+dotprod -Wall -Wextra -Werror -Iinclude \
+  tests/arm64/check_depthwise_int8.cpp -o "$out/check_depthwise_int8_dotprod"
+"$qemu" -L "$sysroot" -cpu max "$out/check_depthwise_int8_dotprod"

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// 8-bit 3x3 depthwise convolution with TensorFlow Lite's arithmetic: the weight packer, the
+// scalar reference twin and the dispatcher that runs the kernel of the packed weights' ISA
+// (AVX-512 VNNI, AVX-VNNI, AVX2, NEON with or without dot product, generic).
+//
+// out[oy][ox][c] = requantize(bias[c] + sum over taps in range of
+//                             (in[iy][ix][c] - zp_in) * (w[ky][kx][c] - zp_w),
+//                             requantization[c], zp_out, range)
+
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "mobilenet/core/error.hpp"
+#include "mobilenet/core/quantization.hpp"
+#include "mobilenet/kernels/int8/depthwise3x3_avx2.hpp"
+#include "mobilenet/kernels/int8/depthwise3x3_avx512.hpp"
+#include "mobilenet/kernels/int8/depthwise3x3_common.hpp"
+#include "mobilenet/kernels/int8/depthwise3x3_generic.hpp"
+#include "mobilenet/kernels/int8/depthwise3x3_neon.hpp"
+#include "mobilenet/kernels/int8/isa.hpp"
+
+namespace mobilenet {
+namespace kernels {
+
+// A layer's weights, bias and requantization packed once for the kernel of one ISA (see
+// detail::DepthwiseInt8View for the layout, the same for every ISA today). Throws ConfigError
+// for parameters the kernels cannot run exactly, or an ISA this CPU does not run.
+class PackedDepthwiseInt8Weights {
+ public:
+  PackedDepthwiseInt8Weights() = default;
+  PackedDepthwiseInt8Weights(const DepthwiseInt8Layer& layer, Int8Isa isa);
+
+  Index channels() const { return channels_; }
+  Int8Isa isa() const { return isa_; }
+  std::size_t bytes() const { return data_.size() * sizeof(std::int32_t); }
+  // What the kernels read; valid while this object lives and is not assigned to.
+  detail::DepthwiseInt8View view() const;
+
+ private:
+  enum Array { kW01 = 0, kW2 = 3, kBias = 6, kMultiplier, kLeft, kRight, kRoundMask, kRoundHalf, kArrays };
+  std::vector<std::int32_t> data_;  // kArrays rows of `padded_` int32
+  Index channels_ = 0, padded_ = 0;
+  Int8Isa isa_ = Int8Isa::Generic;
+  std::int32_t input_zero_point_ = 0, output_zero_point_ = 0;
+  QuantRange range_;
+};
+
+namespace detail {
+
+inline void check_depthwise_int8_layer(const DepthwiseInt8Layer& layer, Int8Isa isa) {
+  auto fail = [](const auto&... parts) { throw ConfigError(mobilenet::detail::concat("depthwise3x3_int8: ", parts...)); };
+  if (layer.channels <= 0) fail("channels must be positive, got ", layer.channels);
+  if (!layer.weights || !layer.requantization) fail("weights and requantization must not be null");
+  if (layer.input_zero_point < 0 || layer.input_zero_point > 255)
+    fail("input zero point ", layer.input_zero_point, " is outside [0, 255]");
+  if (layer.output_zero_point < 0 || layer.output_zero_point > 255)
+    fail("output zero point ", layer.output_zero_point, " is outside [0, 255]");
+  // (w - zw) must fit int16 for the pair products; int8 weights allow zw in [-128, 127] + 255.
+  if (layer.weight_zero_point < -255 || layer.weight_zero_point > 255)
+    fail("weight zero point ", layer.weight_zero_point, " is outside [-255, 255]");
+  if (layer.range.lo < 0 || layer.range.hi > 255 || layer.range.lo > layer.range.hi)
+    fail("range [", layer.range.lo, ", ", layer.range.hi, "] is not within [0, 255]");
+  for (Index c = 0; c < layer.channels; ++c) {
+    const Requantization r = layer.requantization[c];
+    const bool zero = r.multiplier == 0;
+    if ((!zero && r.multiplier < (std::int32_t(1) << 30)) || r.multiplier < 0 || r.shift < -31 || r.shift > 30)
+      fail("channel ", c, ": requantization (", r.multiplier, ", ", r.shift, ") is not a quantize_multiplier result");
+  }
+  if (!int8_isa_supported(isa)) fail("this CPU does not run ", int8_isa_name(isa));
+}
+
+}  // namespace detail
+
+inline PackedDepthwiseInt8Weights::PackedDepthwiseInt8Weights(const DepthwiseInt8Layer& layer, Int8Isa isa) {
+  detail::check_depthwise_int8_layer(layer, isa);
+  const Index ch = layer.channels, pad = detail::kDepthwiseInt8ChannelPad;
+  channels_ = ch;
+  padded_ = (ch + pad - 1) / pad * pad;
+  isa_ = isa;
+  input_zero_point_ = layer.input_zero_point;
+  output_zero_point_ = layer.output_zero_point;
+  range_ = layer.range;
+  data_.assign(static_cast<std::size_t>(kArrays * padded_), 0);
+  auto at = [&](int array, Index c) -> std::int32_t& { return data_[static_cast<std::size_t>(array * padded_ + c)]; };
+  auto tap = [&](Index ky, Index kx, Index c) -> std::uint32_t {
+    const std::int32_t w = layer.weights[(ky * 3 + kx) * ch + c] - layer.weight_zero_point;
+    return static_cast<std::uint16_t>(static_cast<std::int16_t>(w));  // two's complement in 16 bits
+  };
+  for (Index c = 0; c < ch; ++c) {
+    std::int32_t sum = 0;
+    for (Index kx = 0; kx < 3; ++kx) {
+      at(kW01 + int(kx), c) = static_cast<std::int32_t>(tap(0, kx, c) | tap(1, kx, c) << 16);
+      at(kW2 + int(kx), c) = static_cast<std::int32_t>(tap(2, kx, c));
+      for (Index ky = 0; ky < 3; ++ky) sum += layer.weights[(ky * 3 + kx) * ch + c] - layer.weight_zero_point;
+    }
+    const Requantization r = layer.requantization[c];
+    // In uint32: a bias at int32's ends wraps as the kernels' sums do, instead of overflowing.
+    const auto bias = static_cast<std::uint32_t>(layer.bias ? layer.bias[c] : 0);
+    at(kBias, c) = static_cast<std::int32_t>(bias - static_cast<std::uint32_t>(layer.input_zero_point * sum));
+    at(kMultiplier, c) = r.multiplier;
+    at(kLeft, c) = r.shift > 0 ? r.shift : 0;
+    at(kRight, c) = r.shift > 0 ? 0 : -r.shift;
+    at(kRoundMask, c) = static_cast<std::int32_t>((std::int64_t(1) << at(kRight, c)) - 1);
+    at(kRoundHalf, c) = at(kRoundMask, c) >> 1;
+  }
+}
+
+inline detail::DepthwiseInt8View PackedDepthwiseInt8Weights::view() const {
+  detail::DepthwiseInt8View v;
+  const std::int32_t* base = data_.data();
+  auto row = [&](int array) { return base + array * padded_; };
+  v.w01 = row(kW01);
+  v.w2 = row(kW2);
+  v.bias = row(kBias);
+  v.multiplier = row(kMultiplier);
+  v.left = row(kLeft);
+  v.right = row(kRight);
+  v.round_mask = row(kRoundMask);
+  v.round_half = row(kRoundHalf);
+  v.padded = padded_;
+  v.input_zero_point = input_zero_point_;
+  v.output_zero_point = output_zero_point_;
+  v.range = range_;
+  return v;
+}
+
+// The plain-loop twin every kernel is tested against, written from the formula above and
+// reading the layer directly (p.weights is not used).
+// in:  in_h x in_w x C uint8; out: rows [row_begin, row_end) of out_h x out_w x C uint8
+inline void depthwise3x3_int8_reference(const Depthwise3x3Int8Params& p, const DepthwiseInt8Layer& layer) {
+  assert(p.input && p.output && layer.channels == p.channels);
+  const Index ch = p.channels, is = detail::int8_in_stride(p), os = detail::int8_out_stride(p);
+  for (Index oy = p.row_begin; oy < p.row_end; ++oy) {
+    for (Index ox = 0; ox < p.out_w; ++ox) {
+      std::uint8_t* out = p.output + ((oy - p.row_begin) * p.out_w + ox) * os;
+      for (Index c = 0; c < ch; ++c) {
+        std::int32_t acc = layer.bias ? layer.bias[c] : 0;
+        for (Index ky = 0; ky < 3; ++ky) {
+          const Index iy = oy * p.stride - p.pad_top + ky;
+          for (Index kx = 0; kx < 3; ++kx) {
+            const Index ix = ox * p.stride - p.pad_left + kx;
+            if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) continue;  // reads zp_in: adds 0
+            const std::int32_t a = p.input[(iy * p.in_w + ix) * is + c] - layer.input_zero_point;
+            const std::int32_t w = layer.weights[(ky * 3 + kx) * ch + c] - layer.weight_zero_point;
+            acc += a * w;
+          }
+        }
+        out[c] = static_cast<std::uint8_t>(
+            requantize(acc, layer.requantization[c], layer.output_zero_point, layer.range));
+      }
+    }
+  }
+}
+
+// Whether this build has a kernel of its own for `isa` (others run the generic kernel).
+inline bool depthwise3x3_int8_compiled(Int8Isa isa) {
+  switch (isa) {
+    case Int8Isa::Generic: return true;
+#if defined(MOBILENET_HAVE_DEPTHWISE3X3_INT8_AVX512)
+    case Int8Isa::Avx512Vnni: return true;
+#endif
+#if defined(MOBILENET_HAVE_DEPTHWISE3X3_INT8_AVX2)
+    case Int8Isa::Avx2:
+    case Int8Isa::AvxVnni: return true;
+#endif
+#if defined(MOBILENET_HAVE_DEPTHWISE3X3_INT8_NEON)
+    case Int8Isa::Neon:
+    case Int8Isa::NeonDot: return true;
+#endif
+    default: return false;
+  }
+}
+
+// Runs p.weights->isa()'s kernel; allocates nothing.
+// in:  in_h x in_w x C uint8 (one image, NHWC), weights packed for 3 x 3 x C
+// out: rows [row_begin, row_end) of out_h x out_w x C uint8, starting at p.output
+inline void depthwise3x3_int8(const Depthwise3x3Int8Params& p) {
+  assert(p.weights && p.weights->channels() == p.channels);
+  const detail::DepthwiseInt8View view = p.weights->view();
+  switch (p.weights->isa()) {
+#if defined(MOBILENET_HAVE_DEPTHWISE3X3_INT8_AVX512)
+    case Int8Isa::Avx512Vnni: depthwise3x3_int8_avx512(p, view); return;
+#endif
+#if defined(MOBILENET_HAVE_DEPTHWISE3X3_INT8_AVX2)
+    case Int8Isa::AvxVnni: depthwise3x3_int8_avxvnni(p, view); return;
+    case Int8Isa::Avx2: depthwise3x3_int8_avx2(p, view); return;
+#endif
+#if defined(MOBILENET_HAVE_DEPTHWISE3X3_INT8_NEON)
+    case Int8Isa::Neon:
+    case Int8Isa::NeonDot: depthwise3x3_int8_neon(p, view); return;
+#endif
+    default: depthwise3x3_int8_generic(p, view); return;
+  }
+}
+
+}  // namespace kernels
+}  // namespace mobilenet
