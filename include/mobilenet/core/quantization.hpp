@@ -90,6 +90,18 @@ constexpr std::int32_t multiply_by_quantized_multiplier(std::int32_t acc, Requan
   return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, r.multiplier), right);
 }
 
+// How a kernel rounds acc * multiplier * 2^(shift - 31). TFLite's uint8 kernels and its int8
+// depthwise kernel round twice (gemmlowp, above); its int8 CONV_2D passes per-channel
+// multipliers to ruy, which rounds once, half up (TFLite's TFLITE_SINGLE_ROUNDING formula).
+enum class Rounding { Double, Single };
+
+// acc * multiplier * 2^(shift - 31) rounded once, ties toward +infinity.
+constexpr std::int32_t multiply_by_quantized_multiplier_single_rounding(std::int32_t acc, Requantization r) {
+  const int total_shift = 31 - r.shift;  // in [1, 62] for shift in [-31, 30]
+  const std::int64_t rounded = std::int64_t(acc) * r.multiplier + (std::int64_t(1) << (total_shift - 1));
+  return static_cast<std::int32_t>(rounded >> total_shift);
+}
+
 // The clamp of a quantized output: [lo, hi] in the output's integers.
 struct QuantRange {
   std::int32_t lo = 0, hi = 255;
@@ -109,6 +121,13 @@ inline QuantRange quantized_activation_range(QuantActivation act, QuantParams ou
   if (act == QuantActivation::ReLU || act == QuantActivation::ReLU6) range.lo = std::max(type_min, quantize(0.0f));
   if (act == QuantActivation::ReLU6) range.hi = std::min(type_max, quantize(6.0f));
   return range;
+}
+
+// One requantized output with single rounding (see Rounding): zp_out + acc * multiplier, clamped.
+constexpr std::int32_t requantize_single_rounding(std::int32_t acc, Requantization r, std::int32_t zero_point,
+                                                  QuantRange range) {
+  const std::int32_t q = zero_point + multiply_by_quantized_multiplier_single_rounding(acc, r);
+  return q < range.lo ? range.lo : (q > range.hi ? range.hi : q);
 }
 
 // One requantized output: zp_out + acc * multiplier, clamped.
