@@ -38,7 +38,7 @@ MOBILENET_TARGET_AVX_VNNI inline void accumulate_group_avx_vnni(__m256i (&acc)[R
 
 }  // namespace detail
 
-template <int Rows>
+template <int Rows, Rounding Round = Rounding::Double>
 MOBILENET_TARGET_AVX_VNNI void int8_gemm_tile_avx_vnni(const Int8Tile& t) {
   static_assert(Rows >= 1 && Rows <= kInt8GemmAvxVnniRows, "tile too tall");
   const __m256i offset0 = detail::load_int32x8(t.columns_data.offset);
@@ -55,7 +55,7 @@ MOBILENET_TARGET_AVX_VNNI void int8_gemm_tile_avx_vnni(const Int8Tile& t) {
   for (Index g = 0; g < full; ++g, a += 4) detail::accumulate_group_avx_vnni<Rows, false>(acc, a, lda, 4, t.b + g * 64);
   if (tail) detail::accumulate_group_avx_vnni<Rows, true>(acc, a, lda, tail, t.b + full * 64);
 #pragma GCC unroll 6
-  for (int i = 0; i < Rows; ++i) detail::store_int8_x16_avx2(t, acc[i][0], acc[i][1], t.c + i * t.ldc);
+  for (int i = 0; i < Rows; ++i) detail::store_int8_x16_avx2<Round>(t, acc[i][0], acc[i][1], t.c + i * t.ldc);
 }
 
 }  // namespace kernels
