@@ -15,9 +15,10 @@ namespace mobilenet {
 namespace kernels {
 namespace detail {
 
-// acc += x (u8) * w (s8) in sums of 4, VEX-encoded (no AVX-512 needed).
+// acc += x (u8) * w (s8) in sums of 4, VEX-encoded (no AVX-512 needed). In asm for the reason
+// of dpbusd_avx512: GCC 12 copies each intrinsic's accumulator, and spills some of them.
 MOBILENET_TARGET_AVX_VNNI inline void dpbusd_avx_vnni(__m256i& acc, __m256i x, __m256i w) {
-  acc = _mm256_dpbusd_avx_epi32(acc, x, w);
+  asm("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(x), "x"(w));
 }
 
 // acc[i] += row i's group of 4 bytes at a + i * lda (only `count` of them read when Tail)
