@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 // The packed 8-bit GEMM against its reference twin on every 8-bit instruction set this machine
-// runs, bit for bit: MobileNetV1's shapes (pixels subsampled), odd K and N (tails of the groups
-// of 4 and of the panels), extreme values and zero points, zero and non-zero weight zero
-// points, per-column multipliers with shifts of both signs, and split ranges (guard bytes
-// around C must survive). The reference itself is checked against the formula computed a
-// second way (int64 sums, the rounding written as floor and division).
+// runs and with either rounding (Rounding::Double, Single), bit for bit: MobileNetV1's shapes
+// (pixels subsampled), odd K and N (tails of the groups of 4 and of the panels), extreme values
+// and zero points, zero and non-zero weight zero points, per-column multipliers with shifts of
+// both signs (-31..+6), exact ties, and split ranges (guard bytes around C must survive). The
+// reference itself is checked against the formula computed a second way (int64 sums, the
+// rounding written as floor and division) and on hand-checked ties; a kernel that rounds the
+// other way is shown to fail the comparison.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -13,6 +15,7 @@
 #include <new>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "mobilenet/kernels/int8/gemm.hpp"
@@ -64,7 +67,7 @@ Requantization random_requantization(std::mt19937& rng, bool left_shifts) {
 }
 
 LayerData make_layer(Index k, Index n, std::int32_t zw, std::int32_t za, Values values, unsigned seed,
-                     bool left_shifts = false) {
+                     bool left_shifts = false, Rounding rounding = Rounding::Double) {
   std::mt19937 rng(seed);
   LayerData d;
   d.weights.resize(static_cast<std::size_t>(k * n));
@@ -90,8 +93,11 @@ LayerData make_layer(Index k, Index n, std::int32_t zw, std::int32_t za, Values 
   d.layer.requantization = d.requantization.data();
   d.layer.output_zero_point = static_cast<std::int32_t>(seed % 256);
   d.layer.range = {static_cast<std::int32_t>(seed % 7), 255 - static_cast<std::int32_t>(seed % 5)};
+  d.layer.rounding = rounding;
   return d;
 }
+
+const char* rounding_name(Rounding r) { return r == Rounding::Single ? "single" : "double"; }
 
 // m rows of k bytes, lda apart, garbage in the gaps; the buffer ends right after the last
 // row's k bytes (an over-read shows under ASan).
@@ -110,23 +116,23 @@ struct Case {
   bool left_shifts = false;
 };
 
-std::string describe(Int8Isa isa, const Case& c) {
-  return std::string(int8_isa_name(isa)) + " m=" + std::to_string(c.m) + " k=" + std::to_string(c.k) +
+std::string describe(Int8Isa isa, Rounding rounding, const Case& c) {
+  return std::string(int8_isa_name(isa)) + " " + rounding_name(rounding) + " rounding m=" + std::to_string(c.m) + " k=" + std::to_string(c.k) +
          " n=" + std::to_string(c.n) + " zw=" + std::to_string(c.zw) + " za=" + std::to_string(c.za) +
          (c.values == Values::Extreme ? " extreme" : " random") + (c.left_shifts ? " left shifts" : "");
 }
 
 // Runs `c` on `isa` (whole, or split in rows and panels as two threads would) and compares every
 // byte of C, guards included, with the reference.
-void expect_matches_reference(Int8Isa isa, const Case& c, bool split, unsigned seed) {
-  const LayerData d = make_layer(c.k, c.n, c.zw, c.za, c.values, seed, c.left_shifts);
+void expect_matches_reference(Int8Isa isa, Rounding rounding, const Case& c, bool split, unsigned seed) {
+  const LayerData d = make_layer(c.k, c.n, c.zw, c.za, c.values, seed, c.left_shifts, rounding);
   const Index lda = c.k + 3, ldc = c.n + 5;
   const std::vector<std::uint8_t> a = make_input(c.m, c.k, lda, c.values, seed + 1);
   std::vector<std::uint8_t> want(static_cast<std::size_t>(c.m * ldc + 7), kGuard), got = want;
   gemm_int8_reference(a.data(), c.m, lda, d.layer, want.data(), ldc);
   const PackedInt8GemmWeights packed(d.layer, isa);
   if (c.left_shifts) {
-    EXPECT_FALSE(packed.plain_requantization()) << describe(isa, c);
+    EXPECT_FALSE(packed.plain_requantization()) << describe(isa, rounding, c);
   }
   if (split) {
     const Index rows = c.m / 2, panels = packed.panels() / 2;
@@ -139,13 +145,20 @@ void expect_matches_reference(Int8Isa isa, const Case& c, bool split, unsigned s
   int shown = 0;
   for (std::size_t i = 0; i < got.size() && shown < 3; ++i)
     if (got[i] != want[i]) {
-      ADD_FAILURE() << describe(isa, c) << " split=" << split << ": C[" << i / std::size_t(ldc) << "]["
+      ADD_FAILURE() << describe(isa, rounding, c) << " split=" << split << ": C[" << i / std::size_t(ldc) << "]["
                     << i % std::size_t(ldc) << "] = " << int(got[i]) << ", reference " << int(want[i]);
       ++shown;
     }
 }
 
-class GemmInt8Isa : public ::testing::TestWithParam<Int8Isa> {};
+class GemmInt8Isa : public ::testing::TestWithParam<std::tuple<Int8Isa, Rounding>> {
+ protected:
+  Int8Isa isa() const { return std::get<0>(GetParam()); }
+  Rounding rounding() const { return std::get<1>(GetParam()); }
+  void check(const Case& c, bool split, unsigned seed) const {
+    expect_matches_reference(isa(), rounding(), c, split, seed);
+  }
+};
 
 TEST_P(GemmInt8Isa, MobileNetShapes) {
   // Pointwise layers (k x n) at 49 and 196 pixels, the stem's im2col and the classifier.
@@ -155,14 +168,14 @@ TEST_P(GemmInt8Isa, MobileNetShapes) {
   for (const auto& kn : pointwise)
     for (Index m : {Index(49), Index(196)}) {
       if (m == 196 && kn[0] * kn[1] > 256 * 512) continue;  // the larger ones at 49 pixels only
-      expect_matches_reference(GetParam(), {m, kn[0], kn[1], 0, 128, Values::Random}, false, seed);
-      expect_matches_reference(GetParam(), {m, kn[0], kn[1], -5, 3, Values::Random, m == 49}, false, seed + 1);
+      check({m, kn[0], kn[1], 0, 128, Values::Random}, false, seed);
+      check({m, kn[0], kn[1], -5, 3, Values::Random, m == 49}, false, seed + 1);
       seed += 2;
     }
-  expect_matches_reference(GetParam(), {300, 27, 32, 14, 128, Values::Random}, false, seed++);
+  check({300, 27, 32, 14, 128, Values::Random}, false, seed++);
   for (Index m = 1; m <= 8; ++m)
-    expect_matches_reference(GetParam(), {m, 1024, 1001, 0, 0, Values::Random}, false, seed++);
-  expect_matches_reference(GetParam(), {3, 1024, 1001, -21, 255, Values::Random}, false, seed++);
+    check({m, 1024, 1001, 0, 0, Values::Random}, false, seed++);
+  check({3, 1024, 1001, -21, 255, Values::Random}, false, seed++);
 }
 
 TEST_P(GemmInt8Isa, OddShapesAndOtherAlphas) {
@@ -171,8 +184,8 @@ TEST_P(GemmInt8Isa, OddShapesAndOtherAlphas) {
     for (Index k : {1, 2, 3, 4, 5, 8, 16, 24, 27, 33, 48, 65})
       for (Index n : {1, 3, 8, 15, 16, 17, 24, 31, 32, 33, 48, 65, 1001}) {
         if (n == 1001 && m > 2) continue;
-        expect_matches_reference(GetParam(), {m, k, n, 0, 77, Values::Random}, false, seed);
-        expect_matches_reference(GetParam(), {m, k, n, 101, 200, Values::Random, n > 2 && seed % 3 == 0}, seed % 4 == 0,
+        check({m, k, n, 0, 77, Values::Random}, false, seed);
+        check({m, k, n, 101, 200, Values::Random, n > 2 && seed % 3 == 0}, seed % 4 == 0,
                                  seed + 1);
         seed += 2;
       }
@@ -183,9 +196,9 @@ TEST_P(GemmInt8Isa, ExtremeValuesAndZeroPoints) {
   for (std::int32_t zw : {-128, 0, 127})
     for (std::int32_t za : {0, 255})
       for (Index k : {Index(3), Index(33), Index(1024), kInt8GemmMaxDepth}) {
-        expect_matches_reference(GetParam(), {13, k, 45, zw, za, Values::Extreme}, false, seed);
-        expect_matches_reference(GetParam(), {13, k, 45, zw, za, Values::Extreme, true}, false, seed + 1);
-        expect_matches_reference(GetParam(), {7, k, 33, zw, za, Values::Random}, true, seed + 2);
+        check({13, k, 45, zw, za, Values::Extreme}, false, seed);
+        check({13, k, 45, zw, za, Values::Extreme, true}, false, seed + 1);
+        check({7, k, 33, zw, za, Values::Random}, true, seed + 2);
         seed += 3;
       }
 }
@@ -194,17 +207,17 @@ TEST_P(GemmInt8Isa, SplitRanges) {
   unsigned seed = 9000;
   for (Index m : {2, 14, 49, 50})
     for (Index n : {33, 64, 100, 257})
-      expect_matches_reference(GetParam(), {m, 40, n, 9, 31, Values::Random}, true, seed++);
+      check({m, 40, n, 9, 31, Values::Random}, true, seed++);
 }
 
 // A range writes exactly its rows and panels' columns.
 TEST_P(GemmInt8Isa, RangeWritesOnlyItsPart) {
   const Index m = 30, k = 50, n = 100, lda = k, ldc = n + 4;
-  const LayerData d = make_layer(k, n, 3, 10, Values::Random, 77);
+  const LayerData d = make_layer(k, n, 3, 10, Values::Random, 77, false, rounding());
   const std::vector<std::uint8_t> a = make_input(m, k, lda, Values::Random, 78);
   std::vector<std::uint8_t> full(static_cast<std::size_t>(m * ldc), kGuard), part = full;
   gemm_int8_reference(a.data(), m, lda, d.layer, full.data(), ldc);
-  const PackedInt8GemmWeights packed(d.layer, GetParam());
+  const PackedInt8GemmWeights packed(d.layer, isa());
   ASSERT_GE(packed.panels(), 3);
   const Int8GemmRange range{7, 19, 1, 3};
   gemm_int8_packed_range(a.data(), m, lda, packed, part.data(), ldc, range);
@@ -219,11 +232,12 @@ TEST_P(GemmInt8Isa, RangeWritesOnlyItsPart) {
 }
 
 TEST_P(GemmInt8Isa, PackedSizes) {
-  const LayerData d = make_layer(1024, 1001, 0, 0, Values::Random, 3);
-  const PackedInt8GemmWeights packed(d.layer, GetParam());
+  const LayerData d = make_layer(1024, 1001, 0, 0, Values::Random, 3, false, rounding());
+  const PackedInt8GemmWeights packed(d.layer, isa());
   EXPECT_EQ(packed.k(), 1024);
   EXPECT_EQ(packed.n(), 1001);
-  EXPECT_EQ(packed.isa(), GetParam());
+  EXPECT_EQ(packed.isa(), isa());
+  EXPECT_EQ(packed.rounding(), rounding());
   EXPECT_EQ(packed.panels(), (1001 + packed.panel_width() - 1) / packed.panel_width());
   // Weights padded to whole panels, and five int32 per padded column.
   const auto padded = static_cast<std::size_t>(packed.panels() * packed.panel_width());
@@ -233,10 +247,10 @@ TEST_P(GemmInt8Isa, PackedSizes) {
 // A call allocates nothing (after the process's first, which may set up the kernel tables and
 // read the cache sizes).
 TEST_P(GemmInt8Isa, AllocatesNothing) {
-  const LayerData d = make_layer(100, 70, 3, 9, Values::Random, 8);
+  const LayerData d = make_layer(100, 70, 3, 9, Values::Random, 8, false, rounding());
   const std::vector<std::uint8_t> a = make_input(30, 100, 100, Values::Random, 9);
   std::vector<std::uint8_t> c(30 * 70);
-  const PackedInt8GemmWeights packed(d.layer, GetParam());
+  const PackedInt8GemmWeights packed(d.layer, isa());
   gemm_int8_packed(a.data(), 30, 100, packed, c.data(), 70);
   const long before = g_allocations.load();
   gemm_int8_packed(a.data(), 30, 100, packed, c.data(), 70);
@@ -248,30 +262,135 @@ TEST_P(GemmInt8Isa, AllocatesNothing) {
 
 // The short epilogue applies exactly when no column shifts left and |acc| stays below 2^30.
 TEST_P(GemmInt8Isa, PlainRequantizationWhenProvablySafe) {
-  LayerData d = make_layer(1024, 40, -128, 255, Values::Random, 5);
-  EXPECT_TRUE(PackedInt8GemmWeights(d.layer, GetParam()).plain_requantization());
+  LayerData d = make_layer(1024, 40, -128, 255, Values::Random, 5, false, rounding());
+  EXPECT_TRUE(PackedInt8GemmWeights(d.layer, isa()).plain_requantization());
   d.requantization[17].shift = 1;
-  EXPECT_FALSE(PackedInt8GemmWeights(d.layer, GetParam()).plain_requantization());
+  EXPECT_FALSE(PackedInt8GemmWeights(d.layer, isa()).plain_requantization());
   d.requantization[17].shift = 0;
   d.bias[3] = 1 << 30;
-  EXPECT_FALSE(PackedInt8GemmWeights(d.layer, GetParam()).plain_requantization());
-  // Accumulators beyond 2^30 still come out exact (through the general epilogue).
+  EXPECT_FALSE(PackedInt8GemmWeights(d.layer, isa()).plain_requantization());
+  // Accumulators beyond 2^30 still come out exact (through the general epilogue, or the
+  // single rounding's).
   for (auto& b : d.bias) b = (b & 1) ? 1 << 30 : -(1 << 30);
   for (auto& r : d.requantization) r.shift = -21;
   const Index m = 13;
   const std::vector<std::uint8_t> a = make_input(m, 1024, 1024, Values::Random, 6);
   std::vector<std::uint8_t> want(static_cast<std::size_t>(m * 40)), got(want.size());
   gemm_int8_reference(a.data(), m, 1024, d.layer, want.data(), 40);
-  gemm_int8_packed(a.data(), m, 1024, PackedInt8GemmWeights(d.layer, GetParam()), got.data(), 40);
+  gemm_int8_packed(a.data(), m, 1024, PackedInt8GemmWeights(d.layer, isa()), got.data(), 40);
   EXPECT_EQ(got, want);
 }
 
-INSTANTIATE_TEST_SUITE_P(Runnable, GemmInt8Isa, ::testing::ValuesIn(runnable_int8_isas()),
-                         [](const ::testing::TestParamInfo<Int8Isa>& info) {
-                           std::string name = int8_isa_name(info.param);
+// Every shift from -31 to +6 (twice each), multipliers 1/2, 3/4, the largest and random ones,
+// accumulators up to 2^31 - 2^23 in magnitude (biases at the ends of int32), extreme inputs,
+// weights and zero points.
+TEST_P(GemmInt8Isa, EveryShiftAndExtremeAccumulators) {
+  const Index m = 11, k = 64, n = 76;
+  unsigned seed = 700;
+  for (std::int32_t zw : {-128, 0, 127})
+    for (std::int32_t za : {0, 255})
+      for (Values values : {Values::Extreme, Values::Random}) {
+        LayerData d = make_layer(k, n, zw, za, values, seed, false, rounding());
+        const std::int32_t big = 2147483647 - (1 << 24);  // + |sum| <= 64 * 255 * 255 < 2^24 fits
+        for (Index j = 0; j < n; ++j) {
+          const auto u = static_cast<std::size_t>(j);
+          d.requantization[u].shift = int(j % 38) - 31;
+          if (j % 4 == 2) d.requantization[u].multiplier = 2147483647;
+          d.bias[u] = j % 5 == 0 ? big : j % 5 == 1 ? -big : j % 5 == 2 ? d.bias[u] * 10000 : d.bias[u];
+        }
+        const std::vector<std::uint8_t> a = make_input(m, k, k, values, seed + 1);
+        std::vector<std::uint8_t> want(static_cast<std::size_t>(m * n)), got(want.size());
+        gemm_int8_reference(a.data(), m, k, d.layer, want.data(), n);
+        gemm_int8_packed(a.data(), m, k, PackedInt8GemmWeights(d.layer, isa()), got.data(), n);
+        for (std::size_t i = 0; i < got.size(); ++i)
+          ASSERT_EQ(int(got[i]), int(want[i])) << "zw=" << zw << " za=" << za << " row " << i / std::size_t(n)
+                                               << " column " << i % std::size_t(n);
+        ++seed;
+      }
+}
+
+// One output per column with acc = bias (k = 1, a = 0, zero points 0), each hand-checked in
+// both roundings: exact ties of either sign, double rounding's two steps, shifts at the ends.
+struct HandCase {
+  std::int32_t acc;
+  Requantization r;
+  std::int32_t double_rounded, single_rounded;
+};
+const HandCase kHandCases[] = {
+    {-2, {1 << 30, -1}, -1, 0},        // -0.5: away from zero once, half up once
+    {2, {1 << 30, -1}, 1, 1},          // +0.5
+    {-3, {1 << 30, 0}, -1, -1},        // -1.5: the doubling high multiply sends ties up too
+    {-4, {3 << 29, -1}, -2, -1},       // -1.5 after -3 / 2: the second rounding's tie
+    {4, {3 << 29, -1}, 2, 2},          // +1.5
+    {2, {3 << 29, -2}, 1, 0},          // 0.375: rounded to 2 / 4 first, then up
+    {-6, {3 << 29, -2}, -1, -1},       // -1.125
+    {3, {3 << 29, 1}, 5, 5},           // +4.5 with a left shift
+    {-3, {3 << 29, 1}, -4, -4},        // -4.5
+    {-2147483647 - 1, {1 << 30, -31}, -1, 0},   // -0.5 at the largest right shift
+    {2147483647, {2147483647, -31}, 1, 1},      // just below 1
+    {-2147483647 - 1, {2147483647, -31}, -1, -1},
+    {100, {1 << 30, 6}, 127, 127},     // 3200, clamped
+    {-100, {1 << 30, 6}, -128, -128},  // -3200, clamped
+};
+
+TEST_P(GemmInt8Isa, HandCheckedTies) {
+  const Index n = sizeof(kHandCases) / sizeof(kHandCases[0]);
+  std::vector<std::int8_t> weights(static_cast<std::size_t>(n), 1);
+  std::vector<std::int32_t> bias;
+  std::vector<Requantization> requantization;
+  for (const HandCase& h : kHandCases) bias.push_back(h.acc), requantization.push_back(h.r);
+  Int8GemmLayer layer;
+  layer.weights = weights.data(), layer.bias = bias.data(), layer.k = 1, layer.n = n;
+  layer.requantization = requantization.data(), layer.output_zero_point = 128, layer.rounding = rounding();
+  const std::uint8_t a = 0;
+  std::vector<std::uint8_t> want(static_cast<std::size_t>(n)), got(want.size());
+  gemm_int8_reference(&a, 1, 1, layer, want.data(), n);
+  gemm_int8_packed(&a, 1, 1, PackedInt8GemmWeights(layer, isa()), got.data(), n);
+  for (Index j = 0; j < n; ++j) {
+    const HandCase& h = kHandCases[j];
+    const int expected = 128 + (rounding() == Rounding::Single ? h.single_rounded : h.double_rounded);
+    EXPECT_EQ(int(want[static_cast<std::size_t>(j)]), expected) << "reference, case " << j;
+    EXPECT_EQ(int(got[static_cast<std::size_t>(j)]), expected) << "kernel, case " << j;
+  }
+}
+
+// Every accumulator from -128 to 127 (one per row) times 1/2 and 3/4 with shifts -7..+1: exact
+// ties of both signs for both roundings. The kernel matches the reference of its rounding, and
+// differs from the other rounding's on negative and on positive accumulators, so that a kernel
+// rounding once where it should round twice (or the reverse) fails the comparisons above.
+TEST_P(GemmInt8Isa, TiesOfBothSignsTellTheRoundingsApart) {
+  const Index m = 256, n = 18;
+  std::vector<std::uint8_t> a(static_cast<std::size_t>(m));
+  for (Index i = 0; i < m; ++i) a[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(i);
+  std::vector<std::int8_t> weights(static_cast<std::size_t>(n), 1);
+  std::vector<Requantization> requantization;
+  for (std::int32_t multiplier : {1 << 30, 3 << 29})
+    for (int shift = -7; shift <= 1; ++shift) requantization.push_back({multiplier, shift});
+  Int8GemmLayer layer;
+  layer.weights = weights.data(), layer.k = 1, layer.n = n, layer.input_zero_point = 128;
+  layer.requantization = requantization.data(), layer.output_zero_point = 128, layer.rounding = rounding();
+  std::vector<std::uint8_t> want(static_cast<std::size_t>(m * n)), got(want.size()), other(want.size());
+  gemm_int8_reference(a.data(), m, 1, layer, want.data(), n);
+  gemm_int8_packed(a.data(), m, 1, PackedInt8GemmWeights(layer, isa()), got.data(), n);
+  EXPECT_EQ(got, want);
+  Int8GemmLayer swapped = layer;
+  swapped.rounding = rounding() == Rounding::Single ? Rounding::Double : Rounding::Single;
+  gemm_int8_reference(a.data(), m, 1, swapped, other.data(), n);
+  int negative = 0, positive = 0;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    if (got[i] != other[i]) (i / std::size_t(n) < 128 ? negative : positive)++;
+  EXPECT_GT(negative, 50);
+  EXPECT_GT(positive, 5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Runnable, GemmInt8Isa,
+                         ::testing::Combine(::testing::ValuesIn(runnable_int8_isas()),
+                                            ::testing::Values(Rounding::Double, Rounding::Single)),
+                         [](const ::testing::TestParamInfo<std::tuple<Int8Isa, Rounding>>& info) {
+                           std::string name = int8_isa_name(std::get<0>(info.param));
                            for (char& ch : name)
                              if (ch == '-') ch = '_';
-                           return name;
+                           return name + "_" + rounding_name(std::get<1>(info.param));
                          });
 
 // The formula of the reference written a second way: int64 sums, the doubling high multiply
@@ -287,30 +406,43 @@ std::uint8_t direct_output(std::int64_t acc, Requantization r, std::int32_t zp, 
   return static_cast<std::uint8_t>(std::min<std::int64_t>(range.hi, std::max<std::int64_t>(range.lo, q)));
 }
 
+// Single rounding: floor((acc m + 2^(30 - shift)) / 2^(31 - shift)), its low 32 bits.
+std::uint8_t direct_output_single(std::int64_t acc, Requantization r, std::int32_t zp, QuantRange range) {
+  const std::int64_t den = std::int64_t(1) << (31 - r.shift);
+  const std::int64_t num = acc * r.multiplier + den / 2;
+  const std::int64_t floor = num >= 0 ? num / den : -((-num + den - 1) / den);
+  const std::int64_t q = zp + std::int64_t(static_cast<std::int32_t>(static_cast<std::uint32_t>(floor)));
+  return static_cast<std::uint8_t>(std::min<std::int64_t>(range.hi, std::max<std::int64_t>(range.lo, q)));
+}
+
 TEST(GemmInt8Reference, MatchesTheFormulaComputedDirectly) {
   unsigned seed = 42;
-  for (Index k : {1, 7, 64, 1024, 4096})
-    for (std::int32_t zw : {-128, -3, 0, 127}) {
-      const Case c{9, k, 37, zw, static_cast<std::int32_t>(seed * 37 % 256), Values::Random};
-      LayerData d = make_layer(c.k, c.n, c.zw, c.za, c.values, seed);
-      // Every right shift 0..31 and left shifts up to 6 somewhere in the columns.
-      for (Index j = 0; j < c.n; ++j) d.requantization[static_cast<std::size_t>(j)].shift = int(j % 38) - 31;
-      const std::vector<std::uint8_t> a = make_input(c.m, c.k, c.k, c.values, seed + 1);
-      std::vector<std::uint8_t> c_ref(static_cast<std::size_t>(c.m * c.n));
-      gemm_int8_reference(a.data(), c.m, c.k, d.layer, c_ref.data(), c.n);
-      for (Index i = 0; i < c.m; ++i)
-        for (Index j = 0; j < c.n; ++j) {
-          std::int64_t acc = d.bias[static_cast<std::size_t>(j)];
-          for (Index x = 0; x < c.k; ++x)
-            acc += (std::int64_t(a[static_cast<std::size_t>(i * c.k + x)]) - c.za) *
-                   (std::int64_t(d.weights[static_cast<std::size_t>(j * c.k + x)]) - c.zw);
-          const auto want = direct_output(acc, d.requantization[static_cast<std::size_t>(j)], d.layer.output_zero_point,
-                                          d.layer.range);
-          ASSERT_EQ(int(c_ref[static_cast<std::size_t>(i * c.n + j)]), int(want))
-              << "k=" << k << " zw=" << zw << " row " << i << " column " << j;
-        }
-      ++seed;
-    }
+  for (Rounding rounding : {Rounding::Double, Rounding::Single}) {
+    for (Index k : {1, 7, 64, 1024, 4096})
+      for (std::int32_t zw : {-128, -3, 0, 127}) {
+        const Case c{9, k, 37, zw, static_cast<std::int32_t>(seed * 37 % 256), Values::Random};
+        LayerData d = make_layer(c.k, c.n, c.zw, c.za, c.values, seed, false, rounding);
+        // Every right shift 0..31 and left shifts up to 6 somewhere in the columns.
+        for (Index j = 0; j < c.n; ++j) d.requantization[static_cast<std::size_t>(j)].shift = int(j % 38) - 31;
+        const std::vector<std::uint8_t> a = make_input(c.m, c.k, c.k, c.values, seed + 1);
+        std::vector<std::uint8_t> c_ref(static_cast<std::size_t>(c.m * c.n));
+        gemm_int8_reference(a.data(), c.m, c.k, d.layer, c_ref.data(), c.n);
+        for (Index i = 0; i < c.m; ++i)
+          for (Index j = 0; j < c.n; ++j) {
+            std::int64_t acc = d.bias[static_cast<std::size_t>(j)];
+            for (Index x = 0; x < c.k; ++x)
+              acc += (std::int64_t(a[static_cast<std::size_t>(i * c.k + x)]) - c.za) *
+                     (std::int64_t(d.weights[static_cast<std::size_t>(j * c.k + x)]) - c.zw);
+            const Requantization r = d.requantization[static_cast<std::size_t>(j)];
+            const auto want = rounding == Rounding::Single
+                                  ? direct_output_single(acc, r, d.layer.output_zero_point, d.layer.range)
+                                  : direct_output(acc, r, d.layer.output_zero_point, d.layer.range);
+            ASSERT_EQ(int(c_ref[static_cast<std::size_t>(i * c.n + j)]), int(want))
+                << rounding_name(rounding) << " k=" << k << " zw=" << zw << " row " << i << " column " << j;
+          }
+        ++seed;
+      }
+  }
 }
 
 // Outputs that are not all one clamped value: the cases above test something.

@@ -4,6 +4,7 @@
 // classifier), with TensorFlow Lite's integer arithmetic exactly (core/quantization.hpp):
 //   C[i][j] = requantize(bias[j] + sum_k (A[i][k] - zp_in) * (W[j][k] - zp_w), requantization[j],
 //                        zp_out, range)
+// (requantize_single_rounding for layers with Rounding::Single: int8 files' convolutions)
 // A uint8 (M pixels x K channels), W int8 (N x K), C uint8 (M x N), in the internal domain of
 // model/quantized_mobilenet_v1.hpp.
 //
@@ -49,6 +50,7 @@ struct Int8GemmLayer {
   const Requantization* requantization = nullptr;  // n entries
   std::int32_t output_zero_point = 0;     // of C, in [0, 255]
   QuantRange range;                       // clamp of C, within [0, 255]
+  Rounding rounding = Rounding::Double;   // of the requantization (core/quantization.hpp)
 };
 
 // The longest K the packed GEMM takes: |sum a*w|, |za * colsum(w)|, |zw * rowsum(a)| and
@@ -63,6 +65,8 @@ inline void check_int8_gemm_layer(const Int8GemmLayer& layer) {
                                                kInt8GemmMaxDepth, ", got ", layer.n, " x ", layer.k));
   if (!layer.weights || !layer.requantization)
     throw ConfigError("8-bit GEMM layer without weights or requantization");
+  if (layer.rounding != Rounding::Double && layer.rounding != Rounding::Single)
+    throw ConfigError("8-bit GEMM layer with an unknown rounding");
   auto check = [](const char* what, std::int32_t v, std::int32_t lo, std::int32_t hi) {
     if (v < lo || v > hi)
       throw ConfigError(mobilenet::detail::concat("8-bit GEMM ", what, " ", v, " is outside [", lo, ", ", hi, "]"));
@@ -99,6 +103,7 @@ class PackedInt8GemmWeights {
     input_zero_point_ = layer.input_zero_point;
     output_zero_point_ = layer.output_zero_point;
     range_ = layer.range;
+    rounding_ = layer.rounding;
     pack_weights(layer);
     pack_columns(layer);
   }
@@ -120,8 +125,10 @@ class PackedInt8GemmWeights {
     return {offset_.data() + first, multiplier_.data() + first, left_shift_.data() + first,
             right_shift_.data() + first, rounding_half_.data() + first};
   }
-  // Whether the epilogues may take their short form (Int8Tile::plain).
+  // Whether the double-rounding epilogues may take their short form (Int8Tile::plain).
   bool plain_requantization() const { return plain_; }
+  // How the kernels round the requantization (the layer's).
+  Rounding rounding() const { return rounding_; }
   std::int32_t weight_zero_point() const { return weight_zero_point_; }
   std::int32_t input_zero_point() const { return input_zero_point_; }
   std::int32_t output_zero_point() const { return output_zero_point_; }
@@ -155,6 +162,10 @@ class PackedInt8GemmWeights {
       offset_[u] = static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(offset)));
       const Requantization r = layer.requantization[j];
       multiplier_[u] = r.multiplier;
+      if (rounding_ == Rounding::Single) {
+        right_shift_[u] = 31 - r.shift;  // one shift of the 64-bit product (Int8ColumnParams)
+        continue;
+      }
       left_shift_[u] = r.shift > 0 ? r.shift : 0;
       right_shift_[u] = r.shift > 0 ? 0 : -r.shift;
       rounding_half_[u] = r.shift < 0 ? std::int32_t(1) << (-r.shift - 1) : 0;
@@ -181,6 +192,7 @@ class PackedInt8GemmWeights {
   Index panel_width_ = 16, panels_ = 0;
   std::int32_t weight_zero_point_ = 0, input_zero_point_ = 0, output_zero_point_ = 0;
   QuantRange range_;
+  Rounding rounding_ = Rounding::Double;
   std::vector<std::int8_t> data_;
   std::vector<std::int32_t> offset_, multiplier_, left_shift_, right_shift_, rounding_half_;
   bool plain_ = false;
@@ -194,49 +206,52 @@ struct Int8GemmRange {
 
 namespace detail {
 
-// One instruction set's micro-kernels by tile height (tile[r] has r rows).
+// One instruction set's micro-kernels by tile height (tile[r] has r rows) and rounding
+// (single_tile: Rounding::Single). The rounding is chosen per call, not per element.
 struct Int8GemmKernelTable {
   int rows = 0;
   Int8TileKernel tile[kInt8GemmMaxRows + 1] = {};
+  Int8TileKernel single_tile[kInt8GemmMaxRows + 1] = {};
   Int8RowSums row_sums = &int8_row_sums;
 };
 
-template <template <int> class Kernel, int... Rows>
+template <template <int, Rounding> class Kernel, int... Rows>
 Int8GemmKernelTable make_int8_gemm_table(std::integer_sequence<int, Rows...>) {
   Int8GemmKernelTable t;
   t.rows = sizeof...(Rows);
-  ((t.tile[Rows + 1] = Kernel<Rows + 1>::tile), ...);
+  ((t.tile[Rows + 1] = Kernel<Rows + 1, Rounding::Double>::tile), ...);
+  ((t.single_tile[Rows + 1] = Kernel<Rows + 1, Rounding::Single>::tile), ...);
   return t;
 }
 
-template <int Rows>
+template <int Rows, Rounding Round>
 struct Int8GenericKernel {
-  static constexpr Int8TileKernel tile = &int8_gemm_tile_generic<Rows>;
+  static constexpr Int8TileKernel tile = &int8_gemm_tile_generic<Rows, Round>;
 };
 #if MOBILENET_X86_DISPATCH && !defined(_MSC_VER)
-template <int Rows>
+template <int Rows, Rounding Round>
 struct Int8Avx512VnniKernel {
-  static constexpr Int8TileKernel tile = &int8_gemm_tile_avx512_vnni<Rows>;
+  static constexpr Int8TileKernel tile = &int8_gemm_tile_avx512_vnni<Rows, Round>;
 };
-template <int Rows>
+template <int Rows, Rounding Round>
 struct Int8AvxVnniKernel {
-  static constexpr Int8TileKernel tile = &int8_gemm_tile_avx_vnni<Rows>;
+  static constexpr Int8TileKernel tile = &int8_gemm_tile_avx_vnni<Rows, Round>;
 };
-template <int Rows>
+template <int Rows, Rounding Round>
 struct Int8Avx2Kernel {
-  static constexpr Int8TileKernel tile = &int8_gemm_tile_avx2<Rows>;
+  static constexpr Int8TileKernel tile = &int8_gemm_tile_avx2<Rows, Round>;
 };
 #endif
 #if MOBILENET_NEON
-template <int Rows>
+template <int Rows, Rounding Round>
 struct Int8NeonKernel {
-  static constexpr Int8TileKernel tile = &int8_gemm_tile_neon<Rows>;
+  static constexpr Int8TileKernel tile = &int8_gemm_tile_neon<Rows, Round>;
 };
 #endif
 #if MOBILENET_NEON_DOTPROD
-template <int Rows>
+template <int Rows, Rounding Round>
 struct Int8NeonDotKernel {
-  static constexpr Int8TileKernel tile = &int8_gemm_tile_neon_dot<Rows>;
+  static constexpr Int8TileKernel tile = &int8_gemm_tile_neon_dot<Rows, Round>;
 };
 #endif
 
@@ -288,6 +303,7 @@ inline void int8_gemm_column_block(const std::uint8_t* a, Index lda, const Packe
                                    std::uint8_t* c, Index ldc, Index row_begin, Index row_end, Index pb,
                                    Index pe) {
   const Int8GemmKernelTable& kernels = int8_gemm_kernels(w.isa());
+  const Int8TileKernel* tile_kernel = w.rounding() == Rounding::Single ? kernels.single_tile : kernels.tile;
   const Index rows = row_end - row_begin;
   const Index tiles = (rows + kernels.rows - 1) / kernels.rows;
   const Index short_rows = rows / tiles, tall = rows - short_rows * tiles;
@@ -310,7 +326,7 @@ inline void int8_gemm_column_block(const std::uint8_t* a, Index lda, const Packe
       t.columns_data = w.columns(p);
       t.c = c + row * ldc + p * w.panel_width();
       t.columns = std::min(w.panel_width(), w.n() - p * w.panel_width());
-      kernels.tile[height](t);
+      tile_kernel[height](t);
     }
     row += height;
   }
@@ -350,8 +366,11 @@ inline void gemm_int8_reference(const std::uint8_t* a, Index m, Index lda, const
       for (Index x = 0; x < layer.k; ++x)
         acc += (std::int32_t(a[i * lda + x]) - layer.input_zero_point) *
                (std::int32_t(layer.weights[j * layer.k + x]) - layer.weight_zero_point);
+      const Requantization r = layer.requantization[j];
       c[i * ldc + j] = static_cast<std::uint8_t>(
-          requantize(acc, layer.requantization[j], layer.output_zero_point, layer.range));
+          layer.rounding == Rounding::Single
+              ? requantize_single_rounding(acc, r, layer.output_zero_point, layer.range)
+              : requantize(acc, r, layer.output_zero_point, layer.range));
     }
 }
 

@@ -4,7 +4,9 @@
 // ymm per row, up to 4 rows). vpmaddubsw would saturate (255 * 127 * 2 > 32767), so each
 // 32-byte weight load is split into its even and odd bytes sign-extended to 16 bits, A's
 // broadcast group into its even and odd bytes zero-extended, and vpmaddwd sums the pairs
-// exactly. Also the 16-column requantizing epilogue the AVX-VNNI kernel shares.
+// exactly. Also the 16-column requantizing epilogue (either rounding) the AVX-VNNI kernel shares.
+
+#include <limits>
 
 #include "mobilenet/kernels/int8/gemm_common.hpp"
 
@@ -49,22 +51,48 @@ MOBILENET_TARGET_AVX2 inline __m256i multiply_by_quantized_multiplier_plain_avx2
   return _mm256_srav_epi32(_mm256_add_epi32(_mm256_add_epi32(high, half), negative), right);
 }
 
+// multiply_by_quantized_multiplier_single_rounding on 8 lanes. AVX2 has no 64-bit arithmetic
+// shift: with 2^63 added, p + 2^(total - 1) (|p| <= 2^62) is non-negative as unsigned, and its
+// logical shift right by total is the arithmetic one + 2^(63 - total). That term is taken off
+// in 32 bits, where it is 0 for total < 32 (vpsllvd gives 0 for counts above 31).
+MOBILENET_TARGET_AVX2 inline __m256i multiply_by_quantized_multiplier_single_avx2(__m256i acc, __m256i multiplier,
+                                                                                  __m256i total) {
+  const __m256i one = _mm256_set1_epi64x(1);
+  const __m256i bias = _mm256_set1_epi64x(std::numeric_limits<std::int64_t>::min());
+  const __m256i total_even = _mm256_and_si256(total, _mm256_set1_epi64x(0xFFFFFFFF));
+  const __m256i total_odd = _mm256_srli_epi64(total, 32);
+  const __m256i half_even = _mm256_or_si256(_mm256_sllv_epi64(one, _mm256_sub_epi64(total_even, one)), bias);
+  const __m256i half_odd = _mm256_or_si256(_mm256_sllv_epi64(one, _mm256_sub_epi64(total_odd, one)), bias);
+  const __m256i even_product = _mm256_mul_epi32(acc, multiplier);
+  const __m256i odd_product = _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), _mm256_srli_epi64(multiplier, 32));
+  const __m256i even = _mm256_srlv_epi64(_mm256_add_epi64(even_product, half_even), total_even);
+  const __m256i odd = _mm256_srlv_epi64(_mm256_add_epi64(odd_product, half_odd), total_odd);
+  const __m256i biased = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+  const __m256i excess = _mm256_sllv_epi32(_mm256_set1_epi32(1), _mm256_sub_epi32(_mm256_set1_epi32(63), total));
+  return _mm256_sub_epi32(biased, excess);
+}
+
+template <Rounding Round>
 MOBILENET_TARGET_AVX2 inline __m256i requantize_avx2(const Int8Tile& t, __m256i acc, Index first) {
   const Int8ColumnParams& col = t.columns_data;
   const __m256i multiplier = load_int32x8(col.multiplier + first), right = load_int32x8(col.right_shift + first);
-  const __m256i q =
-      t.plain
-          ? multiply_by_quantized_multiplier_plain_avx2(acc, multiplier, right, load_int32x8(col.rounding_half + first))
-          : multiply_by_quantized_multiplier_avx2(acc, multiplier, load_int32x8(col.left_shift + first), right);
+  __m256i q;
+  if constexpr (Round == Rounding::Single)
+    q = multiply_by_quantized_multiplier_single_avx2(acc, multiplier, right);
+  else
+    q = t.plain ? multiply_by_quantized_multiplier_plain_avx2(acc, multiplier, right,
+                                                              load_int32x8(col.rounding_half + first))
+                : multiply_by_quantized_multiplier_avx2(acc, multiplier, load_int32x8(col.left_shift + first), right);
   const __m256i v = _mm256_add_epi32(q, _mm256_set1_epi32(t.zero_point));
   return _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(t.lo)), _mm256_set1_epi32(t.hi));
 }
 
 // Requantizes 16 accumulators (columns 0..7 in acc0, 8..15 in acc1) and stores the first
 // t.columns bytes of them at out.
+template <Rounding Round>
 MOBILENET_TARGET_AVX2 inline void store_int8_x16_avx2(const Int8Tile& t, __m256i acc0, __m256i acc1,
                                                       std::uint8_t* out) {
-  const __m256i v0 = requantize_avx2(t, acc0, 0), v1 = requantize_avx2(t, acc1, 8);
+  const __m256i v0 = requantize_avx2<Round>(t, acc0, 0), v1 = requantize_avx2<Round>(t, acc1, 8);
   // packs works within 128-bit lanes: [v0 0-3, v1 0-3, v0 4-7, v1 4-7] -> column order.
   const __m256i words = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
   const __m128i bytes = _mm_packus_epi16(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1));
@@ -122,7 +150,7 @@ MOBILENET_TARGET_AVX2 inline void int8_row_sums_avx2(const std::uint8_t* a, Inde
   }
 }
 
-template <int Rows>
+template <int Rows, Rounding Round = Rounding::Double>
 MOBILENET_TARGET_AVX2 void int8_gemm_tile_avx2(const Int8Tile& t) {
   static_assert(Rows >= 1 && Rows <= kInt8GemmAvx2Rows, "tile too tall");
   const __m256i offset0 = detail::load_int32x8(t.columns_data.offset);
@@ -139,7 +167,7 @@ MOBILENET_TARGET_AVX2 void int8_gemm_tile_avx2(const Int8Tile& t) {
   for (Index g = 0; g < full; ++g, a += 4) detail::accumulate_group_avx2<Rows, false>(acc, a, lda, 4, t.b + g * 64);
   if (tail) detail::accumulate_group_avx2<Rows, true>(acc, a, lda, tail, t.b + full * 64);
 #pragma GCC unroll 6
-  for (int i = 0; i < Rows; ++i) detail::store_int8_x16_avx2(t, acc[i][0], acc[i][1], t.c + i * t.ldc);
+  for (int i = 0; i < Rows; ++i) detail::store_int8_x16_avx2<Round>(t, acc[i][0], acc[i][1], t.c + i * t.ldc);
 }
 
 }  // namespace kernels

@@ -3,7 +3,8 @@
 // AVX-512 VNNI 8-bit GEMM micro-kernel, int8_gemm_tile_avx512_vnni<Rows>: Rows x 32 int32
 // accumulators (two zmm per row, up to 12 rows). Per group of 4 k: two 64-byte weight loads,
 // then per row one 4-byte broadcast of A and two vpdpbusd. The epilogue requantizes 16 lanes
-// at a time, bit-exact with core/quantization.hpp, and stores bytes with vpmovusdb under a mask.
+// at a time, bit-exact with core/quantization.hpp (either rounding), and stores bytes with
+// vpmovusdb under a mask.
 
 #include "mobilenet/kernels/int8/gemm_common.hpp"
 
@@ -58,18 +59,42 @@ MOBILENET_TARGET_AVX512_VNNI inline __m512i multiply_by_quantized_multiplier_pla
   return _mm512_maskz_srav_epi32(all, _mm512_add_epi32(_mm512_add_epi32(high, half), negative), right);
 }
 
+// multiply_by_quantized_multiplier_single_rounding on 16 lanes: the 64-bit products of the
+// even and the odd lanes, + 2^(total - 1), arithmetic shift right by total (in [1, 62]), and
+// the low 32 bits of each (the scalar's conversion to int32).
+MOBILENET_TARGET_AVX512_VNNI inline __m512i multiply_by_quantized_multiplier_single_avx512(__m512i acc,
+                                                                                          __m512i multiplier,
+                                                                                          __m512i total) {
+  const __mmask8 all64 = 0xFF;
+  const __m512i one = _mm512_set1_epi64(1);
+  const __m512i total_even = _mm512_maskz_and_epi64(all64, total, _mm512_set1_epi64(0xFFFFFFFF));
+  const __m512i total_odd = _mm512_maskz_srli_epi64(all64, total, 32);
+  const __m512i half_even = _mm512_maskz_sllv_epi64(all64, one, _mm512_sub_epi64(total_even, one));
+  const __m512i half_odd = _mm512_maskz_sllv_epi64(all64, one, _mm512_sub_epi64(total_odd, one));
+  const __m512i even_product = _mm512_maskz_mul_epi32(all64, acc, multiplier);
+  const __m512i odd_product = _mm512_maskz_mul_epi32(all64, _mm512_maskz_srli_epi64(all64, acc, 32),
+                                                     _mm512_maskz_srli_epi64(all64, multiplier, 32));
+  const __m512i even = _mm512_maskz_srav_epi64(all64, _mm512_add_epi64(even_product, half_even), total_even);
+  const __m512i odd = _mm512_maskz_srav_epi64(all64, _mm512_add_epi64(odd_product, half_odd), total_odd);
+  return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_maskz_slli_epi64(all64, odd, 32));
+}
+
 // Requantizes one zmm of accumulators (16 columns from `first` of the tile's column data) and
 // stores the bytes whose lanes are set in `store`.
+template <Rounding Round>
 MOBILENET_TARGET_AVX512_VNNI inline void store_int8_avx512(const Int8Tile& t, __m512i acc, Index first,
                                                            std::uint8_t* out, __mmask16 store) {
   const Int8ColumnParams& col = t.columns_data;
   const __m512i multiplier = _mm512_loadu_si512(col.multiplier + first);
   const __m512i right = _mm512_loadu_si512(col.right_shift + first);
-  const __m512i q =
-      t.plain ? multiply_by_quantized_multiplier_plain_avx512(acc, multiplier, right,
-                                                              _mm512_loadu_si512(col.rounding_half + first))
-              : multiply_by_quantized_multiplier_avx512(acc, multiplier,
-                                                        _mm512_loadu_si512(col.left_shift + first), right);
+  __m512i q;
+  if constexpr (Round == Rounding::Single)
+    q = multiply_by_quantized_multiplier_single_avx512(acc, multiplier, right);
+  else
+    q = t.plain ? multiply_by_quantized_multiplier_plain_avx512(acc, multiplier, right,
+                                                                _mm512_loadu_si512(col.rounding_half + first))
+                : multiply_by_quantized_multiplier_avx512(acc, multiplier,
+                                                          _mm512_loadu_si512(col.left_shift + first), right);
   const __m512i v = _mm512_add_epi32(q, _mm512_set1_epi32(t.zero_point));
   const __mmask16 all = 0xFFFF;
   const __m512i clamped =
@@ -103,7 +128,7 @@ MOBILENET_TARGET_AVX512_VNNI inline void int8_row_sums_avx512(const std::uint8_t
   }
 }
 
-template <int Rows>
+template <int Rows, Rounding Round = Rounding::Double>
 MOBILENET_TARGET_AVX512_VNNI void int8_gemm_tile_avx512_vnni(const Int8Tile& t) {
   static_assert(Rows >= 1 && Rows <= kInt8GemmAvx512VnniRows, "tile too tall");
   __m512i acc[Rows][2];  // every loop over it unrolled, so that it stays in registers
@@ -142,8 +167,8 @@ MOBILENET_TARGET_AVX512_VNNI void int8_gemm_tile_avx512_vnni(const Int8Tile& t) 
 #pragma GCC unroll 12
   for (int i = 0; i < Rows; ++i) {
     std::uint8_t* out = t.c + i * t.ldc;
-    detail::store_int8_avx512(t, acc[i][0], 0, out, store0);
-    if (store1) detail::store_int8_avx512(t, acc[i][1], 16, out + 16, store1);
+    detail::store_int8_avx512<Round>(t, acc[i][0], 0, out, store0);
+    if (store1) detail::store_int8_avx512<Round>(t, acc[i][1], 16, out + 16, store1);
   }
 }
 

@@ -15,9 +15,10 @@ namespace mobilenet {
 namespace kernels {
 namespace detail {
 
-// acc += x (u8) * w (s8) in sums of 4, VEX-encoded (no AVX-512 needed).
+// acc += x (u8) * w (s8) in sums of 4, VEX-encoded (no AVX-512 needed). In asm for the reason
+// of dpbusd_avx512: GCC 12 copies each intrinsic's accumulator, and spills some of them.
 MOBILENET_TARGET_AVX_VNNI inline void dpbusd_avx_vnni(__m256i& acc, __m256i x, __m256i w) {
-  acc = _mm256_dpbusd_avx_epi32(acc, x, w);
+  asm("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(x), "x"(w));
 }
 
 // acc[i] += row i's group of 4 bytes at a + i * lda (only `count` of them read when Tail)
@@ -38,7 +39,7 @@ MOBILENET_TARGET_AVX_VNNI inline void accumulate_group_avx_vnni(__m256i (&acc)[R
 
 }  // namespace detail
 
-template <int Rows>
+template <int Rows, Rounding Round = Rounding::Double>
 MOBILENET_TARGET_AVX_VNNI void int8_gemm_tile_avx_vnni(const Int8Tile& t) {
   static_assert(Rows >= 1 && Rows <= kInt8GemmAvxVnniRows, "tile too tall");
   const __m256i offset0 = detail::load_int32x8(t.columns_data.offset);
@@ -55,7 +56,7 @@ MOBILENET_TARGET_AVX_VNNI void int8_gemm_tile_avx_vnni(const Int8Tile& t) {
   for (Index g = 0; g < full; ++g, a += 4) detail::accumulate_group_avx_vnni<Rows, false>(acc, a, lda, 4, t.b + g * 64);
   if (tail) detail::accumulate_group_avx_vnni<Rows, true>(acc, a, lda, tail, t.b + full * 64);
 #pragma GCC unroll 6
-  for (int i = 0; i < Rows; ++i) detail::store_int8_x16_avx2(t, acc[i][0], acc[i][1], t.c + i * t.ldc);
+  for (int i = 0; i < Rows; ++i) detail::store_int8_x16_avx2<Round>(t, acc[i][0], acc[i][1], t.c + i * t.ldc);
 }
 
 }  // namespace kernels

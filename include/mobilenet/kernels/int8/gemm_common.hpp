@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "mobilenet/core/quantization.hpp"
 #include "mobilenet/core/shape.hpp"
 #include "mobilenet/kernels/int8/isa.hpp"
 
@@ -33,6 +34,8 @@ inline constexpr int kInt8GemmMaxRows = 12;
 // packing); multiplier, left_shift, right_shift: its Requantization split as the SIMD
 // epilogues use it (shift = left_shift - right_shift); rounding_half: 2^(right_shift - 1), or
 // 0 for right_shift = 0 (the short rounding shift of kernels whose tile has `plain` set).
+// Weights packed for Rounding::Single shift acc * multiplier right once: right_shift is then
+// 31 - shift (in [1, 62]), left_shift and rounding_half are 0.
 struct Int8ColumnParams {
   const std::int32_t* offset = nullptr;
   const std::int32_t* multiplier = nullptr;
@@ -44,7 +47,8 @@ struct Int8ColumnParams {
 // One micro-kernel call: rows x panel of C.
 //   acc[i][j] = offset[j] + row_offset[i] + sum_k a[i][k] * b[j][k]   (int32, wrapping)
 //   c[i][j] = clamp(zero_point + multiply_by_quantized_multiplier(acc[i][j]), lo, hi)
-// for j < columns (<= the panel width); nothing else of C is written.
+// for j < columns (<= the panel width); nothing else of C is written. The kernels for
+// Rounding::Single use multiply_by_quantized_multiplier_single_rounding instead.
 struct Int8Tile {
   const std::uint8_t* a = nullptr;  // rows of k bytes, lda apart; only bytes [0, k) are read
   Index lda = 0, k = 0;
@@ -54,6 +58,7 @@ struct Int8Tile {
   std::int32_t zero_point = 0, lo = 0, hi = 255;
   // Every left shift is 0 and |acc| < 2^30 for every input (PackedInt8GemmWeights proves it at
   // packing): the rounding shift may then be (x + half - (x < 0)) >> right, which cannot overflow.
+  // Double rounding only.
   bool plain = false;
   std::uint8_t* c = nullptr;
   Index ldc = 0, columns = 0;

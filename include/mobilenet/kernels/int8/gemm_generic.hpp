@@ -2,7 +2,7 @@
 #pragma once
 // Portable 8-bit GEMM micro-kernel, int8_gemm_tile_generic<Rows>: Rows x 16 int32
 // accumulators in plain loops the compiler can vectorize; the epilogue is core's scalar
-// requantize itself.
+// requantize (or requantize_single_rounding) itself.
 
 #include <algorithm>
 
@@ -12,7 +12,7 @@
 namespace mobilenet {
 namespace kernels {
 
-template <int Rows>
+template <int Rows, Rounding Round = Rounding::Double>
 void int8_gemm_tile_generic(const Int8Tile& t) {
   constexpr Index P = int8_gemm_panel_width(Int8Isa::Generic);
   std::int32_t acc[Rows][P] = {};
@@ -32,8 +32,13 @@ void int8_gemm_tile_generic(const Int8Tile& t) {
   for (int i = 0; i < Rows; ++i)
     for (Index j = 0; j < t.columns; ++j) {
       const std::int32_t sum = detail::wrapping_add(detail::wrapping_add(acc[i][j], col.offset[j]), t.row_offset[i]);
-      const Requantization r{col.multiplier[j], col.left_shift[j] - col.right_shift[j]};
-      t.c[i * t.ldc + j] = static_cast<std::uint8_t>(requantize(sum, r, t.zero_point, range));
+      if constexpr (Round == Rounding::Single) {
+        const Requantization r{col.multiplier[j], 31 - col.right_shift[j]};
+        t.c[i * t.ldc + j] = static_cast<std::uint8_t>(requantize_single_rounding(sum, r, t.zero_point, range));
+      } else {
+        const Requantization r{col.multiplier[j], col.left_shift[j] - col.right_shift[j]};
+        t.c[i * t.ldc + j] = static_cast<std::uint8_t>(requantize(sum, r, t.zero_point, range));
+      }
     }
 }
 

@@ -10,6 +10,8 @@
 //     offset.
 // The epilogue: vqrdmulh is gemmlowp's doubling high multiply exactly (it saturates only for
 // INT32_MIN * INT32_MIN, and multipliers are >= 0); the rounding shift is the remainder form.
+// Single rounding: vmull's 64-bit products, vrshl by -total (a rounding shift right, half up,
+// exact in 64 bits) and vmovn's low 32 bits.
 
 #include <algorithm>
 
@@ -22,8 +24,23 @@ namespace mobilenet {
 namespace kernels {
 namespace detail {
 
+// multiply_by_quantized_multiplier_single_rounding on 4 lanes (total shift in [1, 62]).
+inline int32x4_t multiply_by_quantized_multiplier_single_neon(int32x4_t acc, int32x4_t multiplier, int32x4_t total) {
+  const int32x4_t left = vnegq_s32(total);
+  const int64x2_t low = vrshlq_s64(vmull_s32(vget_low_s32(acc), vget_low_s32(multiplier)), vmovl_s32(vget_low_s32(left)));
+  const int64x2_t high = vrshlq_s64(vmull_high_s32(acc, multiplier), vmovl_high_s32(left));
+  return vcombine_s32(vmovn_s64(low), vmovn_s64(high));
+}
+
+template <Rounding Round>
 inline int32x4_t requantize_neon(const Int8Tile& t, int32x4_t acc, Index first) {
   const Int8ColumnParams& col = t.columns_data;
+  if constexpr (Round == Rounding::Single) {
+    const int32x4_t q = multiply_by_quantized_multiplier_single_neon(acc, vld1q_s32(col.multiplier + first),
+                                                                      vld1q_s32(col.right_shift + first));
+    const int32x4_t v = vaddq_s32(q, vdupq_n_s32(t.zero_point));
+    return vminq_s32(vmaxq_s32(v, vdupq_n_s32(t.lo)), vdupq_n_s32(t.hi));
+  }
   const int32x4_t right = vld1q_s32(col.right_shift + first);
   const int32x4_t x = vshlq_s32(acc, vld1q_s32(col.left_shift + first));  // wraps, as the scalar shift
   const int32x4_t high = vqrdmulhq_s32(x, vld1q_s32(col.multiplier + first));
@@ -39,11 +56,12 @@ inline int32x4_t requantize_neon(const Int8Tile& t, int32x4_t acc, Index first) 
 }
 
 // Requantizes a row's 16 accumulators and stores its first t.columns bytes.
+template <Rounding Round>
 inline void store_int8_x16_neon(const Int8Tile& t, const int32x4_t (&acc)[4], std::uint8_t* out) {
   int16x8_t words[2];
   for (int h = 0; h < 2; ++h)
-    words[h] = vcombine_s16(vmovn_s32(requantize_neon(t, acc[2 * h], 8 * h)),
-                            vmovn_s32(requantize_neon(t, acc[2 * h + 1], 8 * h + 4)));
+    words[h] = vcombine_s16(vmovn_s32(requantize_neon<Round>(t, acc[2 * h], 8 * h)),
+                            vmovn_s32(requantize_neon<Round>(t, acc[2 * h + 1], 8 * h + 4)));
   const uint8x16_t bytes = vcombine_u8(vqmovun_s16(words[0]), vqmovun_s16(words[1]));
   if (t.columns >= 16) {
     vst1q_u8(out, bytes);
@@ -90,7 +108,7 @@ inline void accumulate_group_neon(int32x4_t (&acc)[Rows][4], const std::uint32_t
 
 }  // namespace detail
 
-template <int Rows>
+template <int Rows, Rounding Round = Rounding::Double>
 void int8_gemm_tile_neon(const Int8Tile& t) {
   static_assert(Rows >= 1 && Rows <= kInt8GemmNeonRows, "tile too tall");
   int32x4_t acc[Rows][4];
@@ -105,11 +123,11 @@ void int8_gemm_tile_neon(const Int8Tile& t) {
     for (int i = 0; i < Rows; ++i) x[i] = detail::load_int8_group(t.a + i * t.lda + 4 * full, tail);
     detail::accumulate_group_neon<Rows>(acc, x, t.b + full * 64);
   }
-  for (int i = 0; i < Rows; ++i) detail::store_int8_x16_neon(t, acc[i], t.c + i * t.ldc);
+  for (int i = 0; i < Rows; ++i) detail::store_int8_x16_neon<Round>(t, acc[i], t.c + i * t.ldc);
 }
 
 #if MOBILENET_NEON_DOTPROD
-template <int Rows>
+template <int Rows, Rounding Round = Rounding::Double>
 void int8_gemm_tile_neon_dot(const Int8Tile& t) {
   static_assert(Rows >= 1 && Rows <= kInt8GemmNeonRows, "tile too tall");
   int32x4_t acc[Rows][4];
@@ -125,7 +143,7 @@ void int8_gemm_tile_neon_dot(const Int8Tile& t) {
       for (int v = 0; v < 4; ++v) acc[i][v] = vdotq_s32(acc[i][v], w[v], x);
     }
   }
-  for (int i = 0; i < Rows; ++i) detail::store_int8_x16_neon(t, acc[i], t.c + i * t.ldc);
+  for (int i = 0; i < Rows; ++i) detail::store_int8_x16_neon<Round>(t, acc[i], t.c + i * t.ldc);
 }
 #endif
 
