@@ -4,9 +4,10 @@
 // and with --features each image's embedding. Several images run in batches (--batch).
 //
 //   classify --model FILE [--labels FILE] [--top K] [--threads N] [--batch N] [--tsv | --json]
-//            [--features FILE] IMAGE|DIR...
+//            [--precision int8|float] [--features FILE] IMAGE|DIR...
 //
-// The model is a .tflite (float or uint8) or .safetensors file; without --model the path in
+// The model is a .tflite (float, uint8 or int8) or .safetensors file; a quantized .tflite runs
+// in 8-bit integers (as TensorFlow Lite computes it) unless --precision float is given; without --model the path in
 // the environment variable MOBILENET_MODEL is used, else the model shipped in models/. Labels
 // come from --labels, else from the model file (TFLite metadata), else, for a 1000- or
 // 1001-class model, from the shipped ImageNet labels; failing all that, class numbers are printed.
@@ -48,8 +49,8 @@ using mobilenet::Index;
 
 const char* kUsage =
     "usage: classify --model FILE [--labels FILE] [--top K] [--threads N] [--batch N]\n"
-    "                [--tsv | --json] [--features FILE] IMAGE|DIR...\n"
-    "  --model FILE     .tflite (float32 or uint8) or .safetensors model; default: $MOBILENET_MODEL,\n"
+    "                [--tsv | --json] [--precision int8|float] [--features FILE] IMAGE|DIR...\n"
+    "  --model FILE     .tflite (float32, uint8 or int8) or .safetensors model; default: $MOBILENET_MODEL,\n"
     "                   else the shipped models/mobilenet_v1_0.5_160_quant.tflite\n"
     "  --labels FILE    one label per line (1000 or 1001 lines); default: the model's own labels,\n"
     "                   else the shipped models/imagenet_labels.txt (1000 or 1001 classes),\n"
@@ -60,8 +61,10 @@ const char* kUsage =
     "                   the time printed per image is the batch's time (decoding, preprocessing,\n"
     "                   inference) divided by the images in the batch\n"
     "  --tsv            one line per image: path<TAB>class_index<TAB>label<TAB>probability\n"
-    "  --json           one JSON object per line per image: path, width, height, model_format and\n"
-    "                   top: [{index, label, probability}] (UTF-8, most probable first)\n"
+    "  --json           one JSON object per line per image: path, width, height, model_format,\n"
+    "                   precision and top: [{index, label, probability}] (UTF-8, most probable first)\n"
+    "  --precision P    int8: run a quantized model in 8-bit integers (the default for uint8/int8\n"
+    "                   files); float: run it dequantized in float (the only choice for float files)\n"
     "  --features FILE  also write each classified image's embedding (the pooled features the\n"
     "                   classifier reads) to FILE, one line per image: path<TAB>v1,v2,...\n"
     "  --version        print the version and exit\n"
@@ -81,6 +84,7 @@ struct Options {
   bool tsv = false;
   bool json = false;
   std::string features;  // "": no embeddings written
+  std::optional<mobilenet::Precision> precision;  // unset: int8 for quantized files, else float
   std::vector<std::string> inputs;
 };
 
@@ -159,6 +163,10 @@ Options parse_options(int argc, char** argv) {
       o.json = true;
     } else if (arg == "--features") {
       o.features = value();
+    } else if (arg == "--precision") {
+      const std::string p = value();
+      if (p != "int8" && p != "float") throw UsageError("--precision expects int8 or float, got '" + p + "'");
+      o.precision = p == "int8" ? mobilenet::Precision::Int8 : mobilenet::Precision::Float;
     } else if (arg.size() > 1 && arg[0] == '-') {
       throw UsageError("unknown option '" + arg + "'");
     } else {
@@ -322,23 +330,37 @@ int run(const Options& options) {
   const std::vector<std::string> files = expand_inputs(options.inputs, failures);
   const Index batch = std::max<Index>(
       1, std::min<Index>(options.batch.value_or(files.size() > 1 ? 8 : 1), static_cast<Index>(files.size())));
-  // The execution plans: BatchNorm folded, weights packed, up to `batch` images per run on
-  // `threads` threads; with --features, a second plan for the backbone alone.
+  // The execution plans: weights packed, up to `batch` images per run on `threads` threads, in
+  // int8 for a quantized file unless float is asked; with --features, a second plan for the
+  // backbone alone.
+  const Precision precision = options.precision.value_or(loaded.quantized ? Precision::Int8 : Precision::Float);
+  if (precision == Precision::Int8 && !loaded.quantized)
+    throw std::runtime_error(options.model + " (" + loaded.format +
+                             ") is not quantized: --precision int8 needs a uint8 or int8 .tflite");
   const PlanOptions plan_options{batch, static_cast<int>(options.threads)};
-  Plan plan(model, plan_options);
-  std::unique_ptr<Plan> backbone;
+  auto make_plan = [&](bool backbone_only) {
+    if (precision == Precision::Int8)
+      return std::make_unique<InferencePlan>(quantized_with(*loaded.quantized, 0, backbone_only), plan_options);
+    MobileNetV1Config c = config;
+    if (backbone_only) c.head = Head::None;
+    return std::make_unique<InferencePlan>(backbone_only ? with_config(model, c) : model, plan_options);
+  };
+  std::unique_ptr<InferencePlan> main_plan = make_plan(false);
+  InferencePlan& plan = *main_plan;
+  std::unique_ptr<InferencePlan> backbone;
   std::FILE* features_out = nullptr;
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> features_file(nullptr, &std::fclose);
   if (!options.features.empty()) {
-    MobileNetV1Config backbone_config = config;
-    backbone_config.head = Head::None;
-    backbone = std::make_unique<Plan>(with_config(model, backbone_config), plan_options);
+    backbone = make_plan(true);
     features_file.reset(std::fopen(options.features.c_str(), "w"));
     if (!features_file)
       throw std::runtime_error(options.features + ": cannot write features: " + std::strerror(errno));
     features_out = features_file.get();
   }
 
+  if (!options.tsv && !options.json)
+    std::printf("%s: %s model, running in %s\n", options.model.c_str(), loaded.format.c_str(),
+                plan.describe_precision().c_str());
   const bool progress = files.size() > 1 && isatty(STDERR_FILENO);
   const Index top = std::min(options.top, config.num_classes);
   const Index classes = config.num_classes;
@@ -346,7 +368,7 @@ int run(const Options& options) {
   const Index image_size = plan.input_shape(1).size();
   Tensor<float> input(plan.input_shape(batch));
   Tensor<float> output(plan.output_shape(batch));
-  Tensor<float> features(model.features_shape(batch));
+  Tensor<float> features(Shape(batch, 1, 1, feature_size));
   for (std::size_t first = 0; first < files.size(); first += static_cast<std::size_t>(batch)) {
     const std::size_t count = std::min(files.size() - first, static_cast<std::size_t>(batch));
     const auto start = std::chrono::steady_clock::now();
@@ -376,7 +398,7 @@ int run(const Options& options) {
     if (good > 0) {
       const TensorView<const float> in(input.data(), plan.input_shape(good));
       plan.run(in, TensorView<float>(output.data(), plan.output_shape(good)));
-      if (backbone) backbone->run(in, TensorView<float>(features.data(), backbone->output_shape(good)));
+      if (backbone) backbone->run(in, TensorView<float>(features.data(), Shape(good, 1, 1, feature_size)));
     }
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() /
                       static_cast<double>(count);
@@ -403,7 +425,8 @@ int run(const Options& options) {
       } else if (options.json) {
         std::string line = "{\"path\": " + json_string(path) + ", \"width\": " + std::to_string(slots[i].width) +
                            ", \"height\": " + std::to_string(slots[i].height) +
-                           ", \"model_format\": " + json_string(loaded.format) + ", \"top\": [";
+                           ", \"model_format\": " + json_string(loaded.format) +
+                           ", \"precision\": " + json_string(precision_name(precision)) + ", \"top\": [";
         for (std::size_t k = 0; k < best.size(); ++k) {
           char probability[32];
           std::snprintf(probability, sizeof probability, "%.6f", static_cast<double>(best[k].probability));

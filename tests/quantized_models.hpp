@@ -68,6 +68,8 @@ inline QuantizedConv random_conv(std::mt19937& rng, const std::string& name, Ind
                                            : conv_requantization_per_tensor(input.scale, ws, c.output.scale));
   }
   c.range = quantized_activation_range(relu6 ? QuantActivation::ReLU6 : QuantActivation::None, c.output, 0, 255);
+  // As TFLite runs int8 files: full convolutions round once, depthwise ones twice.
+  c.rounding = per_channel && !depthwise ? Rounding::Single : Rounding::Double;
   return c;
 }
 

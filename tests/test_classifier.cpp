@@ -67,7 +67,7 @@ io::LoadedModel small_model(Index resolution = 32, Head head = Head::Conv1x1) {
   model.randomize(11);
   std::vector<std::string> labels;
   for (Index k = 0; k < kClasses; ++k) labels.push_back("class " + std::to_string(k));
-  return io::LoadedModel{fold_batch_norm(model), labels, "test", io::Preprocessing::tensorflow()};
+  return io::LoadedModel{fold_batch_norm(model), labels, "test", io::Preprocessing::tensorflow(), std::nullopt};
 }
 
 io::Image random_image(Index width, Index height, unsigned seed) {

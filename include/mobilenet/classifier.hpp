@@ -9,7 +9,9 @@
 // The model file's format is read from its bytes (io::load_model), and so are its resolution
 // and preprocessing; both can be overridden. Images may be files (JPEG, PNG, BMP), decoded
 // io::Image, or raw camera pixels (io::Pixels: RGB, BGR, RGBA, BGRA, gray, NV21, NV12 with a
-// stride). Inference runs on the fast path (Plan). features() gives the pooled embedding.
+// stride). Inference runs on the fast path: QuantizedPlan in 8-bit integers for a quantized
+// .tflite (as TensorFlow Lite computes it), Plan in float otherwise or when asked
+// (ClassifierOptions::precision). features() gives the pooled embedding.
 //
 // This header decodes images with stb_image: link the CMake target mobilenet::image, which
 // carries everything (an app links nothing else). It is not part of mobilenet.hpp, so an app
@@ -32,8 +34,10 @@
 #include "mobilenet/io/pixels.hpp"
 #include "mobilenet/io/preprocess.hpp"
 #include "mobilenet/io/top_k.hpp"
+#include "mobilenet/model/inference_plan.hpp"
 #include "mobilenet/model/mobilenet_v1.hpp"
 #include "mobilenet/model/plan.hpp"
+#include "mobilenet/model/quantized_mobilenet_v1.hpp"
 
 namespace mobilenet {
 
@@ -44,6 +48,9 @@ struct ClassifierOptions {
                             // labels, else class numbers ("0", "1", ...)
   Index resolution = 0;     // input R x R; 0: the model's. The weights fit any R (global pool).
   std::optional<io::Preprocessing> preprocessing;  // default: what the model file asks for
+  // Int8 runs a quantized file in integers, Float runs any file in float (a quantized one
+  // dequantized); unset: int8 for a quantized file, else float.
+  std::optional<Precision> precision;
 };
 
 // One class of an answer: the model's output number, its label, its probability.
@@ -74,8 +81,9 @@ inline MobileNetV1<float> with_config(const MobileNetV1<float>& source, const Mo
 // all of options.threads); give each thread of yours its own Classifier.
 class Classifier {
  public:
-  // Loads a .tflite (float32 or uint8) or .safetensors model. Throws IoError/FormatError for
-  // the file, FormatError for a labels file that does not fit, ConfigError for bad options.
+  // Loads a .tflite (float32, uint8 or int8) or .safetensors model. Throws IoError/FormatError
+  // for the file, FormatError for a labels file that does not fit, ConfigError for bad options
+  // (int8 precision for a float file among them).
   explicit Classifier(const std::string& model_file, const ClassifierOptions& options = {})
       : Classifier(io::load_model(model_file), options) {}
 
@@ -84,7 +92,14 @@ class Classifier {
   explicit Classifier(io::LoadedModel loaded, const ClassifierOptions& options = {})
       : options_(checked(options)),
         model_(resized(std::move(loaded.model), options.resolution)),
-        preprocessing_(options.preprocessing.value_or(loaded.preprocessing)) {
+        preprocessing_(options.preprocessing.value_or(loaded.preprocessing)),
+        precision_(options.precision.value_or(loaded.quantized ? Precision::Int8 : Precision::Float)) {
+    if (precision_ == Precision::Int8) {
+      if (!loaded.quantized)
+        throw ConfigError(model_.name() + " (" + loaded.format + ") is not quantized: int8 precision needs a uint8 "
+                          "or int8 .tflite; use float");
+      quantized_ = quantized_with(std::move(*loaded.quantized), options.resolution, false);
+    }
     if (model_.has_classifier()) {
       const Index classes = model_.config().num_classes;
       if (!options_.labels_file.empty()) labels_ = io::load_labels(options_.labels_file, classes);
@@ -92,7 +107,7 @@ class Classifier {
       else
         for (Index k = 0; k < classes; ++k) labels_.push_back(std::to_string(k));
     }
-    main_ = std::make_unique<Runner>(model_, options_);
+    main_ = quantized_ ? std::make_unique<Runner>(*quantized_, options_) : std::make_unique<Runner>(model_, options_);
   }
 
   // in: a JPEG, PNG or BMP file / a decoded RGB image / a camera frame
@@ -145,15 +160,18 @@ class Classifier {
   // labels()[k] names class k (empty for a backbone).
   const std::vector<std::string>& labels() const { return labels_; }
   const io::Preprocessing& preprocessing() const { return preprocessing_; }
-  // The plan that classifies (for a backbone, the one that gives features).
-  Plan& plan() { return main_->plan; }
+  // The plan that classifies (for a backbone, the one that gives features), in either precision.
+  InferencePlan& plan() { return main_->plan; }
+  // Float, or Int8 for a quantized model run in integers.
+  Precision precision() const { return precision_; }
 
  private:
   // A plan with its input and output tensors, sized for options.batch images.
   struct Runner {
-    Plan plan;
+    InferencePlan plan;
     Tensor<float> input, output;
-    Runner(const MobileNetV1<float>& model, const ClassifierOptions& o)
+    template <typename Model>
+    Runner(const Model& model, const ClassifierOptions& o)
         : plan(model, PlanOptions{o.batch, o.threads}),
           input(plan.input_shape(o.batch)),
           output(plan.output_shape(o.batch)) {}
@@ -238,7 +256,8 @@ class Classifier {
     if (model_.has_classifier() && !backbone_) {
       MobileNetV1Config config = model_.config();
       config.head = Head::None;
-      backbone_ = std::make_unique<Runner>(with_config(model_, config), options_);
+      backbone_ = quantized_ ? std::make_unique<Runner>(quantized_with(*quantized_, 0, true), options_)
+                             : std::make_unique<Runner>(with_config(model_, config), options_);
     }
     Runner& runner = model_.has_classifier() ? *backbone_ : *main_;
     const Index size = runner.plan.output_shape(1).size();
@@ -251,6 +270,8 @@ class Classifier {
   ClassifierOptions options_;
   MobileNetV1<float> model_;
   io::Preprocessing preprocessing_;
+  Precision precision_;
+  std::optional<QuantizedMobileNetV1> quantized_;  // at resolution(), when precision_ is Int8
   std::vector<std::string> labels_;
   std::unique_ptr<Runner> main_;      // the whole model
   std::unique_ptr<Runner> backbone_;  // the model without its classifier, built for features()

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// One call to load a MobileNetV1 from any file we read: a TensorFlow Lite model (float32 or
-// uint8) or our safetensors weights. The format is recognised from the bytes, not the name.
-// What runs is always BatchNorm-folded.
+// One call to load a MobileNetV1 from any file we read: a TensorFlow Lite model (float32,
+// float16, uint8 or int8) or our safetensors weights. The format is recognised from the bytes,
+// not the name. The float model is always BatchNorm-folded; a quantized file also gives the
+// model as TFLite runs it in integers.
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,7 @@
 #include "mobilenet/io/weights.hpp"
 #include "mobilenet/model/fold.hpp"
 #include "mobilenet/model/mobilenet_v1.hpp"
+#include "mobilenet/model/quantized_mobilenet_v1.hpp"
 
 namespace mobilenet {
 namespace io {
@@ -29,6 +32,8 @@ struct LoadedModel {
   std::vector<std::string> labels;  // from the file's metadata when present, else empty
   std::string format;               // "tflite-float32", "tflite-uint8", ..., "safetensors"
   Preprocessing preprocessing;      // what the weights were trained with
+  // A uint8 or int8 .tflite as it runs in integers (QuantizedPlan); empty for float files.
+  std::optional<QuantizedMobileNetV1> quantized;
 };
 
 // Largest model file we read: the biggest official MobileNetV1 (alpha 1.0, float32) is 17 MB,
@@ -81,7 +86,7 @@ inline LoadedModel load_safetensors_model(const SafetensorsFile& file) {
   MobileNetV1<float> model = detail::naming_source(source, [&] { return MobileNetV1<float>(config); });
   load_weights(model, file);
   detail::check_foldable(model, source);
-  LoadedModel loaded{fold_batch_norm(model), {}, "safetensors", preprocessing_from_weights(file)};
+  LoadedModel loaded{fold_batch_norm(model), {}, "safetensors", preprocessing_from_weights(file), std::nullopt};
   const auto labels = file.metadata().find("labels");
   if (labels != file.metadata().end()) {
     loaded.labels = detail::metadata_label_lines(std::vector<std::uint8_t>(labels->second.begin(), labels->second.end()));
@@ -112,10 +117,15 @@ inline bool is_safetensors_bytes(const std::uint8_t* data, std::size_t size) {
   return size > 8 && header < size - 8 && data[8] == '{';
 }
 
-// TFLite models were trained with TensorFlow's preprocessing.
-inline LoadedModel loaded_from_tflite(TfliteModel&& tflite) {
-  return LoadedModel{std::move(tflite.model), std::move(tflite.labels), std::move(tflite.format),
-                     Preprocessing::tensorflow()};
+// TFLite models were trained with TensorFlow's preprocessing. A quantized file is read twice
+// from the same bytes: dequantized for float, and as it is for integers.
+inline LoadedModel loaded_from_tflite(const std::uint8_t* data, std::size_t size, const std::string& source) {
+  TfliteModel tflite = load_tflite(data, size, source);
+  LoadedModel loaded{std::move(tflite.model), std::move(tflite.labels), std::move(tflite.format),
+                     Preprocessing::tensorflow(), std::nullopt};
+  if (loaded.format == "tflite-uint8" || loaded.format == "tflite-int8")
+    loaded.quantized = load_tflite_quantized(data, size, source).model;
+  return loaded;
 }
 
 [[noreturn]] inline void throw_unknown_model_format(const std::string& source) {
@@ -130,7 +140,7 @@ inline LoadedModel loaded_from_tflite(TfliteModel&& tflite) {
 inline LoadedModel load_model(const std::string& path) {
   std::vector<std::uint8_t> bytes = read_file(path, kMaxModelFileBytes, "model file");
   if (detail::is_tflite_bytes(bytes.data(), bytes.size()))
-    return detail::loaded_from_tflite(load_tflite(bytes, path));
+    return detail::loaded_from_tflite(bytes.data(), bytes.size(), path);
   if (detail::is_safetensors_bytes(bytes.data(), bytes.size()))
     return load_safetensors_model(std::move(bytes), path);
   detail::throw_unknown_model_format(path);
@@ -147,7 +157,7 @@ inline LoadedModel load_model(const std::uint8_t* data, std::size_t size, std::s
     throw FormatError(detail::concat(source, ": model of ", size, " bytes exceeds the limit of ",
                                      kMaxModelFileBytes, " bytes"));
   if (detail::is_tflite_bytes(data, size))
-    return detail::loaded_from_tflite(load_tflite(data, size, source));
+    return detail::loaded_from_tflite(data, size, source);
   if (detail::is_safetensors_bytes(data, size))
     return load_safetensors_model(std::vector<std::uint8_t>(data, data + size), source);
   detail::throw_unknown_model_format(source);

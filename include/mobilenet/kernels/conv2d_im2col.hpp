@@ -34,9 +34,11 @@ inline Index im2col_size(const Shape& in_shape, const Window2D& win) {
 //          point, so that they count as real zeros).
 // Only output rows [row_begin, row_end): `columns` receives their rows, starting with
 // row_begin's first pixel (a band of a larger image, as the execution plan's stem uses).
+// `row_stride` (0: k * k * Cin) spaces the rows further apart, the gap filled with `pad`: a
+// GEMM whose depth is a whole number of its groups then needs no tail.
 template <typename T>
 void im2col_rows(const T* in, const Shape& in_shape, const Window2D& win, Index row_begin,
-                 Index row_end, T* columns, T pad = T(0)) {
+                 Index row_end, T* columns, T pad = T(0), Index row_stride = 0) {
   const Index cin = in_shape.c, k = win.kernel, s = win.stride;
   const Index in_h = in_shape.h, in_w = in_shape.w, pad_top = win.rows.pad_before,
               pad_left = win.cols.pad_before, out_w = win.cols.out;
@@ -45,10 +47,12 @@ void im2col_rows(const T* in, const Shape& in_shape, const Window2D& win, Index 
   // One kernel row is k pixels, k * Cin values contiguous in NHWC. Plain loops rather than
   // std::copy/std::fill: the runs are short (9 floats for the stem), and the sizes are
   // copied into locals so the compiler need not reload them after every store.
-  const Index span = k * cin;
+  const Index span = k * cin, gap = row_stride > 0 ? row_stride - k * span : 0;
+  assert(gap >= 0);
   T* row = columns;
   for (Index oy = row_begin; oy < row_end; ++oy)
-    for (Index ox = 0; ox < out_w; ++ox) {
+    for (Index ox = 0; ox < out_w; ++ox, row += gap) {
+      for (Index i = 0; i < gap; ++i) row[k * span + i] = pad;
       const Index x0 = ox * s - pad_left;
       for (Index ky = 0; ky < k; ++ky, row += span) {
         const Index iy = oy * s - pad_top + ky;

@@ -18,8 +18,11 @@ namespace kernels {
 
 // out[c] = clamp((sum_p in[p][c] + pixels / 2) / pixels, lo, hi) for one image of `pixels`
 // pixels, `in_pixel_stride` bytes apart. `sums` is the caller's scratch of `channels` int32.
+// `signed_domain` (int8 files): the mean of the int8 values rounded half away from zero, as
+// TFLite's int8 pool rounds, then shifted back to the internal domain.
 inline void global_average_pool_u8(const std::uint8_t* in, Index pixels, Index channels, Index in_pixel_stride,
-                                   std::int32_t* sums, std::uint8_t* out, std::int32_t lo = 0, std::int32_t hi = 255) {
+                                   std::int32_t* sums, std::uint8_t* out, std::int32_t lo = 0, std::int32_t hi = 255,
+                                   bool signed_domain = false) {
   assert(pixels > 0 && channels > 0 && in_pixel_stride >= channels);
   std::fill(sums, sums + channels, 0);
   for (Index p = 0; p < pixels; ++p) {
@@ -27,8 +30,14 @@ inline void global_average_pool_u8(const std::uint8_t* in, Index pixels, Index c
     for (Index c = 0; c < channels; ++c) sums[c] += pixel[c];
   }
   const auto n = static_cast<std::int32_t>(pixels);
-  for (Index c = 0; c < channels; ++c)
-    out[c] = static_cast<std::uint8_t>(std::min(hi, std::max(lo, (sums[c] + n / 2) / n)));
+  for (Index c = 0; c < channels; ++c) {
+    std::int32_t q = (sums[c] + n / 2) / n;
+    if (signed_domain) {
+      const std::int32_t s = sums[c] - 128 * n;
+      q = (s > 0 ? (s + n / 2) / n : (s - n / 2) / n) + 128;
+    }
+    out[c] = static_cast<std::uint8_t>(std::min(hi, std::max(lo, q)));
+  }
 }
 
 // TFLite's uint8 softmax table: exps[d] = exp(-beta * input_scale * d) in float for
@@ -37,17 +46,17 @@ struct SoftmaxTable {
   std::array<float, 256> exps{};
   float output_scale = 1.0f / 256.0f;
   std::int32_t output_zero_point = 0;  // internal domain
-  bool round_half_up = true;           // uint8 output: (int)(p + 0.5f); int8: round(p) + zp
 
   SoftmaxTable() = default;
-  SoftmaxTable(float input_scale, float beta, float out_scale, std::int32_t out_zero_point, bool uint8_output)
-      : output_scale(out_scale), output_zero_point(out_zero_point), round_half_up(uint8_output) {
+  SoftmaxTable(float input_scale, float beta, float out_scale, std::int32_t out_zero_point)
+      : output_scale(out_scale), output_zero_point(out_zero_point) {
     const float scale = -input_scale * beta;
     for (int d = 0; d < 256; ++d) exps[static_cast<std::size_t>(d)] = std::exp(scale * static_cast<float>(d));
   }
 };
 
-// One row of `n` logits (internal uint8 domain) to probabilities (internal domain).
+// One row of `n` logits (internal uint8 domain) to probabilities (internal domain):
+// (int)(p + 0.5f) + zero point, as TFLite's uint8 and int8 kernels quantize them.
 inline void softmax_u8(const std::uint8_t* logits, Index n, const SoftmaxTable& table, std::uint8_t* out) {
   assert(n > 0);
   std::int32_t max = 0;
@@ -57,8 +66,7 @@ inline void softmax_u8(const std::uint8_t* logits, Index n, const SoftmaxTable& 
   const float inverse = 1.0f / (sum * table.output_scale);
   for (Index j = 0; j < n; ++j) {
     const float p = table.exps[static_cast<std::size_t>(max - logits[j])] * inverse;
-    const std::int32_t q = table.round_half_up ? static_cast<std::int32_t>(p + 0.5f)
-                                               : static_cast<std::int32_t>(std::round(p)) + table.output_zero_point;
+    const std::int32_t q = static_cast<std::int32_t>(p + 0.5f) + table.output_zero_point;
     out[j] = static_cast<std::uint8_t>(std::min(255, std::max(0, q)));
   }
 }

@@ -68,6 +68,11 @@ inline Index int8_band_rows(const PlanTuning& t, Index row_bytes, Index weight_b
   return std::min(rows, std::max<Index>(1, bytes / row_bytes));
 }
 
+// The stem's GEMM depth: its 9 x C_in taps rounded up to a whole number of the 8-bit GEMM's
+// groups of 4, so that the kernel runs no tail; the extra taps read the input zero point and
+// so add nothing (int8_steps.hpp).
+inline Index int8_stem_depth(Index in_channels) { return (9 * in_channels + 3) / 4 * 4; }
+
 inline Int8StepLayout int8_stem_layout(const QuantizedMobileNetV1& m, const PlanOptions& o) {
   Int8StepLayout s;
   s.kind = StepKind::Stem;
@@ -76,7 +81,7 @@ inline Int8StepLayout int8_stem_layout(const QuantizedMobileNetV1& m, const Plan
   s.io.in = Shape(1, m.config.resolution, m.config.resolution, m.config.in_channels);
   s.window = window_2d(s.io.in.h, s.io.in.w, 3, m.stem.stride, m.config.padding);
   s.io.out = Shape(1, s.window.rows.out, s.window.cols.out, m.stem.out_channels);
-  s.gemm_k = 9 * s.io.in.c, s.gemm_n = s.io.out.c;
+  s.gemm_k = int8_stem_depth(s.io.in.c), s.gemm_n = s.io.out.c;
   s.band_rows = int8_band_rows(o.tuning, s.io.out.w * s.gemm_k, s.gemm_k * s.gemm_n, s.io.out.h);
   s.scratch_bytes = s.band_rows * s.io.out.w * s.gemm_k;
   s.io.in_stride = s.io.in.c;
