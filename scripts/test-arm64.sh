@@ -50,3 +50,13 @@ echo "=== ARM64: $cxx, run under $qemu ==="
 "$cxx" -std=c++17 -O2 -march=armv8.2-a+dotprod -Wall -Wextra -Werror -Iinclude \
   tests/arm64/check_depthwise_int8.cpp -o "$out/check_depthwise_int8_dotprod"
 "$qemu" -L "$sysroot" -cpu max "$out/check_depthwise_int8_dotprod"
+# The 8-bit plan against the integer reference and real TFLite, without and with the dot product.
+for flags in "" "-march=armv8.2-a+dotprod"; do
+  "$cxx" -std=c++17 -O2 $flags -Wall -Wextra -Werror -Wno-psabi -Iinclude -I"${EIGEN_INCLUDE:-/usr/include/eigen3}" \
+    tests/arm64/check_quantized_plan.cpp -o "$out/check_quantized_plan" -pthread
+  if [[ -z "$flags" ]]; then
+    "$qemu" -L "$sysroot" "$out/check_quantized_plan" tests/golden/data
+  else
+    "$qemu" -L "$sysroot" -cpu max "$out/check_quantized_plan" tests/golden/data --expect-dotprod
+  fi
+done

@@ -49,7 +49,10 @@ inline void eigen_assertion_failed(const char* condition, const char* file, int 
 #include <utility>
 #include <vector>
 
+#include "mobilenet/model/inference_plan.hpp"
 #include "mobilenet/plan.hpp"  // Plan, PackedModel, Session; includes mobilenet.hpp
+#include "mobilenet/quantized_plan.hpp"
+#include "quantized_models.hpp"
 #include "mobilenet/runtime/thread_pool.hpp"
 
 // Every Eigen heap allocation asserts from the start, so that eigen_assertion_failed sees it.
@@ -243,6 +246,31 @@ TEST(PlanAllocations, WarmRunAtFullSizeOnTwoThreadsAllocatesNothing) {
   const MobileNetV1<float> model = random_model(MobileNetV1Config::tf_slim(1.0, 224));
   Plan plan(model, PlanOptions().with_threads(2));
   expect_warm_runs_allocate_nothing(plan, 1, describe(model, 1, 2));
+}
+
+TEST(QuantizedPlanAllocations, WarmRunAllocatesNothing) {
+  SKIP_UNLESS_COUNTING_WORKS();
+  for (testing::WeightScheme scheme : {testing::WeightScheme::PerTensorUInt8, testing::WeightScheme::PerChannelInt8}) {
+    testing::RandomQuantizedOptions o;
+    o.scheme = scheme, o.resolution = 96;
+    const QuantizedMobileNetV1 model = testing::random_quantized_mobilenet(o);
+    for (int threads : {1, 2})
+      for (Index batch : {1, 2}) {
+        QuantizedPlan plan(model, PlanOptions().with_batch(batch).with_threads(threads));
+        std::vector<std::uint8_t> images(static_cast<std::size_t>(batch * model.input_size()), 77);
+        std::vector<std::uint8_t> first(static_cast<std::size_t>(batch * model.output_size())), out(first.size());
+        plan.run(images.data(), batch, first.data());
+        EXPECT_EQ(allocations_during([&] {
+                    for (int run = 0; run < kRuns; ++run) plan.run(images.data(), batch, out.data());
+                  }),
+                  0)
+            << quant_type_name(model.io_type) << ", batch " << batch << ", " << threads << " threads";
+        EXPECT_EQ(out, first);
+      }
+    // Float in and out through InferencePlan: quantizing and dequantizing allocate nothing either.
+    InferencePlan wrapped(model, PlanOptions().with_threads(2));
+    expect_warm_runs_allocate_nothing(wrapped, 1, "InferencePlan over a QuantizedPlan");
+  }
 }
 
 TEST(SessionAllocations, WarmRunAllocatesNothing) {
