@@ -14,6 +14,7 @@
 #include "mobilenet/io/image.hpp"
 #include "mobilenet/io/model_file.hpp"
 #include "mobilenet/io/preprocess.hpp"
+#include "mobilenet/model/inference_plan.hpp"
 #include "shared_data.hpp"
 
 namespace mobilenet {
@@ -81,4 +82,35 @@ TEST(Photos, EveryModelClassifiesEveryPhotoAsTheDataReadmeSays) {
 }
 
 }  // namespace
+// The same photos through the 8-bit plan (as classify runs quantized files by default): every
+// quantized model's top-1 as the data README gives it.
+TEST(Photos, EveryQuantizedModelInIntegersClassifiesEveryPhotoAsTheDataReadmeSays) {
+  if (testing::shared_data_file("images/burger.jpg").empty())
+    GTEST_SKIP() << "no shared photos in " << testing::shared_data_dir() << " (set MOBILENET_DATA_DIR)";
+  int checked = 0;
+  for (const PhotoModel& m : kModels) {
+    const std::string path = testing::shared_data_file(std::string("models/") + m.file);
+    if (path.empty()) continue;
+    const io::LoadedModel loaded = io::load_model(path);
+    if (!loaded.quantized) continue;
+    InferencePlan plan(*loaded.quantized, PlanOptions());
+    ASSERT_EQ(plan.precision(), Precision::Int8);
+    for (const char* photo : kPhotos) {
+      const io::Image image = io::load_image(testing::shared_data_file(std::string("images/") + photo));
+      const Tensor<float> in = io::preprocess(image, m.resolution, loaded.preprocessing);
+      Tensor<float> p(plan.output_shape(1));
+      plan.run(in.view(), p.view());
+      const Index top = static_cast<Index>(std::max_element(p.data(), p.data() + p.size()) - p.data());
+      const std::set<Index> want = expected_top1(photo, m.file);
+      std::printf("int8 %-35s %-17s top-1 %4lld  p %.3f\n", m.file, photo, static_cast<long long>(top),
+                  static_cast<double>(p.data()[top]));
+      if (!want.empty()) {
+        EXPECT_TRUE(want.count(top)) << m.file << " in int8 calls " << photo << " class " << top;
+        ++checked;
+      }
+    }
+  }
+  if (checked == 0) GTEST_SKIP() << "no quantized models in " << testing::shared_data_dir() << "/models";
+}
+
 }  // namespace mobilenet
