@@ -75,8 +75,8 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g" "-DCMAKE_CXX_FLAGS=$sanitize" "-DCMAKE_EXE_LINKER_FLAGS=$sanitize"
 
 # Every test that runs threads, under ThreadSanitizer (only the programs that hold them).
-TSAN_OPTIONS=halt_on_error=1 SUITE_TARGETS="test_thread_pool test_plan test_sessions" \
-  suite gcc-tsan "-R ^(ThreadPool|GuidedCounter|WorkSharing|PlanThreads|Session)" -DCMAKE_BUILD_TYPE=Debug \
+TSAN_OPTIONS=halt_on_error=1 SUITE_TARGETS="test_thread_pool test_plan test_sessions test_quantized_plan" \
+  suite gcc-tsan "-R ^(ThreadPool|GuidedCounter|WorkSharing|PlanThreads|Session|QuantizedPlan\.)" -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_COMPILER=g++ -DMOBILENET_BUILD_BENCHMARKS=OFF -DMOBILENET_BUILD_EXAMPLES=OFF \
   "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g" "-DCMAKE_CXX_FLAGS=-fsanitize=thread" "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread"
 
