@@ -35,13 +35,13 @@ class PackedDepthwiseInt8Weights {
 
   Index channels() const { return channels_; }
   Int8Isa isa() const { return isa_; }
-  // Heap bytes held: 37 a padded channel (6 tap words, bias, multiplier, rounding mask, shift).
+  // Heap bytes held: 33 a padded channel (6 tap words, bias, multiplier, shift).
   std::size_t bytes() const { return words_.size() * sizeof(std::int32_t) + shift_.size(); }
   // What the kernels read; valid while this object lives and is not assigned to.
   detail::DepthwiseInt8View view() const;
 
  private:
-  enum Array { kW01 = 0, kW2 = 3, kBias = 6, kMultiplier, kRoundMask, kArrays };
+  enum Array { kW01 = 0, kW2 = 3, kBias = 6, kMultiplier, kArrays };
   std::vector<std::int32_t> words_;  // kArrays rows of `padded_` int32
   std::vector<std::int8_t> shift_;   // `padded_` shifts
   Index channels_ = 0, padded_ = 0;
@@ -106,7 +106,6 @@ inline PackedDepthwiseInt8Weights::PackedDepthwiseInt8Weights(const DepthwiseInt
     at(kBias, c) = static_cast<std::int32_t>(bias - static_cast<std::uint32_t>(layer.input_zero_point * sum));
     at(kMultiplier, c) = r.multiplier;
     shift_[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(r.shift);  // in [-31, 30]
-    at(kRoundMask, c) = r.shift < 0 ? static_cast<std::int32_t>((std::int64_t(1) << -r.shift) - 1) : 0;
   }
 }
 
@@ -117,7 +116,6 @@ inline detail::DepthwiseInt8View PackedDepthwiseInt8Weights::view() const {
   v.w2 = row(kW2);
   v.bias = row(kBias);
   v.multiplier = row(kMultiplier);
-  v.round_mask = row(kRoundMask);
   v.shift = shift_.data();
   v.padded = padded_;
   v.input_zero_point = input_zero_point_;

@@ -55,11 +55,12 @@ struct DepthwiseInt8Ymm {
     Requant rq;
     rq.multiplier = load(v.multiplier + c);
     rq.multiplier_odd = _mm256_srli_epi64(rq.multiplier, 32);
-    // left = max(shift, 0), right = left - shift, round_half = round_mask >> 1.
+    // left = max(shift, 0), right = left - shift, round_mask = 2^right - 1 (up to 2^31 - 1).
     const __m256i shift = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(v.shift + c)));
     rq.left = _mm256_max_epi32(shift, _mm256_setzero_si256());
     rq.right = _mm256_sub_epi32(rq.left, shift);
-    rq.round_mask = load(v.round_mask + c);
+    const __m256i one = _mm256_set1_epi32(1);
+    rq.round_mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, rq.right), one);
     rq.round_half = _mm256_srai_epi32(rq.round_mask, 1);
     rq.zero_point = _mm256_set1_epi32(v.output_zero_point);
     rq.lo = _mm256_set1_epi32(v.range.lo);

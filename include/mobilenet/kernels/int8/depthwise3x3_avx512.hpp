@@ -57,12 +57,13 @@ struct Vec {
     Requant rq;
     rq.multiplier = load(v.multiplier + c);
     rq.multiplier_odd = _mm512_maskz_srli_epi64(kAll64, rq.multiplier, 32);
-    // left = max(shift, 0), right = left - shift, round_half = round_mask >> 1.
+    // left = max(shift, 0), right = left - shift, round_mask = 2^right - 1 (up to 2^31 - 1).
     const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(v.shift + c));
     const __m512i shift = _mm512_maskz_cvtepi8_epi32(kAll, bytes);
     rq.left = _mm512_maskz_max_epi32(kAll, shift, _mm512_setzero_si512());
     rq.right = _mm512_sub_epi32(rq.left, shift);
-    rq.round_mask = load(v.round_mask + c);
+    const __m512i one = _mm512_set1_epi32(1);
+    rq.round_mask = _mm512_sub_epi32(_mm512_maskz_sllv_epi32(kAll, one, rq.right), one);
     rq.round_half = _mm512_maskz_srai_epi32(kAll, rq.round_mask, 1);
     rq.zero_point = _mm512_set1_epi32(v.output_zero_point);
     rq.lo = _mm512_set1_epi32(v.range.lo);

@@ -91,15 +91,14 @@ inline constexpr Index kDepthwiseInt8ChannelPad = 16;
 // inputs enter as raw bytes: sum (x - zp_in)(w - zw) is sum x (w - zw) - zp_in sum (w - zw),
 // and the second sum is folded into `bias`; a tap outside the input reads the value zp_in,
 // which that fold cancels. Every intermediate is far from int32's limits
-// (|x (w - zw)| <= 255 * 383). The requantization is the multiplier, the signed shift and the
-// rounding mask of the right shift; the kernels derive the left shift max(shift, 0), the
-// right shift max(-shift, 0) and the rounding threshold round_mask >> 1 per channel block.
+// (|x (w - zw)| <= 255 * 383). The requantization is the multiplier and the signed shift; the
+// kernels derive the left shift max(shift, 0), the right shift max(-shift, 0), its rounding
+// mask 2^right - 1 and threshold mask >> 1 per channel block.
 struct DepthwiseInt8View {
   const std::int32_t* w01 = nullptr;    // 3 x padded
   const std::int32_t* w2 = nullptr;     // 3 x padded
   const std::int32_t* bias = nullptr;   // padded: bias (0 where the layer has none) - zp_in * sum (w - zw)
   const std::int32_t* multiplier = nullptr;  // padded, Requantization::multiplier
-  const std::int32_t* round_mask = nullptr;  // padded, 2^max(-shift, 0) - 1
   const std::int8_t* shift = nullptr;   // padded, Requantization::shift, in [-31, 30]
   Index padded = 0;
   std::int32_t input_zero_point = 0, output_zero_point = 0;

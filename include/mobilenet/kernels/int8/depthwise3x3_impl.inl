@@ -4,7 +4,7 @@
 //   struct Vec   Reg (kWidth int32 lanes, one per channel), Col (one input pixel's channels,
 //                widened to int32 lanes or int16), Pair (two Cols as int16 pairs), W (a packed
 //                weight word per channel), Zp (a column of zp_in bytes), Requant (one block's
-//                requantization parameters, partly derived from the packed ones), Tail (lanes
+//                requantization parameters, derived from the packed ones), Tail (lanes
 //                of a partial channel block),
 //                kTileStride1/2, and tail(n), zero_point(zp), load_col(p[, tail]), pair(a, b),
 //                load(p), load_w(p), dot(acc, pair, w) (both int16 halves of w),
