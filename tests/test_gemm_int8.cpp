@@ -239,9 +239,24 @@ TEST_P(GemmInt8Isa, PackedSizes) {
   EXPECT_EQ(packed.isa(), isa());
   EXPECT_EQ(packed.rounding(), rounding());
   EXPECT_EQ(packed.panels(), (1001 + packed.panel_width() - 1) / packed.panel_width());
-  // Weights padded to whole panels, and five int32 per padded column.
+  // Weights padded to whole panels, and an int32 per padded column for each per-column array
+  // that is not all zero: offset, multiplier, right_shift, and with double rounding and right
+  // shifts only (shift in [-20, 0]) rounding_half, but not left_shift.
   const auto padded = static_cast<std::size_t>(packed.panels() * packed.panel_width());
-  EXPECT_EQ(packed.bytes(), padded * 1024 + padded * 20);
+  const std::size_t arrays = rounding() == Rounding::Single ? 3 : 4;
+  EXPECT_EQ(packed.bytes(), padded * 1024 + padded * 4 * arrays);
+  // The dropped arrays read as zeros in every panel.
+  for (Index p : {Index(0), packed.panels() - 1}) {
+    for (Index j = 0; j < packed.panel_width(); ++j) {
+      EXPECT_EQ(packed.columns(p).left_shift[j], 0);
+      if (rounding() == Rounding::Single) {
+        EXPECT_EQ(packed.columns(p).rounding_half[j], 0);
+      }
+    }
+  }
+  // Shifts both ways keep all five arrays.
+  const LayerData both = make_layer(1024, 1001, 0, 0, Values::Random, 3, true, Rounding::Double);
+  EXPECT_EQ(PackedInt8GemmWeights(both.layer, isa()).bytes(), padded * 1024 + padded * 4 * 5);
 }
 
 // A call allocates nothing (after the process's first, which may set up the kernel tables and

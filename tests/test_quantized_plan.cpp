@@ -244,5 +244,23 @@ TEST(QuantizedPlanGolden, EveryModelEveryIsaIsByteIdenticalWithTflite) {
   }
 }
 
+// Issue 14's bar: the packed weights of MobileNetV1 1.0/224 (4.23 M weights with the 1001-class
+// classifier) take at most 4.5 MB, in either weight scheme and for every 8-bit ISA's packing.
+TEST(QuantizedPlanSize, PackedWeightsOf1_0_224FitIn4_5MB) {
+  for (WeightScheme scheme : {WeightScheme::PerTensorUInt8, WeightScheme::PerChannelInt8}) {
+    RandomQuantizedOptions o;
+    o.alpha = 1.0, o.resolution = 224, o.classes = 1001, o.scheme = scheme;
+    const QuantizedMobileNetV1 m = testing::random_quantized_mobilenet(o);
+    for (kernels::Int8Isa isa : kernels::runnable_int8_isas()) {
+      const QuantizedPlan plan(m, PlanOptions().with_isa(kernels::int8_isa_family(isa)));
+      if (plan.isa() != isa) continue;
+      const std::string where = std::string(kernels::int8_isa_name(isa)) +
+                                (scheme == WeightScheme::PerChannelInt8 ? ", int8 per channel" : ", uint8");
+      EXPECT_LE(plan.weight_bytes(), 4'500'000) << where;
+      EXPECT_GE(plan.weight_bytes(), 4'230'000) << where;  // every weight is held, once
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mobilenet

@@ -35,13 +35,15 @@ class PackedDepthwiseInt8Weights {
 
   Index channels() const { return channels_; }
   Int8Isa isa() const { return isa_; }
-  std::size_t bytes() const { return data_.size() * sizeof(std::int32_t); }
+  // Heap bytes held: 33 a padded channel (6 tap words, bias, multiplier, shift).
+  std::size_t bytes() const { return words_.size() * sizeof(std::int32_t) + shift_.size(); }
   // What the kernels read; valid while this object lives and is not assigned to.
   detail::DepthwiseInt8View view() const;
 
  private:
-  enum Array { kW01 = 0, kW2 = 3, kBias = 6, kMultiplier, kLeft, kRight, kRoundMask, kRoundHalf, kArrays };
-  std::vector<std::int32_t> data_;  // kArrays rows of `padded_` int32
+  enum Array { kW01 = 0, kW2 = 3, kBias = 6, kMultiplier, kArrays };
+  std::vector<std::int32_t> words_;  // kArrays rows of `padded_` int32
+  std::vector<std::int8_t> shift_;   // `padded_` shifts
   Index channels_ = 0, padded_ = 0;
   Int8Isa isa_ = Int8Isa::Generic;
   std::int32_t input_zero_point_ = 0, output_zero_point_ = 0;
@@ -83,9 +85,11 @@ inline PackedDepthwiseInt8Weights::PackedDepthwiseInt8Weights(const DepthwiseInt
   input_zero_point_ = layer.input_zero_point;
   output_zero_point_ = layer.output_zero_point;
   range_ = layer.range;
-  data_.assign(static_cast<std::size_t>(kArrays * padded_), 0);
-  auto at = [&](int array, Index c) -> std::int32_t& { return data_[static_cast<std::size_t>(array * padded_ + c)]; };
-  auto tap = [&](Index ky, Index kx, Index c) -> std::uint32_t {
+  const auto padded = static_cast<std::size_t>(padded_);
+  words_.assign(std::size_t(kArrays) * padded, 0);
+  shift_.assign(padded, 0);
+  auto at = [&](int array, Index c) -> std::int32_t& { return words_[static_cast<std::size_t>(array * padded_ + c)]; };
+  auto tap = [&](Index ky, Index kx, Index c) -> std::uint32_t {  // |w - zw| <= 383: fits int16
     const std::int32_t w = layer.weights[(ky * 3 + kx) * ch + c] - layer.weight_zero_point;
     return static_cast<std::uint16_t>(static_cast<std::int16_t>(w));  // two's complement in 16 bits
   };
@@ -101,25 +105,18 @@ inline PackedDepthwiseInt8Weights::PackedDepthwiseInt8Weights(const DepthwiseInt
     const auto bias = static_cast<std::uint32_t>(layer.bias ? layer.bias[c] : 0);
     at(kBias, c) = static_cast<std::int32_t>(bias - static_cast<std::uint32_t>(layer.input_zero_point * sum));
     at(kMultiplier, c) = r.multiplier;
-    at(kLeft, c) = r.shift > 0 ? r.shift : 0;
-    at(kRight, c) = r.shift > 0 ? 0 : -r.shift;
-    at(kRoundMask, c) = static_cast<std::int32_t>((std::int64_t(1) << at(kRight, c)) - 1);
-    at(kRoundHalf, c) = at(kRoundMask, c) >> 1;
+    shift_[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(r.shift);  // in [-31, 30]
   }
 }
 
 inline detail::DepthwiseInt8View PackedDepthwiseInt8Weights::view() const {
   detail::DepthwiseInt8View v;
-  const std::int32_t* base = data_.data();
-  auto row = [&](int array) { return base + array * padded_; };
+  auto row = [&](int array) { return words_.data() + array * padded_; };
   v.w01 = row(kW01);
   v.w2 = row(kW2);
   v.bias = row(kBias);
   v.multiplier = row(kMultiplier);
-  v.left = row(kLeft);
-  v.right = row(kRight);
-  v.round_mask = row(kRoundMask);
-  v.round_half = row(kRoundHalf);
+  v.shift = shift_.data();
   v.padded = padded_;
   v.input_zero_point = input_zero_point_;
   v.output_zero_point = output_zero_point_;

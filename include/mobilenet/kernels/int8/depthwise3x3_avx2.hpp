@@ -55,17 +55,20 @@ struct DepthwiseInt8Ymm {
     Requant rq;
     rq.multiplier = load(v.multiplier + c);
     rq.multiplier_odd = _mm256_srli_epi64(rq.multiplier, 32);
-    rq.left = load(v.left + c);
-    rq.right = load(v.right + c);
-    rq.round_mask = load(v.round_mask + c);
-    rq.round_half = load(v.round_half + c);
+    // left = max(shift, 0), right = left - shift, round_mask = 2^right - 1 (up to 2^31 - 1).
+    const __m256i shift = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(v.shift + c)));
+    rq.left = _mm256_max_epi32(shift, _mm256_setzero_si256());
+    rq.right = _mm256_sub_epi32(rq.left, shift);
+    const __m256i one = _mm256_set1_epi32(1);
+    rq.round_mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, rq.right), one);
+    rq.round_half = _mm256_srai_epi32(rq.round_mask, 1);
     rq.zero_point = _mm256_set1_epi32(v.output_zero_point);
     rq.lo = _mm256_set1_epi32(v.range.lo);
     rq.hi = _mm256_set1_epi32(v.range.hi);
     return rq;
   }
   // requantize() of core/quantization.hpp on 8 lanes, as the AVX-512 kernel does it.
-  MOBILENET_TARGET_AVX2 static __m256i requantize(Reg acc, const Requant& rq) {
+  MOBILENET_TARGET_AVX2 MOBILENET_DW8_ALWAYS_INLINE static __m256i requantize(Reg acc, const Requant& rq) {
     const __m256i x = _mm256_sllv_epi32(acc, rq.left);
     const __m256i nudge = _mm256_set1_epi64x(std::int64_t(1) << 30);
     const __m256i even = _mm256_add_epi64(_mm256_mul_epi32(x, rq.multiplier), nudge);
@@ -78,16 +81,16 @@ struct DepthwiseInt8Ymm {
     return _mm256_min_epi32(_mm256_max_epi32(q, rq.lo), rq.hi);
   }
   // The low byte of each lane (every lane is within [0, 255] after the clamp), in order.
-  MOBILENET_TARGET_AVX2 static __m128i bytes(__m256i q) {
+  MOBILENET_TARGET_AVX2 MOBILENET_DW8_ALWAYS_INLINE static __m128i bytes(__m256i q) {
     const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,  //
                                           0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
     const __m256i b = _mm256_shuffle_epi8(q, pick);
     return _mm_unpacklo_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
   }
-  MOBILENET_TARGET_AVX2 static void store(std::uint8_t* out, Reg acc, const Requant& rq) {
+  MOBILENET_TARGET_AVX2 MOBILENET_DW8_ALWAYS_INLINE static void store(std::uint8_t* out, Reg acc, const Requant& rq) {
     _mm_storel_epi64(reinterpret_cast<__m128i*>(out), bytes(requantize(acc, rq)));
   }
-  MOBILENET_TARGET_AVX2 static void store(std::uint8_t* out, Reg acc, const Requant& rq, Tail lanes) {
+  MOBILENET_TARGET_AVX2 MOBILENET_DW8_ALWAYS_INLINE static void store(std::uint8_t* out, Reg acc, const Requant& rq, Tail lanes) {
     const auto b = static_cast<std::uint64_t>(_mm_cvtsi128_si64(bytes(requantize(acc, rq))));
     std::memcpy(out, &b, static_cast<std::size_t>(lanes));
   }

@@ -57,10 +57,14 @@ struct Vec {
     Requant rq;
     rq.multiplier = load(v.multiplier + c);
     rq.multiplier_odd = _mm512_maskz_srli_epi64(kAll64, rq.multiplier, 32);
-    rq.left = load(v.left + c);
-    rq.right = load(v.right + c);
-    rq.round_mask = load(v.round_mask + c);
-    rq.round_half = load(v.round_half + c);
+    // left = max(shift, 0), right = left - shift, round_mask = 2^right - 1 (up to 2^31 - 1).
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(v.shift + c));
+    const __m512i shift = _mm512_maskz_cvtepi8_epi32(kAll, bytes);
+    rq.left = _mm512_maskz_max_epi32(kAll, shift, _mm512_setzero_si512());
+    rq.right = _mm512_sub_epi32(rq.left, shift);
+    const __m512i one = _mm512_set1_epi32(1);
+    rq.round_mask = _mm512_sub_epi32(_mm512_maskz_sllv_epi32(kAll, one, rq.right), one);
+    rq.round_half = _mm512_maskz_srai_epi32(kAll, rq.round_mask, 1);
     rq.zero_point = _mm512_set1_epi32(v.output_zero_point);
     rq.lo = _mm512_set1_epi32(v.range.lo);
     rq.hi = _mm512_set1_epi32(v.range.hi);
@@ -69,7 +73,7 @@ struct Vec {
   // requantize() of core/quantization.hpp on 16 lanes. The doubling high multiply is
   // (x * m + 2^30) >> 31 in 64 bits (m is never INT32_MIN, so it never saturates): even lanes
   // keep bits 31..62 in their low half, odd lanes shift them into their high half.
-  MOBILENET_TARGET_AVX512_VNNI static __m512i requantize(Reg acc, const Requant& rq) {
+  MOBILENET_TARGET_AVX512_VNNI MOBILENET_DW8_ALWAYS_INLINE static __m512i requantize(Reg acc, const Requant& rq) {
     const __m512i x = _mm512_maskz_sllv_epi32(kAll, acc, rq.left);
     const __m512i nudge = _mm512_set1_epi64(std::int64_t(1) << 30);
     const __m512i even = _mm512_add_epi64(_mm512_maskz_mul_epi32(kAll64, x, rq.multiplier), nudge);
@@ -83,10 +87,10 @@ struct Vec {
     q = _mm512_add_epi32(q, rq.zero_point);
     return _mm512_maskz_min_epi32(kAll, _mm512_maskz_max_epi32(kAll, q, rq.lo), rq.hi);
   }
-  MOBILENET_TARGET_AVX512_VNNI static void store(std::uint8_t* out, Reg acc, const Requant& rq) {
+  MOBILENET_TARGET_AVX512_VNNI MOBILENET_DW8_ALWAYS_INLINE static void store(std::uint8_t* out, Reg acc, const Requant& rq) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_maskz_cvtepi32_epi8(kAll, requantize(acc, rq)));
   }
-  MOBILENET_TARGET_AVX512_VNNI static void store(std::uint8_t* out, Reg acc, const Requant& rq, Tail t) {
+  MOBILENET_TARGET_AVX512_VNNI MOBILENET_DW8_ALWAYS_INLINE static void store(std::uint8_t* out, Reg acc, const Requant& rq, Tail t) {
     _mm512_mask_cvtepi32_storeu_epi8(out, t, requantize(acc, rq));
   }
 };

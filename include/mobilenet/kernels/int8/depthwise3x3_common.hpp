@@ -16,6 +16,15 @@
 #include "mobilenet/core/shape.hpp"
 #include "mobilenet/kernels/int8/isa.hpp"
 
+// On the small helpers of the kernels' tiles (loads, the requantizing store): called out of
+// line, as GCC may choose for the larger tiles, a store reads every per-channel constant
+// through memory.
+#if defined(__GNUC__)
+#define MOBILENET_DW8_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#define MOBILENET_DW8_ALWAYS_INLINE
+#endif
+
 namespace mobilenet {
 namespace kernels {
 
@@ -73,24 +82,24 @@ namespace detail {
 // weights and requantization parameters of a channel tail as whole vectors.
 inline constexpr Index kDepthwiseInt8ChannelPad = 16;
 
-// The packed weights as the kernels read them. Every array holds `padded` int32 per row.
+// The packed weights as the kernels read them, every array `padded` entries a row.
 // The 9 taps of a channel are 3 int16 pair products and 3 single ones, which is what
 // vpmaddwd / vpdpwssd compute on int16 pairs: for each kernel column k,
 // (x0k, x1k) . (w0k, w1k) + (x2k, 0) . (w2k, 0), rows 0 and 1 paired. So w01 holds, per kernel
 // column and channel, the 32-bit word (w0k - zw) | (w1k - zw) << 16, and w2 holds (w2k - zw)
-// in its low half. The inputs enter as raw bytes: sum (x - zp_in)(w - zw) is
-// sum x (w - zw) - zp_in sum (w - zw), and the second sum is folded into `bias`; a tap outside
-// the input reads the value zp_in, which that fold cancels. Every intermediate is far from
-// int32's limits (|x (w - zw)| <= 255 * 383).
+// in its low half (whole words, which the multiply-adds take straight from memory). The
+// inputs enter as raw bytes: sum (x - zp_in)(w - zw) is sum x (w - zw) - zp_in sum (w - zw),
+// and the second sum is folded into `bias`; a tap outside the input reads the value zp_in,
+// which that fold cancels. Every intermediate is far from int32's limits
+// (|x (w - zw)| <= 255 * 383). The requantization is the multiplier and the signed shift; the
+// kernels derive the left shift max(shift, 0), the right shift max(-shift, 0), its rounding
+// mask 2^right - 1 and threshold mask >> 1 per channel block.
 struct DepthwiseInt8View {
   const std::int32_t* w01 = nullptr;    // 3 x padded
   const std::int32_t* w2 = nullptr;     // 3 x padded
   const std::int32_t* bias = nullptr;   // padded: bias (0 where the layer has none) - zp_in * sum (w - zw)
   const std::int32_t* multiplier = nullptr;  // padded, Requantization::multiplier
-  const std::int32_t* left = nullptr;   // padded, max(shift, 0)
-  const std::int32_t* right = nullptr;  // padded, max(-shift, 0)
-  const std::int32_t* round_mask = nullptr;  // padded, 2^right - 1
-  const std::int32_t* round_half = nullptr;  // padded, round_mask >> 1
+  const std::int8_t* shift = nullptr;   // padded, Requantization::shift, in [-31, 30]
   Index padded = 0;
   std::int32_t input_zero_point = 0, output_zero_point = 0;
   QuantRange range;

@@ -60,7 +60,7 @@ struct Vec {
   }
   static Requant load_requant(const DepthwiseInt8View& v, Index c) {
     Requant rq;
-    for (int i = 0; i < 4; ++i) rq.r[i] = Requantization{v.multiplier[c + i], v.left[c + i] - v.right[c + i]};
+    for (int i = 0; i < 4; ++i) rq.r[i] = Requantization{v.multiplier[c + i], v.shift[c + i]};
     rq.zero_point = v.output_zero_point;
     rq.range = v.range;
     return rq;

@@ -4,7 +4,8 @@
 //   struct Vec   Reg (kWidth int32 lanes, one per channel), Col (one input pixel's channels,
 //                widened to int32 lanes or int16), Pair (two Cols as int16 pairs), W (a packed
 //                weight word per channel), Zp (a column of zp_in bytes), Requant (one block's
-//                requantization parameters), Tail (lanes of a partial channel block),
+//                requantization parameters, derived from the packed ones), Tail (lanes
+//                of a partial channel block),
 //                kTileStride1/2, and tail(n), zero_point(zp), load_col(p[, tail]), pair(a, b),
 //                load(p), load_w(p), dot(acc, pair, w) (both int16 halves of w),
 //                dot_low(acc, col, w) (the low half only), load_requant(view, c),
@@ -28,20 +29,20 @@ struct Int8RowRun {
 };
 
 template <bool Partial>
-MOBILENET_DW8_TARGET inline Vec::Col load_col_lanes(const std::uint8_t* p, Vec::Tail tail) {
+MOBILENET_DW8_TARGET MOBILENET_DW8_ALWAYS_INLINE inline Vec::Col load_col_lanes(const std::uint8_t* p, Vec::Tail tail) {
   if constexpr (Partial) return Vec::load_col(p, tail);
   else return Vec::load_col(p);
 }
 
 // A column of kernel row `Row` in a tile: loaded when the row is in the input, else zp_in.
 template <int Present, int Row, bool Partial>
-MOBILENET_DW8_TARGET inline Vec::Col tile_col(const Int8RowRun& run, Index offset, Vec::Tail tail, Vec::Zp zp) {
+MOBILENET_DW8_TARGET MOBILENET_DW8_ALWAYS_INLINE inline Vec::Col tile_col(const Int8RowRun& run, Index offset, Vec::Tail tail, Vec::Zp zp) {
   if constexpr ((Present >> Row & 1) != 0) return load_col_lanes<Partial>(run.in[Row] + offset, tail);
   else return zp;
 }
 
 template <bool Partial>
-MOBILENET_DW8_TARGET inline void store_lanes(std::uint8_t* out, Vec::Reg acc, const Vec::Requant& rq,
+MOBILENET_DW8_TARGET MOBILENET_DW8_ALWAYS_INLINE inline void store_lanes(std::uint8_t* out, Vec::Reg acc, const Vec::Requant& rq,
                                              Vec::Tail tail) {
   if constexpr (Partial) Vec::store(out, acc, rq, tail);
   else Vec::store(out, acc, rq);

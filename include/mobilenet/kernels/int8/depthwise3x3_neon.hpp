@@ -64,10 +64,15 @@ struct Vec {
   static Requant load_requant(const DepthwiseInt8View& v, Index c) {
     Requant rq;
     rq.multiplier = load(v.multiplier + c);
-    rq.left = load(v.left + c);
-    rq.neg_right = vnegq_s32(load(v.right + c));
-    rq.round_mask = load(v.round_mask + c);
-    rq.round_half = load(v.round_half + c);
+    // left = max(shift, 0), -right = min(shift, 0), round_mask = 2^right - 1 (wrapping at 2^31).
+    std::uint32_t bytes;
+    std::memcpy(&bytes, v.shift + c, 4);
+    const int32x4_t shift = vmovl_s16(vget_low_s16(vmovl_s8(vreinterpret_s8_u32(vdup_n_u32(bytes)))));
+    rq.left = vmaxq_s32(shift, vdupq_n_s32(0));
+    rq.neg_right = vminq_s32(shift, vdupq_n_s32(0));
+    const int32x4_t one = vdupq_n_s32(1);
+    rq.round_mask = vsubq_s32(vshlq_s32(one, vnegq_s32(rq.neg_right)), one);
+    rq.round_half = vshrq_n_s32(rq.round_mask, 1);
     rq.zero_point = vdupq_n_s32(v.output_zero_point);
     rq.lo = vdupq_n_s32(v.range.lo);
     rq.hi = vdupq_n_s32(v.range.hi);

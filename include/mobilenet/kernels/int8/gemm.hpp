@@ -113,17 +113,25 @@ class PackedInt8GemmWeights {
   Int8Isa isa() const { return isa_; }
   Index panel_width() const { return panel_width_; }
   Index panels() const { return panels_; }
-  // Heap bytes held: packed weights and per-column data.
-  std::size_t bytes() const { return data_.size() + 5 * sizeof(std::int32_t) * offset_.size(); }
+  // Heap bytes held: packed weights and the per-column arrays that are not all zero.
+  std::size_t bytes() const {
+    std::size_t words = 0;
+    for (const std::vector<std::int32_t>* v : {&offset_, &multiplier_, &left_shift_, &right_shift_, &rounding_half_})
+      words += v->size();
+    return data_.size() + words * sizeof(std::int32_t);
+  }
 
   // Bytes of one packed panel, and panel p.
   Index panel_bytes() const { return (k_ + 3) / 4 * 4 * panel_width_; }
   const std::int8_t* panel(Index p) const { return data_.data() + p * panel_bytes(); }
-  // The per-column data of panel p.
+  // The per-column data of panel p (an array that is all zero is not held: its panels read
+  // detail::kInt8GemmZeroColumns).
   Int8ColumnParams columns(Index p) const {
     const Index first = p * panel_width_;
-    return {offset_.data() + first, multiplier_.data() + first, left_shift_.data() + first,
-            right_shift_.data() + first, rounding_half_.data() + first};
+    auto at = [&](const std::vector<std::int32_t>& v) {
+      return v.empty() ? detail::kInt8GemmZeroColumns : v.data() + first;
+    };
+    return {at(offset_), at(multiplier_), at(left_shift_), at(right_shift_), at(rounding_half_)};
   }
   // Whether the double-rounding epilogues may take their short form (Int8Tile::plain).
   bool plain_requantization() const { return plain_; }
@@ -171,6 +179,10 @@ class PackedInt8GemmWeights {
       rounding_half_[u] = r.shift < 0 ? std::int32_t(1) << (-r.shift - 1) : 0;
     }
     plain_ = plain_bound(layer) < (std::int64_t(1) << 30);
+    // Most layers shift only one way, and Rounding::Single uses neither left_shift nor
+    // rounding_half: an all-zero array is dropped (columns() points at zeros instead).
+    for (std::vector<std::int32_t>* v : {&offset_, &multiplier_, &left_shift_, &right_shift_, &rounding_half_})
+      if (std::all_of(v->begin(), v->end(), [](std::int32_t x) { return x == 0; })) std::vector<std::int32_t>().swap(*v);
   }
 
   // An upper bound of |acc| over every input (offset + sum a*w + row term), or 2^62 where a

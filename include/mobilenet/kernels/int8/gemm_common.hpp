@@ -20,6 +20,7 @@ namespace kernels {
 
 // Columns per panel: two zmm of int32 lanes for AVX-512 VNNI, 16 elsewhere.
 constexpr Index int8_gemm_panel_width(Int8Isa isa) { return isa == Int8Isa::Avx512Vnni ? 32 : 16; }
+inline constexpr Index kInt8GemmMaxPanelWidth = 32;
 
 // The tallest tile of each instruction set's micro-kernels (every height from 1 up to it runs).
 inline constexpr int kInt8GemmAvx512VnniRows = 12;  // x 32: 24 zmm accumulators
@@ -29,8 +30,8 @@ inline constexpr int kInt8GemmNeonRows = 4;         // x 16: 16 q accumulators
 inline constexpr int kInt8GemmGenericRows = 4;
 inline constexpr int kInt8GemmMaxRows = 12;
 
-// Per-column data of a tile's epilogue, each pointer at the tile's first column (padded to a
-// whole panel). offset: the column's int32 constant (bias and zero-point terms folded at
+// Per-column data of a tile's epilogue, each pointer at the tile's first column (a whole
+// panel's worth, at most kInt8GemmMaxPanelWidth entries, is readable). offset: the column's int32 constant (bias and zero-point terms folded at
 // packing); multiplier, left_shift, right_shift: its Requantization split as the SIMD
 // epilogues use it (shift = left_shift - right_shift); rounding_half: 2^(right_shift - 1), or
 // 0 for right_shift = 0 (the short rounding shift of kernels whose tile has `plain` set).
@@ -68,6 +69,9 @@ using Int8TileKernel = void (*)(const Int8Tile&);
 using Int8RowSums = void (*)(const std::uint8_t* a, Index lda, int rows, Index k, std::int32_t* sums);
 
 namespace detail {
+
+// A panel's worth of zero column data, for the per-column arrays a layer does not need.
+inline constexpr std::int32_t kInt8GemmZeroColumns[kInt8GemmMaxPanelWidth] = {};
 
 // Bytes [0, count) of p (count <= 4) as the low bytes of a little-endian word, the rest zero:
 // a k tail never reads past the row.
