@@ -20,7 +20,6 @@
 #include <mobilenet/plan.hpp>
 #include <mobilenet/quantized_plan.hpp>
 
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -160,26 +159,18 @@ int run(const Options& o) {
     const Index out_values = out.shape().size();
     for (std::size_t i = 0; i < o.inputs.size(); ++i) {
       const std::vector<std::uint8_t> image = read_tensor(o.inputs[i], in_bytes, what);
-      if (quantized) {  // the file's uint8/int8 input, dequantized
-        const QuantParams p = loaded.quantized->input_params();
-        const bool int8 = loaded.quantized->io_type == QuantType::Int8;
-        for (Index k = 0; k < in_values; ++k) {
-          const int q = int8 ? static_cast<std::int8_t>(image[std::size_t(k)]) : image[std::size_t(k)];
-          in.data()[k] = p.scale * static_cast<float>(q - p.zero_point);
-        }
-      } else {
+      if (quantized)  // the file's uint8/int8 input, dequantized
+        dequantize_values(image.data(), in_values, loaded.quantized->input_params(), loaded.quantized->io_type,
+                          in.data());
+      else
         std::memcpy(in.data(), image.data(), in_bytes);
-      }
       if (!o.dump_dir.empty()) dump_layers(*loaded.quantized, image, fs::path(o.dump_dir) / std::to_string(i));
       plan.run(in.view(), out.view());
       if (quantized) {  // back to the file's output type
-        const QuantParams p = loaded.quantized->output_params();
-        const bool int8 = loaded.quantized->io_type == QuantType::Int8;
-        for (Index k = 0; k < out_values; ++k) {
-          const float q = std::round(out.data()[k] / p.scale) + static_cast<float>(p.zero_point);
-          const float clamped = int8 ? std::fmin(127.0f, std::fmax(-128.0f, q)) : std::fmin(255.0f, std::fmax(0.0f, q));
-          out_bytes.push_back(static_cast<std::uint8_t>(static_cast<int>(clamped) & 0xff));
-        }
+        const std::size_t at = out_bytes.size();
+        out_bytes.resize(at + static_cast<std::size_t>(out_values));
+        quantize_values(out.data(), out_values, loaded.quantized->output_params(), loaded.quantized->io_type,
+                        out_bytes.data() + at);
       } else {
         const auto* bytes = reinterpret_cast<const std::uint8_t*>(out.data());
         out_bytes.insert(out_bytes.end(), bytes, bytes + out_values * Index(sizeof(float)));

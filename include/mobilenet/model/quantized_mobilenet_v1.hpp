@@ -9,7 +9,9 @@
 // point are shifted by -128). The model converts at its edges: inputs and outputs keep the
 // file's type (io_type).
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,6 +29,25 @@ namespace mobilenet {
 enum class QuantType { UInt8, Int8 };
 
 inline const char* quant_type_name(QuantType t) { return t == QuantType::UInt8 ? "uint8" : "int8"; }
+
+// Real values to a tensor's bytes in type `t`: round(x / scale) + zero point, saturated to the
+// type (int8 values stored as their bytes).
+inline void quantize_values(const float* values, Index count, QuantParams p, QuantType t, std::uint8_t* bytes) {
+  const bool int8 = t == QuantType::Int8;
+  const float lo = int8 ? -128.0f : 0.0f, hi = int8 ? 127.0f : 255.0f;
+  for (Index i = 0; i < count; ++i) {
+    const float q = std::min(hi, std::max(lo, std::round(values[i] / p.scale) + static_cast<float>(p.zero_point)));
+    bytes[i] = static_cast<std::uint8_t>(static_cast<std::int32_t>(q) & 0xff);
+  }
+}
+
+// A tensor's bytes in type `t` to real values: scale * (q - zero point).
+inline void dequantize_values(const std::uint8_t* bytes, Index count, QuantParams p, QuantType t, float* values) {
+  for (Index i = 0; i < count; ++i) {
+    const std::int32_t q = t == QuantType::Int8 ? static_cast<std::int32_t>(static_cast<std::int8_t>(bytes[i])) : bytes[i];
+    values[i] = p.scale * static_cast<float>(q - p.zero_point);
+  }
+}
 
 // One convolution (stem, depthwise, pointwise or classifier) in the internal domain.
 struct QuantizedConv {

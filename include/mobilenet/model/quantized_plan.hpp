@@ -176,9 +176,7 @@ class QuantizedPlan {
     std::lock_guard<std::mutex> lock(run_mutex_);
     last_input_ = input, last_images_ = images, last_output_ = output;
     Int8StepContext c = context(input, images, output);
-    for (std::size_t i = 0; i < steps_.size(); ++i)
-      for (Index image = 0; image < batch(); ++image)
-        for (int phase = 0; phase < 2; ++phase) c.counter(i, image, phase).reset();
+    for (std::size_t i = 0; i < steps_.size(); ++i) reset_counters(c, i);
     const std::size_t per_image = layout_.per_image_steps;
     auto job = [this, &c, per_image, images](int thread) {
       for (Index image = 0; image < images; ++image)
@@ -219,8 +217,7 @@ class QuantizedPlan {
                                        layout_.steps.size(), " and a run() before it"));
     std::lock_guard<std::mutex> lock(run_mutex_);
     Int8StepContext c = context(last_input_, last_images_, last_output_);
-    for (Index image = 0; image < batch(); ++image)
-      for (int phase = 0; phase < 2; ++phase) c.counter(index, image, phase).reset();
+    reset_counters(c, index);
     const bool per_image = index < layout_.per_image_steps;
     auto job = [&](int thread) {
       if (!per_image) return run_int8_plan_step(steps_[index], c, thread, 0, last_images_);
@@ -259,24 +256,13 @@ class QuantizedPlan {
     return result;
   }
 
-  // Real values to the input's bytes: round(x / scale) + zero point, saturated to the type.
+  // Real values to the input's bytes, and output bytes to real values (quantize_values,
+  // dequantize_values with the input's and output's parameters).
   void quantize_input(const float* values, Index count, std::uint8_t* bytes) const {
-    const QuantParams p = input_params();
-    const bool int8 = io_type() == QuantType::Int8;
-    const float lo = int8 ? -128.0f : 0.0f, hi = int8 ? 127.0f : 255.0f;
-    for (Index i = 0; i < count; ++i) {
-      const float q = std::min(hi, std::max(lo, std::round(values[i] / p.scale) + static_cast<float>(p.zero_point)));
-      bytes[i] = static_cast<std::uint8_t>(static_cast<std::int32_t>(q) & 0xff);
-    }
+    quantize_values(values, count, input_params_, io_type_, bytes);
   }
-  // Output bytes to real values: scale * (q - zero point).
   void dequantize_output(const std::uint8_t* bytes, Index count, float* values) const {
-    const QuantParams p = output_params();
-    const bool int8 = io_type() == QuantType::Int8;
-    for (Index i = 0; i < count; ++i) {
-      const std::int32_t q = int8 ? static_cast<std::int32_t>(static_cast<std::int8_t>(bytes[i])) : bytes[i];
-      values[i] = p.scale * static_cast<float>(q - p.zero_point);
-    }
+    dequantize_values(bytes, count, output_params_, io_type_, values);
   }
 
  private:
@@ -328,6 +314,12 @@ class QuantizedPlan {
     out.from = layout_.steps.back().io.to;
     out.out_image = output_size_;
     steps_.push_back(Int8OutputStep{out, flip});
+  }
+
+  // Every work counter of step `index` (each image, both phases), before it runs.
+  void reset_counters(const Int8StepContext& c, std::size_t index) const {
+    for (Index image = 0; image < batch(); ++image)
+      for (int phase = 0; phase < 2; ++phase) c.counter(index, image, phase).reset();
   }
 
   Int8StepContext context(const std::uint8_t* input, Index images, std::uint8_t* output) {
