@@ -3,8 +3,8 @@
 // AVX-512 VNNI 8-bit GEMM micro-kernel, int8_gemm_tile_avx512_vnni<Rows>: Rows x 32 int32
 // accumulators (two zmm per row, up to 12 rows). Per group of 4 k: two 64-byte weight loads,
 // then per row one 4-byte broadcast of A and two vpdpbusd. The epilogue requantizes 16 lanes
-// at a time, bit-exact with core/quantization.hpp (either rounding), and stores bytes with
-// vpmovusdb under a mask.
+// at a time, bit-exact with core/quantization.hpp (either rounding), with each column group's
+// constants derived once per tile.
 
 #include "mobilenet/kernels/int8/gemm_common.hpp"
 
@@ -15,91 +15,122 @@ namespace mobilenet {
 namespace kernels {
 namespace detail {
 
-// multiply_by_quantized_multiplier on 16 lanes (multiplier >= 0, so the doubling high
-// multiply cannot saturate). The doubling high multiply of gemmlowp is
-// floor((x * m + 2^30) / 2^31) for either sign, taken from 64-bit products of the even and
-// the odd lanes; the rounding shift right rounds ties away from zero through the remainder.
-MOBILENET_TARGET_AVX512_VNNI inline __m512i multiply_by_quantized_multiplier_avx512(
-    __m512i acc, __m512i multiplier, __m512i left, __m512i right) {
-  // The zero-masked forms throughout: GCC's unmasked ones trip -Wmaybe-uninitialized.
+// The requantization of 16 columns (core/quantization.hpp, bit-exact) in three forms, each
+// deriving its per-column constants once per tile so that a row pays only for its own
+// accumulator. The doubling high multiply of gemmlowp (multiplier >= 0, so it cannot
+// saturate) is floor((x * m + 2^30) / 2^31) for either sign, taken from the 64-bit products
+// of the even and the odd lanes. The zero-masked forms throughout: GCC's unmasked ones trip
+// -Wmaybe-uninitialized.
+
+// Double rounding, any left shift: the rounding shift right rounds ties away from zero
+// through the remainder.
+struct DoubleRequantAvx512 {
+  __m512i multiplier, odd_multiplier, left, right, mask, half_mask;
+  MOBILENET_TARGET_AVX512_VNNI DoubleRequantAvx512(const Int8ColumnParams& col, Index first) {
+    const __m512i one = _mm512_set1_epi32(1);
+    multiplier = _mm512_loadu_si512(col.multiplier + first);
+    odd_multiplier = _mm512_maskz_srli_epi64(0xFF, multiplier, 32);
+    left = _mm512_loadu_si512(col.left_shift + first);
+    right = _mm512_loadu_si512(col.right_shift + first);
+    mask = _mm512_sub_epi32(_mm512_maskz_sllv_epi32(0xFFFF, one, right), one);
+    half_mask = _mm512_maskz_srai_epi32(0xFFFF, mask, 1);
+  }
+  MOBILENET_TARGET_AVX512_VNNI __m512i operator()(__m512i acc) const {
+    const __mmask16 all = 0xFFFF;
+    const __mmask8 all64 = 0xFF;
+    const __m512i nudge = _mm512_set1_epi64(std::int64_t(1) << 30);
+    const __m512i x = _mm512_maskz_sllv_epi32(all, acc, left);
+    const __m512i even = _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, x, multiplier), nudge);
+    const __m512i odd =
+        _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, _mm512_maskz_srli_epi64(all64, x, 32), odd_multiplier), nudge);
+    // Bits 31..62 of each sum: the even ones shifted down, the odd ones up into the high dword.
+    const __m512i high = _mm512_mask_blend_epi32(0xAAAA, _mm512_maskz_srli_epi64(all64, even, 31),
+                                                 _mm512_maskz_slli_epi64(all64, odd, 1));
+    const __m512i remainder = _mm512_and_si512(high, mask);
+    const __m512i threshold = _mm512_add_epi32(half_mask, _mm512_maskz_srli_epi32(all, high, 31));
+    const __m512i shifted = _mm512_maskz_srav_epi32(all, high, right);
+    return _mm512_mask_add_epi32(shifted, _mm512_cmpgt_epi32_mask(remainder, threshold), shifted,
+                                 _mm512_set1_epi32(1));
+  }
+};
+
+// Double rounding when Int8Tile::plain holds (no left shift, |acc| < 2^30): the rounding
+// shift as (x + half - (x < 0 && right > 0)) >> right, exact since the sum cannot overflow.
+struct PlainRequantAvx512 {
+  __m512i multiplier, odd_multiplier, right, half;
+  __mmask16 rounds;
+  MOBILENET_TARGET_AVX512_VNNI PlainRequantAvx512(const Int8ColumnParams& col, Index first) {
+    multiplier = _mm512_loadu_si512(col.multiplier + first);
+    odd_multiplier = _mm512_maskz_srli_epi64(0xFF, multiplier, 32);
+    right = _mm512_loadu_si512(col.right_shift + first);
+    half = _mm512_loadu_si512(col.rounding_half + first);
+    rounds = _mm512_test_epi32_mask(half, half);
+  }
+  MOBILENET_TARGET_AVX512_VNNI __m512i operator()(__m512i acc) const {
+    const __mmask8 all64 = 0xFF;
+    const __m512i nudge = _mm512_set1_epi64(std::int64_t(1) << 30);
+    const __m512i even = _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, acc, multiplier), nudge);
+    const __m512i odd =
+        _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, _mm512_maskz_srli_epi64(all64, acc, 32), odd_multiplier), nudge);
+    const __m512i high = _mm512_mask_blend_epi32(0xAAAA, _mm512_maskz_srli_epi64(all64, even, 31),
+                                                 _mm512_maskz_slli_epi64(all64, odd, 1));
+    const __m512i negative = _mm512_maskz_srai_epi32(rounds, high, 31);
+    return _mm512_maskz_srav_epi32(0xFFFF, _mm512_add_epi32(_mm512_add_epi32(high, half), negative), right);
+  }
+};
+
+// Single rounding (multiply_by_quantized_multiplier_single_rounding): the 64-bit products of
+// the even and the odd lanes, + 2^(total - 1), arithmetic shift right by total (in [1, 62]),
+// and the low 32 bits of each (the scalar's conversion to int32).
+struct SingleRequantAvx512 {
+  __m512i multiplier, odd_multiplier, total_even, total_odd, half_even, half_odd;
+  MOBILENET_TARGET_AVX512_VNNI SingleRequantAvx512(const Int8ColumnParams& col, Index first) {
+    const __mmask8 all64 = 0xFF;
+    const __m512i one = _mm512_set1_epi64(1);
+    multiplier = _mm512_loadu_si512(col.multiplier + first);
+    odd_multiplier = _mm512_maskz_srli_epi64(all64, multiplier, 32);
+    const __m512i total = _mm512_loadu_si512(col.right_shift + first);
+    total_even = _mm512_maskz_and_epi64(all64, total, _mm512_set1_epi64(0xFFFFFFFF));
+    total_odd = _mm512_maskz_srli_epi64(all64, total, 32);
+    half_even = _mm512_maskz_sllv_epi64(all64, one, _mm512_sub_epi64(total_even, one));
+    half_odd = _mm512_maskz_sllv_epi64(all64, one, _mm512_sub_epi64(total_odd, one));
+  }
+  MOBILENET_TARGET_AVX512_VNNI __m512i operator()(__m512i acc) const {
+    const __mmask8 all64 = 0xFF;
+    const __m512i even_product = _mm512_maskz_mul_epi32(all64, acc, multiplier);
+    const __m512i odd_product =
+        _mm512_maskz_mul_epi32(all64, _mm512_maskz_srli_epi64(all64, acc, 32), odd_multiplier);
+    const __m512i even = _mm512_maskz_srav_epi64(all64, _mm512_add_epi64(even_product, half_even), total_even);
+    const __m512i odd = _mm512_maskz_srav_epi64(all64, _mm512_add_epi64(odd_product, half_odd), total_odd);
+    return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_maskz_slli_epi64(all64, odd, 32));
+  }
+};
+
+// Requantizes column group g (16 columns) of every row of the tile and stores the bytes whose
+// lanes are set in `store` (vpmovusdb under the mask).
+template <int Rows, typename Requant>
+MOBILENET_TARGET_AVX512_VNNI inline void store_int8_rows_avx512(const Int8Tile& t, const __m512i (&acc)[Rows][2],
+                                                                int g, __mmask16 store) {
+  const Requant requant(t.columns_data, 16 * g);
   const __mmask16 all = 0xFFFF;
-  const __mmask8 all64 = 0xFF;
-  const __m512i x = _mm512_maskz_sllv_epi32(all, acc, left);
-  const __m512i nudge = _mm512_set1_epi64(std::int64_t(1) << 30);
-  const __m512i even = _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, x, multiplier), nudge);
-  const __m512i odd_x = _mm512_maskz_srli_epi64(all64, x, 32);
-  const __m512i odd_multiplier = _mm512_maskz_srli_epi64(all64, multiplier, 32);
-  const __m512i odd = _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, odd_x, odd_multiplier), nudge);
-  // Bits 31..62 of each sum: the even ones shifted down, the odd ones up into the high dword.
-  const __m512i high = _mm512_mask_blend_epi32(0xAAAA, _mm512_maskz_srli_epi64(all64, even, 31),
-                                               _mm512_maskz_slli_epi64(all64, odd, 1));
-  const __m512i one = _mm512_set1_epi32(1);
-  const __m512i mask = _mm512_sub_epi32(_mm512_maskz_sllv_epi32(all, one, right), one);
-  const __m512i remainder = _mm512_and_si512(high, mask);
-  const __m512i threshold =
-      _mm512_add_epi32(_mm512_maskz_srai_epi32(all, mask, 1), _mm512_maskz_srli_epi32(all, high, 31));
-  const __m512i shifted = _mm512_maskz_srav_epi32(all, high, right);
-  return _mm512_mask_add_epi32(shifted, _mm512_cmpgt_epi32_mask(remainder, threshold), shifted, one);
+  const __m512i zero_point = _mm512_set1_epi32(t.zero_point);
+  const __m512i lo = _mm512_set1_epi32(t.lo), hi = _mm512_set1_epi32(t.hi);
+  std::uint8_t* out = t.c + 16 * g;
+#pragma GCC unroll 12
+  for (int i = 0; i < Rows; ++i) {
+    const __m512i v = _mm512_add_epi32(requant(acc[i][g]), zero_point);
+    _mm512_mask_cvtusepi32_storeu_epi8(out + i * t.ldc, store,
+                                       _mm512_maskz_min_epi32(all, _mm512_maskz_max_epi32(all, v, lo), hi));
+  }
 }
 
-// The same when Int8Tile::plain holds (no left shift, |acc| < 2^30): the rounding shift as
-// (x + half - (x < 0 && right > 0)) >> right, exact since the sum cannot overflow.
-MOBILENET_TARGET_AVX512_VNNI inline __m512i multiply_by_quantized_multiplier_plain_avx512(
-    __m512i acc, __m512i multiplier, __m512i right, __m512i half) {
-  const __mmask16 all = 0xFFFF;
-  const __mmask8 all64 = 0xFF;
-  const __m512i nudge = _mm512_set1_epi64(std::int64_t(1) << 30);
-  const __m512i even = _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, acc, multiplier), nudge);
-  const __m512i odd_acc = _mm512_maskz_srli_epi64(all64, acc, 32);
-  const __m512i odd_multiplier = _mm512_maskz_srli_epi64(all64, multiplier, 32);
-  const __m512i odd = _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, odd_acc, odd_multiplier), nudge);
-  const __m512i high = _mm512_mask_blend_epi32(0xAAAA, _mm512_maskz_srli_epi64(all64, even, 31),
-                                               _mm512_maskz_slli_epi64(all64, odd, 1));
-  const __m512i negative = _mm512_maskz_srai_epi32(_mm512_test_epi32_mask(half, half), high, 31);
-  return _mm512_maskz_srav_epi32(all, _mm512_add_epi32(_mm512_add_epi32(high, half), negative), right);
-}
-
-// multiply_by_quantized_multiplier_single_rounding on 16 lanes: the 64-bit products of the
-// even and the odd lanes, + 2^(total - 1), arithmetic shift right by total (in [1, 62]), and
-// the low 32 bits of each (the scalar's conversion to int32).
-MOBILENET_TARGET_AVX512_VNNI inline __m512i multiply_by_quantized_multiplier_single_avx512(__m512i acc,
-                                                                                          __m512i multiplier,
-                                                                                          __m512i total) {
-  const __mmask8 all64 = 0xFF;
-  const __m512i one = _mm512_set1_epi64(1);
-  const __m512i total_even = _mm512_maskz_and_epi64(all64, total, _mm512_set1_epi64(0xFFFFFFFF));
-  const __m512i total_odd = _mm512_maskz_srli_epi64(all64, total, 32);
-  const __m512i half_even = _mm512_maskz_sllv_epi64(all64, one, _mm512_sub_epi64(total_even, one));
-  const __m512i half_odd = _mm512_maskz_sllv_epi64(all64, one, _mm512_sub_epi64(total_odd, one));
-  const __m512i even_product = _mm512_maskz_mul_epi32(all64, acc, multiplier);
-  const __m512i odd_product = _mm512_maskz_mul_epi32(all64, _mm512_maskz_srli_epi64(all64, acc, 32),
-                                                     _mm512_maskz_srli_epi64(all64, multiplier, 32));
-  const __m512i even = _mm512_maskz_srav_epi64(all64, _mm512_add_epi64(even_product, half_even), total_even);
-  const __m512i odd = _mm512_maskz_srav_epi64(all64, _mm512_add_epi64(odd_product, half_odd), total_odd);
-  return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_maskz_slli_epi64(all64, odd, 32));
-}
-
-// Requantizes one zmm of accumulators (16 columns from `first` of the tile's column data) and
-// stores the bytes whose lanes are set in `store`.
-template <Rounding Round>
-MOBILENET_TARGET_AVX512_VNNI inline void store_int8_avx512(const Int8Tile& t, __m512i acc, Index first,
-                                                           std::uint8_t* out, __mmask16 store) {
-  const Int8ColumnParams& col = t.columns_data;
-  const __m512i multiplier = _mm512_loadu_si512(col.multiplier + first);
-  const __m512i right = _mm512_loadu_si512(col.right_shift + first);
-  __m512i q;
-  if constexpr (Round == Rounding::Single)
-    q = multiply_by_quantized_multiplier_single_avx512(acc, multiplier, right);
-  else
-    q = t.plain ? multiply_by_quantized_multiplier_plain_avx512(acc, multiplier, right,
-                                                                _mm512_loadu_si512(col.rounding_half + first))
-                : multiply_by_quantized_multiplier_avx512(acc, multiplier,
-                                                          _mm512_loadu_si512(col.left_shift + first), right);
-  const __m512i v = _mm512_add_epi32(q, _mm512_set1_epi32(t.zero_point));
-  const __mmask16 all = 0xFFFF;
-  const __m512i clamped =
-      _mm512_maskz_min_epi32(all, _mm512_maskz_max_epi32(all, v, _mm512_set1_epi32(t.lo)), _mm512_set1_epi32(t.hi));
-  _mm512_mask_cvtusepi32_storeu_epi8(out, store, clamped);
+template <int Rows, typename Requant>
+MOBILENET_TARGET_AVX512_VNNI inline void store_int8_tile_avx512(const Int8Tile& t, const __m512i (&acc)[Rows][2]) {
+  const Index cols = t.columns;
+  const auto store0 = static_cast<__mmask16>(cols >= 16 ? 0xFFFF : (1u << cols) - 1u);
+  const auto store1 = static_cast<__mmask16>(cols >= 32 ? 0xFFFF : cols <= 16 ? 0u : (1u << (cols - 16)) - 1u);
+  store_int8_rows_avx512<Rows, Requant>(t, acc, 0, store0);
+  if (store1) store_int8_rows_avx512<Rows, Requant>(t, acc, 1, store1);
 }
 
 // acc += x (u8) * w (s8) in sums of 4. In asm because GCC 12 copies each intrinsic's
@@ -161,15 +192,12 @@ MOBILENET_TARGET_AVX512_VNNI void int8_gemm_tile_avx512_vnni(const Int8Tile& t) 
       detail::dpbusd_avx512(acc[i][1], x, w1);
     }
   }
-  const Index cols = t.columns;
-  const auto store0 = static_cast<__mmask16>(cols >= 16 ? 0xFFFF : (1u << cols) - 1u);
-  const auto store1 = static_cast<__mmask16>(cols >= 32 ? 0xFFFF : cols <= 16 ? 0u : (1u << (cols - 16)) - 1u);
-#pragma GCC unroll 12
-  for (int i = 0; i < Rows; ++i) {
-    std::uint8_t* out = t.c + i * t.ldc;
-    detail::store_int8_avx512<Round>(t, acc[i][0], 0, out, store0);
-    if (store1) detail::store_int8_avx512<Round>(t, acc[i][1], 16, out + 16, store1);
-  }
+  if constexpr (Round == Rounding::Single)
+    detail::store_int8_tile_avx512<Rows, detail::SingleRequantAvx512>(t, acc);
+  else if (t.plain)
+    detail::store_int8_tile_avx512<Rows, detail::PlainRequantAvx512>(t, acc);
+  else
+    detail::store_int8_tile_avx512<Rows, detail::DoubleRequantAvx512>(t, acc);
 }
 
 }  // namespace kernels
