@@ -4,7 +4,7 @@
 // accumulators (two zmm per row, up to 12 rows). Per group of 4 k: two 64-byte weight loads,
 // then per row one 4-byte broadcast of A and two vpdpbusd. The epilogue requantizes 16 lanes
 // at a time, bit-exact with core/quantization.hpp (either rounding), with each column group's
-// constants derived once per tile.
+// constants derived once per tile, and packs two rows at a time to bytes.
 
 #include "mobilenet/kernels/int8/gemm_common.hpp"
 
@@ -106,31 +106,49 @@ struct SingleRequantAvx512 {
   }
 };
 
-// Requantizes column group g (16 columns) of every row of the tile and stores the bytes whose
-// lanes are set in `store` (vpmovusdb under the mask).
-template <int Rows, typename Requant>
-MOBILENET_TARGET_AVX512_VNNI inline void store_int8_rows_avx512(const Int8Tile& t, const __m512i (&acc)[Rows][2],
-                                                                int g, __mmask16 store) {
-  const Requant requant(t.columns_data, 16 * g);
-  const __mmask16 all = 0xFFFF;
-  const __m512i zero_point = _mm512_set1_epi32(t.zero_point);
-  const __m512i lo = _mm512_set1_epi32(t.lo), hi = _mm512_set1_epi32(t.hi);
-  std::uint8_t* out = t.c + 16 * g;
-#pragma GCC unroll 12
-  for (int i = 0; i < Rows; ++i) {
-    const __m512i v = _mm512_add_epi32(requant(acc[i][g]), zero_point);
-    _mm512_mask_cvtusepi32_storeu_epi8(out + i * t.ldc, store,
-                                       _mm512_maskz_min_epi32(all, _mm512_maskz_max_epi32(all, v, lo), hi));
+// Requantized int32 of a pair of rows (16 columns each of groups 0 and 1) to bytes: signed
+// saturation to int16, + zero point with int16 saturation, unsigned saturation to bytes, then
+// the activation range on the bytes. clamp(q + zp, lo, hi) exactly, as 0 <= lo, zp, hi <= 255
+// (a value past int16 stays past [0, 255] through every step). The dwords of the packed
+// vector are (row 0 group 0, row 0 group 1, row 1 group 0, row 1 group 1) per 128-bit lane;
+// vpermd puts row 0's 32 bytes below row 1's.
+struct Int8RowPairStore {
+  __m512i zero_point, lo, hi, order;
+  MOBILENET_TARGET_AVX512_VNNI explicit Int8RowPairStore(const Int8Tile& t)
+      : zero_point(_mm512_set1_epi16(static_cast<std::int16_t>(t.zero_point))),
+        lo(_mm512_set1_epi8(static_cast<char>(t.lo))),
+        hi(_mm512_set1_epi8(static_cast<char>(t.hi))),
+        order(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)) {}
+  MOBILENET_TARGET_AVX512_VNNI __m512i bytes(__m512i r0g0, __m512i r0g1, __m512i r1g0, __m512i r1g1) const {
+    const __mmask32 all16 = 0xFFFFFFFF;
+    const __mmask64 all8 = ~__mmask64(0);
+    const __m512i row0 = _mm512_maskz_adds_epi16(all16, _mm512_maskz_packs_epi32(all16, r0g0, r0g1), zero_point);
+    const __m512i row1 = _mm512_maskz_adds_epi16(all16, _mm512_maskz_packs_epi32(all16, r1g0, r1g1), zero_point);
+    const __m512i packed = _mm512_maskz_packus_epi16(all8, row0, row1);
+    const __m512i clamped = _mm512_maskz_min_epu8(all8, _mm512_maskz_max_epu8(all8, packed, lo), hi);
+    return _mm512_maskz_permutexvar_epi32(0xFFFF, order, clamped);
   }
-}
+};
 
+// Requantizes and stores every row of the tile, rows in pairs; `store` masks the columns.
 template <int Rows, typename Requant>
 MOBILENET_TARGET_AVX512_VNNI inline void store_int8_tile_avx512(const Int8Tile& t, const __m512i (&acc)[Rows][2]) {
   const Index cols = t.columns;
-  const auto store0 = static_cast<__mmask16>(cols >= 16 ? 0xFFFF : (1u << cols) - 1u);
-  const auto store1 = static_cast<__mmask16>(cols >= 32 ? 0xFFFF : cols <= 16 ? 0u : (1u << (cols - 16)) - 1u);
-  store_int8_rows_avx512<Rows, Requant>(t, acc, 0, store0);
-  if (store1) store_int8_rows_avx512<Rows, Requant>(t, acc, 1, store1);
+  const auto store = static_cast<__mmask32>(cols >= 32 ? 0xFFFFFFFFu : (1u << cols) - 1u);
+  const Requant group0(t.columns_data, 0), group1(t.columns_data, 16);
+  const Int8RowPairStore pack(t);
+#pragma GCC unroll 6
+  for (int i = 0; i + 1 < Rows; i += 2) {
+    const __m512i bytes =
+        pack.bytes(group0(acc[i][0]), group1(acc[i][1]), group0(acc[i + 1][0]), group1(acc[i + 1][1]));
+    _mm256_mask_storeu_epi8(t.c + i * t.ldc, store, _mm512_maskz_extracti64x4_epi64(0xF, bytes, 0));
+    _mm256_mask_storeu_epi8(t.c + (i + 1) * t.ldc, store, _mm512_maskz_extracti64x4_epi64(0xF, bytes, 1));
+  }
+  if constexpr (Rows % 2 == 1) {
+    const __m512i last0 = group0(acc[Rows - 1][0]), last1 = group1(acc[Rows - 1][1]);
+    const __m512i bytes = pack.bytes(last0, last1, last0, last1);
+    _mm256_mask_storeu_epi8(t.c + (Rows - 1) * t.ldc, store, _mm512_maskz_extracti64x4_epi64(0xF, bytes, 0));
+  }
 }
 
 // acc += x (u8) * w (s8) in sums of 4. In asm because GCC 12 copies each intrinsic's
