@@ -67,7 +67,7 @@ Requantization random_requantization(std::mt19937& rng, bool left_shifts) {
 }
 
 LayerData make_layer(Index k, Index n, std::int32_t zw, std::int32_t za, Values values, unsigned seed,
-                     bool left_shifts = false, Rounding rounding = Rounding::Double) {
+                     bool left_shifts = false, Rounding rounding = Rounding::Double, bool relu_range = false) {
   std::mt19937 rng(seed);
   LayerData d;
   d.weights.resize(static_cast<std::size_t>(k * n));
@@ -93,6 +93,8 @@ LayerData make_layer(Index k, Index n, std::int32_t zw, std::int32_t za, Values 
   d.layer.requantization = d.requantization.data();
   d.layer.output_zero_point = static_cast<std::int32_t>(seed % 256);
   d.layer.range = {static_cast<std::int32_t>(seed % 7), 255 - static_cast<std::int32_t>(seed % 5)};
+  // A ReLU's range: nothing below the zero point (real 0), whatever the zero point.
+  if (relu_range) d.layer.range = {d.layer.output_zero_point, std::max(d.layer.output_zero_point, 255 - int(seed % 3) * 40)};
   d.layer.rounding = rounding;
   return d;
 }
@@ -114,23 +116,28 @@ struct Case {
   std::int32_t zw, za;
   Values values;
   bool left_shifts = false;
+  bool relu_range = false;
 };
 
 std::string describe(Int8Isa isa, Rounding rounding, const Case& c) {
   return std::string(int8_isa_name(isa)) + " " + rounding_name(rounding) + " rounding m=" + std::to_string(c.m) + " k=" + std::to_string(c.k) +
          " n=" + std::to_string(c.n) + " zw=" + std::to_string(c.zw) + " za=" + std::to_string(c.za) +
-         (c.values == Values::Extreme ? " extreme" : " random") + (c.left_shifts ? " left shifts" : "");
+         (c.values == Values::Extreme ? " extreme" : " random") + (c.left_shifts ? " left shifts" : "") +
+         (c.relu_range ? " relu range" : "");
 }
 
 // Runs `c` on `isa` (whole, or split in rows and panels as two threads would) and compares every
 // byte of C, guards included, with the reference.
 void expect_matches_reference(Int8Isa isa, Rounding rounding, const Case& c, bool split, unsigned seed) {
-  const LayerData d = make_layer(c.k, c.n, c.zw, c.za, c.values, seed, c.left_shifts, rounding);
+  const LayerData d = make_layer(c.k, c.n, c.zw, c.za, c.values, seed, c.left_shifts, rounding, c.relu_range);
   const Index lda = c.k + 3, ldc = c.n + 5;
   const std::vector<std::uint8_t> a = make_input(c.m, c.k, lda, c.values, seed + 1);
   std::vector<std::uint8_t> want(static_cast<std::size_t>(c.m * ldc + 7), kGuard), got = want;
   gemm_int8_reference(a.data(), c.m, lda, d.layer, want.data(), ldc);
   const PackedInt8GemmWeights packed(d.layer, isa);
+  EXPECT_EQ(packed.one_shift_requantization(),
+            rounding == Rounding::Double && d.layer.range.lo >= d.layer.output_zero_point && !c.left_shifts)
+      << describe(isa, rounding, c);
   if (c.left_shifts) {
     EXPECT_FALSE(packed.plain_requantization()) << describe(isa, rounding, c);
   }
@@ -201,6 +208,18 @@ TEST_P(GemmInt8Isa, ExtremeValuesAndZeroPoints) {
         check({7, k, 33, zw, za, Values::Random}, true, seed + 2);
         seed += 3;
       }
+}
+
+// ReLU ranges (lo at the zero point), where double rounding may take the one-shift form: every
+// zero point from 0 to 255, ties from the multipliers 1/2 and 3/4, and outputs around 0.
+TEST_P(GemmInt8Isa, ReluRanges) {
+  unsigned seed = 7000;
+  for (Index k : {Index(3), Index(27), Index(32), Index(64), Index(512)})
+    for (int i = 0; i < 6; ++i, seed += 37) {
+      check({25, k, 45, 0, int(seed % 256), Values::Random, false, true}, i % 2 == 0, seed);
+      check({13, k, 33, -3, 128, Values::Extreme, false, true}, false, seed + 1);
+      check({13, k, 33, 5, 7, Values::Random, true, true}, false, seed + 2);
+    }
 }
 
 TEST_P(GemmInt8Isa, SplitRanges) {

@@ -135,6 +135,8 @@ class PackedInt8GemmWeights {
   }
   // Whether the double-rounding epilogues may take their short form (Int8Tile::plain).
   bool plain_requantization() const { return plain_; }
+  // Whether they may take the one-shift form (Int8Tile::one_shift).
+  bool one_shift_requantization() const { return one_shift_; }
   // How the kernels round the requantization (the layer's).
   Rounding rounding() const { return rounding_; }
   std::int32_t weight_zero_point() const { return weight_zero_point_; }
@@ -179,6 +181,8 @@ class PackedInt8GemmWeights {
       rounding_half_[u] = r.shift < 0 ? std::int32_t(1) << (-r.shift - 1) : 0;
     }
     plain_ = plain_bound(layer) < (std::int64_t(1) << 30);
+    one_shift_ = rounding_ == Rounding::Double && range_.lo >= output_zero_point_ &&
+                 std::all_of(left_shift_.begin(), left_shift_.end(), [](std::int32_t x) { return x == 0; });
     // Most layers shift only one way, and Rounding::Single uses neither left_shift nor
     // rounding_half: an all-zero array is dropped (columns() points at zeros instead).
     for (std::vector<std::int32_t>* v : {&offset_, &multiplier_, &left_shift_, &right_shift_, &rounding_half_})
@@ -207,7 +211,7 @@ class PackedInt8GemmWeights {
   Rounding rounding_ = Rounding::Double;
   std::vector<std::int8_t> data_;
   std::vector<std::int32_t> offset_, multiplier_, left_shift_, right_shift_, rounding_half_;
-  bool plain_ = false;
+  bool plain_ = false, one_shift_ = false;
 };
 
 // The part of C one call computes: rows [row_begin, row_end) x panels [panel_begin, panel_end).
@@ -324,6 +328,7 @@ inline void int8_gemm_column_block(const std::uint8_t* a, Index lda, const Packe
   t.lda = lda, t.k = w.k(), t.row_offset = row_offset, t.ldc = ldc;
   t.zero_point = w.output_zero_point(), t.lo = w.range().lo, t.hi = w.range().hi;
   t.plain = w.plain_requantization();
+  t.one_shift = w.one_shift_requantization();
   const std::int32_t zw = w.weight_zero_point();
   Index row = row_begin;
   for (Index tile = 0; tile < tiles; ++tile) {

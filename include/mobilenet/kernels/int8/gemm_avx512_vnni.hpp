@@ -79,21 +79,32 @@ struct PlainRequantAvx512 {
   }
 };
 
-// Single rounding (multiply_by_quantized_multiplier_single_rounding): the 64-bit products of
-// the even and the odd lanes, + 2^(total - 1), arithmetic shift right by total (in [1, 62]),
-// and the low 32 bits of each (the scalar's conversion to int32).
-struct SingleRequantAvx512 {
+// One arithmetic shift of the 64-bit product: q = (acc * m + half) >> total, total in [1, 62].
+// Single rounding (multiply_by_quantized_multiplier_single_rounding) is exactly that, with
+// half = 2^(total - 1). So is double rounding with right shift r and no left shift wherever
+// acc * m >= 0, with total = 31 + r and half = 2^30 + 2^(30 + r) (2^30 for r = 0): the
+// rounding of the doubling high multiply folds into the rounding shift's floor. Elsewhere
+// both give q <= 0, which Int8Tile::one_shift allows only where q <= 0 is clamped to lo.
+// The low 32 bits of each 64-bit result are the scalar's conversion to int32.
+template <Rounding Round>
+struct OneShiftRequantAvx512 {
   __m512i multiplier, odd_multiplier, total_even, total_odd, half_even, half_odd;
-  MOBILENET_TARGET_AVX512_VNNI SingleRequantAvx512(const Int8ColumnParams& col, Index first) {
+  MOBILENET_TARGET_AVX512_VNNI OneShiftRequantAvx512(const Int8ColumnParams& col, Index first) {
     const __mmask8 all64 = 0xFF;
     const __m512i one = _mm512_set1_epi64(1);
     multiplier = _mm512_loadu_si512(col.multiplier + first);
     odd_multiplier = _mm512_maskz_srli_epi64(all64, multiplier, 32);
-    const __m512i total = _mm512_loadu_si512(col.right_shift + first);
+    __m512i total = _mm512_loadu_si512(col.right_shift + first);
+    if constexpr (Round == Rounding::Double) total = _mm512_add_epi32(total, _mm512_set1_epi32(31));
     total_even = _mm512_maskz_and_epi64(all64, total, _mm512_set1_epi64(0xFFFFFFFF));
     total_odd = _mm512_maskz_srli_epi64(all64, total, 32);
     half_even = _mm512_maskz_sllv_epi64(all64, one, _mm512_sub_epi64(total_even, one));
     half_odd = _mm512_maskz_sllv_epi64(all64, one, _mm512_sub_epi64(total_odd, one));
+    if constexpr (Round == Rounding::Double) {
+      const __m512i r0 = _mm512_set1_epi64(31), nudge = _mm512_set1_epi64(std::int64_t(1) << 30);
+      half_even = _mm512_mask_add_epi64(half_even, _mm512_cmpgt_epi64_mask(total_even, r0), half_even, nudge);
+      half_odd = _mm512_mask_add_epi64(half_odd, _mm512_cmpgt_epi64_mask(total_odd, r0), half_odd, nudge);
+    }
   }
   MOBILENET_TARGET_AVX512_VNNI __m512i operator()(__m512i acc) const {
     const __mmask8 all64 = 0xFF;
@@ -211,7 +222,9 @@ MOBILENET_TARGET_AVX512_VNNI void int8_gemm_tile_avx512_vnni(const Int8Tile& t) 
     }
   }
   if constexpr (Round == Rounding::Single)
-    detail::store_int8_tile_avx512<Rows, detail::SingleRequantAvx512>(t, acc);
+    detail::store_int8_tile_avx512<Rows, detail::OneShiftRequantAvx512<Rounding::Single>>(t, acc);
+  else if (t.one_shift)
+    detail::store_int8_tile_avx512<Rows, detail::OneShiftRequantAvx512<Rounding::Double>>(t, acc);
   else if (t.plain)
     detail::store_int8_tile_avx512<Rows, detail::PlainRequantAvx512>(t, acc);
   else

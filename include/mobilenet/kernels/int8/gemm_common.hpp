@@ -61,6 +61,9 @@ struct Int8Tile {
   // packing): the rounding shift may then be (x + half - (x < 0)) >> right, which cannot overflow.
   // Double rounding only.
   bool plain = false;
+  // Double rounding, no left shift, and every q <= 0 clamps to lo (lo >= zero_point): the
+  // requantization may be one rounding shift of the 64-bit product (exact wherever q > 0).
+  bool one_shift = false;
   std::uint8_t* c = nullptr;
   Index ldc = 0, columns = 0;
 };
