@@ -26,6 +26,8 @@ enum class Int8Data {
   Random,    // random bytes, weights, zero points, bias and multipliers (shift < 0 and > 0)
   Extremes,  // inputs 0/255, weights -128/127, zero points at the ends of their ranges
   Saturate,  // large multipliers (shift > 0) so that most outputs clamp to the range
+  Relu,      // a ReLU's range (lo = the output zero point), right shifts only, exact ties:
+             // where the kernels may requantize with one rounding shift
 };
 
 struct DepthwiseInt8Case {
@@ -40,14 +42,14 @@ inline std::vector<DepthwiseInt8Case> depthwise_int8_cases() {
   for (Index channels : {1, 3, 4, 8, 16, 17, 24, 32, 33, 48, 64})
     for (Index stride : {1, 2})
       for (int padding : {0, 1, 2})
-        for (Int8Data data : {Int8Data::Random, Int8Data::Extremes, Int8Data::Saturate})
+        for (Int8Data data : {Int8Data::Random, Int8Data::Extremes, Int8Data::Saturate, Int8Data::Relu})
           cases.push_back({channels, stride, padding, data});
   return cases;
 }
 
 inline std::string describe(const DepthwiseInt8Case& c) {
   static const char* paddings[] = {"same", "symmetric(1)", "valid"};
-  static const char* data[] = {"random", "extremes", "saturate"};
+  static const char* data[] = {"random", "extremes", "saturate", "relu"};
   std::ostringstream os;
   os << "channels " << c.channels << ", stride " << c.stride << ", padding " << paddings[c.padding] << ", data "
      << data[static_cast<int>(c.data)];
@@ -89,6 +91,9 @@ inline Int8LayerData make_int8_layer(Index channels, Int8Data data, std::uint32_
                                                    : std::ldexp(1.0 + uniform(0, 999) / 1000.0, uniform(-31, -4));
     d.requantization[c] = c % 7 == 5 && data == Int8Data::Random ? Requantization{} : quantize_multiplier(real);
   }
+  if (data == Int8Data::Relu)  // multipliers 1/2 and 3/4 give ties in both roundings
+    for (std::size_t c = 0; c < ch; c += 2)
+      d.requantization[c] = Requantization{c % 4 == 0 ? std::int32_t(1) << 30 : std::int32_t(3) << 29, -uniform(0, 12)};
   if (data == Int8Data::Extremes) {
     d.requantization[0] = Requantization{std::int32_t(1) << 30, -31};
     if (ch > 1) d.requantization[1] = Requantization{0x7FFFFFFF, 1};
@@ -103,6 +108,7 @@ inline Int8LayerData make_int8_layer(Index channels, Int8Data data, std::uint32_
   l.requantization = d.requantization.data();
   l.output_zero_point = data == Int8Data::Extremes ? (seed % 3 ? 0 : 255) : uniform(0, 255);
   l.range = data == Int8Data::Random ? QuantRange{uniform(0, 40), uniform(200, 255)} : QuantRange{0, 255};
+  if (data == Int8Data::Relu) l.range = QuantRange{l.output_zero_point, std::max(l.output_zero_point, uniform(200, 255))};
   return d;
 }
 

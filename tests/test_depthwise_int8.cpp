@@ -177,5 +177,19 @@ TEST(DepthwiseInt8Packing, KeepsTheLayerParametersAndIsa) {
   }
 }
 
+// The one-shift requantization is allowed exactly where every q <= 0 clamps to lo and no
+// channel shifts left.
+TEST(DepthwiseInt8Packing, OneShiftOnlyForReluRangesWithoutLeftShifts) {
+  testing::Int8LayerData d = testing::make_int8_layer(17, testing::Int8Data::Relu, 3);
+  EXPECT_TRUE(kernels::PackedDepthwiseInt8Weights(d.layer, Int8Isa::Generic).view().one_shift);
+  d.layer.range.lo = d.layer.output_zero_point - 1;
+  if (d.layer.range.lo >= 0) {
+    EXPECT_FALSE(kernels::PackedDepthwiseInt8Weights(d.layer, Int8Isa::Generic).view().one_shift);
+  }
+  d.layer.range.lo = d.layer.output_zero_point;
+  d.requantization[3] = Requantization{1 << 30, 1};
+  EXPECT_FALSE(kernels::PackedDepthwiseInt8Weights(d.layer, Int8Isa::Generic).view().one_shift);
+}
+
 }  // namespace
 }  // namespace mobilenet

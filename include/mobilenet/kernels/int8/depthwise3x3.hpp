@@ -10,6 +10,7 @@
 
 #include <cassert>
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -48,6 +49,7 @@ class PackedDepthwiseInt8Weights {
   Int8Isa isa_ = Int8Isa::Generic;
   std::int32_t input_zero_point_ = 0, output_zero_point_ = 0;
   QuantRange range_;
+  bool one_shift_ = false;
 };
 
 namespace detail {
@@ -107,6 +109,8 @@ inline PackedDepthwiseInt8Weights::PackedDepthwiseInt8Weights(const DepthwiseInt
     at(kMultiplier, c) = r.multiplier;
     shift_[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(r.shift);  // in [-31, 30]
   }
+  one_shift_ = layer.range.lo >= layer.output_zero_point &&
+               std::all_of(shift_.begin(), shift_.end(), [](std::int8_t shift) { return shift <= 0; });
 }
 
 inline detail::DepthwiseInt8View PackedDepthwiseInt8Weights::view() const {
@@ -121,6 +125,7 @@ inline detail::DepthwiseInt8View PackedDepthwiseInt8Weights::view() const {
   v.input_zero_point = input_zero_point_;
   v.output_zero_point = output_zero_point_;
   v.range = range_;
+  v.one_shift = one_shift_;
   return v;
 }
 

@@ -23,6 +23,7 @@ namespace detail {
 
 // Everything but the multiply-add, shared by the AVX2 and AVX-VNNI kernels.
 struct DepthwiseInt8Ymm {
+  static constexpr bool kPacksFourPixels = false;  // one store per pixel
   using Reg = __m256i;
   using Col = __m256i;   // 8 input bytes zero-extended to int32 lanes
   using Pair = __m256i;  // int16 pairs (a, b)

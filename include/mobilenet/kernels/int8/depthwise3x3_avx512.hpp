@@ -9,6 +9,7 @@
 
 #include "mobilenet/kernels/int8/depthwise3x3_common.hpp"
 #include "mobilenet/kernels/int8/isa.hpp"
+#include "mobilenet/kernels/int8/requantize_avx512.hpp"
 
 #if MOBILENET_X86_DISPATCH && !defined(_MSC_VER)
 #include <immintrin.h>
@@ -28,8 +29,12 @@ struct Vec {
   using Zp = __m512i;    // a column of zp_in
   using Tail = __mmask16;
   struct Requant {
+    OneShiftRequantAvx512 one;  // used when one_shift (DepthwiseInt8View::one_shift)
+    BytePackAvx512 pack;
     __m512i multiplier, multiplier_odd, left, right, round_mask, round_half, zero_point, lo, hi;
+    bool one_shift;
   };
+  static constexpr bool kPacksFourPixels = true;
   static constexpr Index kWidth = 16;
   // The zero-masked forms throughout: GCC warns (uninitialized) inside the plain intrinsics.
   static constexpr __mmask16 kAll = 0xFFFF;
@@ -54,26 +59,33 @@ struct Vec {
   // A Col is a pair whose high half is 0.
   MOBILENET_TARGET_AVX512_VNNI static Reg dot_low(Reg acc, Col x, W w) { return _mm512_dpwssd_epi32(acc, x, w); }
   MOBILENET_TARGET_AVX512_VNNI static Requant load_requant(const DepthwiseInt8View& v, Index c) {
-    Requant rq;
-    rq.multiplier = load(v.multiplier + c);
-    rq.multiplier_odd = _mm512_maskz_srli_epi64(kAll64, rq.multiplier, 32);
+    const __m512i multiplier = load(v.multiplier + c);
     // left = max(shift, 0), right = left - shift, round_mask = 2^right - 1 (up to 2^31 - 1).
     const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(v.shift + c));
     const __m512i shift = _mm512_maskz_cvtepi8_epi32(kAll, bytes);
-    rq.left = _mm512_maskz_max_epi32(kAll, shift, _mm512_setzero_si512());
-    rq.right = _mm512_sub_epi32(rq.left, shift);
+    const __m512i left = _mm512_maskz_max_epi32(kAll, shift, _mm512_setzero_si512());
+    const __m512i right = _mm512_sub_epi32(left, shift);
     const __m512i one = _mm512_set1_epi32(1);
-    rq.round_mask = _mm512_sub_epi32(_mm512_maskz_sllv_epi32(kAll, one, rq.right), one);
-    rq.round_half = _mm512_maskz_srai_epi32(kAll, rq.round_mask, 1);
-    rq.zero_point = _mm512_set1_epi32(v.output_zero_point);
-    rq.lo = _mm512_set1_epi32(v.range.lo);
-    rq.hi = _mm512_set1_epi32(v.range.hi);
-    return rq;
+    const __m512i round_mask = _mm512_sub_epi32(_mm512_maskz_sllv_epi32(kAll, one, right), one);
+    return Requant{OneShiftRequantAvx512(multiplier, right, true),
+                   BytePackAvx512(v.output_zero_point, v.range),
+                   multiplier,
+                   _mm512_maskz_srli_epi64(kAll64, multiplier, 32),
+                   left,
+                   right,
+                   round_mask,
+                   _mm512_maskz_srai_epi32(kAll, round_mask, 1),
+                   _mm512_set1_epi32(v.output_zero_point),
+                   _mm512_set1_epi32(v.range.lo),
+                   _mm512_set1_epi32(v.range.hi),
+                   v.one_shift};
   }
-  // requantize() of core/quantization.hpp on 16 lanes. The doubling high multiply is
-  // (x * m + 2^30) >> 31 in 64 bits (m is never INT32_MIN, so it never saturates): even lanes
-  // keep bits 31..62 in their low half, odd lanes shift them into their high half.
-  MOBILENET_TARGET_AVX512_VNNI MOBILENET_DW8_ALWAYS_INLINE static __m512i requantize(Reg acc, const Requant& rq) {
+  // requantize() of core/quantization.hpp on 16 lanes before the zero point and the range:
+  // the one-shift form where the layer allows it, else the two roundings. The doubling high
+  // multiply is (x * m + 2^30) >> 31 in 64 bits (m is never INT32_MIN, so it never saturates):
+  // even lanes keep bits 31..62 in their low half, odd lanes shift them into their high half.
+  MOBILENET_TARGET_AVX512_VNNI MOBILENET_DW8_ALWAYS_INLINE static __m512i requantize_raw(Reg acc, const Requant& rq) {
+    if (rq.one_shift) return rq.one(acc);
     const __m512i x = _mm512_maskz_sllv_epi32(kAll, acc, rq.left);
     const __m512i nudge = _mm512_set1_epi64(std::int64_t(1) << 30);
     const __m512i even = _mm512_add_epi64(_mm512_maskz_mul_epi32(kAll64, x, rq.multiplier), nudge);
@@ -83,9 +95,24 @@ struct Vec {
     const __m512i rem = _mm512_add_epi32(_mm512_and_si512(high, rq.round_mask), _mm512_maskz_srai_epi32(kAll, high, 31));
     const __mmask16 up = _mm512_cmpgt_epi32_mask(rem, rq.round_half);
     __m512i q = _mm512_maskz_srav_epi32(kAll, high, rq.right);
-    q = _mm512_mask_add_epi32(q, up, q, _mm512_set1_epi32(1));
-    q = _mm512_add_epi32(q, rq.zero_point);
+    return _mm512_mask_add_epi32(q, up, q, _mm512_set1_epi32(1));
+  }
+  MOBILENET_TARGET_AVX512_VNNI MOBILENET_DW8_ALWAYS_INLINE static __m512i requantize(Reg acc, const Requant& rq) {
+    const __m512i q = _mm512_add_epi32(requantize_raw(acc, rq), rq.zero_point);
     return _mm512_maskz_min_epi32(kAll, _mm512_maskz_max_epi32(kAll, q, rq.lo), rq.hi);
+  }
+  // Four pixels' channel blocks, out_stride bytes apart, through one saturating pack.
+  template <bool Partial>
+  MOBILENET_TARGET_AVX512_VNNI MOBILENET_DW8_ALWAYS_INLINE static void store_four(std::uint8_t* out, Index out_stride,
+                                                                              const Reg* acc, const Requant& rq, Tail t) {
+    const __m512i bytes = rq.pack(requantize_raw(acc[0], rq), requantize_raw(acc[1], rq), requantize_raw(acc[2], rq),
+                                  requantize_raw(acc[3], rq));
+    const __m128i pixel[4] = {_mm512_maskz_extracti32x4_epi32(0xF, bytes, 0), _mm512_maskz_extracti32x4_epi32(0xF, bytes, 1),
+                              _mm512_maskz_extracti32x4_epi32(0xF, bytes, 2), _mm512_maskz_extracti32x4_epi32(0xF, bytes, 3)};
+    for (int i = 0; i < 4; ++i) {
+      if constexpr (Partial) _mm_mask_storeu_epi8(out + i * out_stride, t, pixel[i]);
+      else _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i * out_stride), pixel[i]);
+    }
   }
   MOBILENET_TARGET_AVX512_VNNI MOBILENET_DW8_ALWAYS_INLINE static void store(std::uint8_t* out, Reg acc, const Requant& rq) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_maskz_cvtepi32_epi8(kAll, requantize(acc, rq)));

@@ -103,6 +103,9 @@ struct DepthwiseInt8View {
   Index padded = 0;
   std::int32_t input_zero_point = 0, output_zero_point = 0;
   QuantRange range;
+  // No channel shifts left and range.lo >= output_zero_point: the requantization may be one
+  // rounding shift of the 64-bit product (exact wherever the result is not clamped to lo).
+  bool one_shift = false;
 };
 
 inline Index int8_in_stride(const Depthwise3x3Int8Params& p) {

@@ -15,6 +15,7 @@ namespace detail {
 namespace depthwise3x3_int8_generic_impl {
 
 struct Vec {
+  static constexpr bool kPacksFourPixels = false;  // one store per pixel
   static constexpr Index kWidth = 4;
   static constexpr int kTileStride1 = depthwise3x3_int8_tile(Int8Isa::Generic).pixels[0];
   static constexpr int kTileStride2 = depthwise3x3_int8_tile(Int8Isa::Generic).pixels[1];

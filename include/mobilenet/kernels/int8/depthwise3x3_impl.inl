@@ -9,7 +9,8 @@
 //                kTileStride1/2, and tail(n), zero_point(zp), load_col(p[, tail]), pair(a, b),
 //                load(p), load_w(p), dot(acc, pair, w) (both int16 halves of w),
 //                dot_low(acc, col, w) (the low half only), load_requant(view, c),
-//                store(out, acc, rq[, tail]);
+//                store(out, acc, rq[, tail]), kPacksFourPixels and, when it is set,
+//                store_four<Partial>(out, out_stride, acc, rq, tail) (four pixels at once);
 //   MOBILENET_DW8_TARGET   the function attribute that enables the ISA (empty for generic).
 //
 // Per input column x of a tile: one pair of kernel rows 0 and 1, (in0[x], in1[x]) . (w0k, w1k),
@@ -48,6 +49,17 @@ MOBILENET_DW8_TARGET MOBILENET_DW8_ALWAYS_INLINE inline void store_lanes(std::ui
   else Vec::store(out, acc, rq);
 }
 
+// The Tile pixels of a tile, out_stride bytes apart: four at a time where V packs them.
+template <typename V, int Tile, bool Partial>
+MOBILENET_DW8_TARGET MOBILENET_DW8_ALWAYS_INLINE inline void store_tile(std::uint8_t* out, Index out_stride,
+                                                                       const typename V::Reg (&acc)[Tile],
+                                                                       const typename V::Requant& rq, typename V::Tail tail) {
+  int t = 0;
+  if constexpr (V::kPacksFourPixels)
+    for (; t + 4 <= Tile; t += 4) V::template store_four<Partial>(out + t * out_stride, out_stride, acc + t, rq, tail);
+  for (; t < Tile; ++t) store_lanes<Partial>(out + t * out_stride, acc[t], rq, tail);
+}
+
 // Output pixels [first, first + Tile) of an interior run, channels [c, c + kWidth) (fewer when
 // Partial): every column in range, each column loaded once for the pixels that share it.
 template <int Present, int Stride, int Tile, bool Partial>
@@ -80,7 +92,7 @@ MOBILENET_DW8_TARGET inline void interior_tile(const Int8RowRun& run, Index firs
     }
   const Vec::Requant rq = Vec::load_requant(v, c);
   std::uint8_t* out = run.out + first * run.out_stride + c;
-  for (int t = 0; t < Tile; ++t) store_lanes<Partial>(out + t * run.out_stride, acc[t], rq, tail);
+  store_tile<Vec, Tile, Partial>(out, run.out_stride, acc, rq, tail);
 }
 
 template <int Present, int Stride, int Tile>

@@ -23,6 +23,7 @@ namespace detail {
 namespace depthwise3x3_int8_neon_impl {
 
 struct Vec {
+  static constexpr bool kPacksFourPixels = false;  // one store per pixel
   using Reg = int32x4_t;
   using Col = int16x4_t;  // 4 input bytes widened
   struct Pair {

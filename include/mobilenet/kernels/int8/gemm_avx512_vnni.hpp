@@ -7,6 +7,7 @@
 // constants derived once per tile, and packs two rows at a time to bytes.
 
 #include "mobilenet/kernels/int8/gemm_common.hpp"
+#include "mobilenet/kernels/int8/requantize_avx512.hpp"
 
 #if MOBILENET_X86_DISPATCH && !defined(_MSC_VER)
 #include <immintrin.h>
@@ -79,66 +80,12 @@ struct PlainRequantAvx512 {
   }
 };
 
-// One arithmetic shift of the 64-bit product: q = (acc * m + half) >> total, total in [1, 62].
-// Single rounding (multiply_by_quantized_multiplier_single_rounding) is exactly that, with
-// half = 2^(total - 1). So is double rounding with right shift r and no left shift wherever
-// acc * m >= 0, with total = 31 + r and half = 2^30 + 2^(30 + r) (2^30 for r = 0): the
-// rounding of the doubling high multiply folds into the rounding shift's floor. Elsewhere
-// both give q <= 0, which Int8Tile::one_shift allows only where q <= 0 is clamped to lo.
-// The low 32 bits of each 64-bit result are the scalar's conversion to int32.
+// OneShiftRequantAvx512 over a tile's columns [first, first + 16).
 template <Rounding Round>
-struct OneShiftRequantAvx512 {
-  __m512i multiplier, odd_multiplier, total_even, total_odd, half_even, half_odd;
-  MOBILENET_TARGET_AVX512_VNNI OneShiftRequantAvx512(const Int8ColumnParams& col, Index first) {
-    const __mmask8 all64 = 0xFF;
-    const __m512i one = _mm512_set1_epi64(1);
-    multiplier = _mm512_loadu_si512(col.multiplier + first);
-    odd_multiplier = _mm512_maskz_srli_epi64(all64, multiplier, 32);
-    __m512i total = _mm512_loadu_si512(col.right_shift + first);
-    if constexpr (Round == Rounding::Double) total = _mm512_add_epi32(total, _mm512_set1_epi32(31));
-    total_even = _mm512_maskz_and_epi64(all64, total, _mm512_set1_epi64(0xFFFFFFFF));
-    total_odd = _mm512_maskz_srli_epi64(all64, total, 32);
-    half_even = _mm512_maskz_sllv_epi64(all64, one, _mm512_sub_epi64(total_even, one));
-    half_odd = _mm512_maskz_sllv_epi64(all64, one, _mm512_sub_epi64(total_odd, one));
-    if constexpr (Round == Rounding::Double) {
-      const __m512i r0 = _mm512_set1_epi64(31), nudge = _mm512_set1_epi64(std::int64_t(1) << 30);
-      half_even = _mm512_mask_add_epi64(half_even, _mm512_cmpgt_epi64_mask(total_even, r0), half_even, nudge);
-      half_odd = _mm512_mask_add_epi64(half_odd, _mm512_cmpgt_epi64_mask(total_odd, r0), half_odd, nudge);
-    }
-  }
-  MOBILENET_TARGET_AVX512_VNNI __m512i operator()(__m512i acc) const {
-    const __mmask8 all64 = 0xFF;
-    const __m512i even_product = _mm512_maskz_mul_epi32(all64, acc, multiplier);
-    const __m512i odd_product =
-        _mm512_maskz_mul_epi32(all64, _mm512_maskz_srli_epi64(all64, acc, 32), odd_multiplier);
-    const __m512i even = _mm512_maskz_srav_epi64(all64, _mm512_add_epi64(even_product, half_even), total_even);
-    const __m512i odd = _mm512_maskz_srav_epi64(all64, _mm512_add_epi64(odd_product, half_odd), total_odd);
-    return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_maskz_slli_epi64(all64, odd, 32));
-  }
-};
-
-// Requantized int32 of a pair of rows (16 columns each of groups 0 and 1) to bytes: signed
-// saturation to int16, + zero point with int16 saturation, unsigned saturation to bytes, then
-// the activation range on the bytes. clamp(q + zp, lo, hi) exactly, as 0 <= lo, zp, hi <= 255
-// (a value past int16 stays past [0, 255] through every step). The dwords of the packed
-// vector are (row 0 group 0, row 0 group 1, row 1 group 0, row 1 group 1) per 128-bit lane;
-// vpermd puts row 0's 32 bytes below row 1's.
-struct Int8RowPairStore {
-  __m512i zero_point, lo, hi, order;
-  MOBILENET_TARGET_AVX512_VNNI explicit Int8RowPairStore(const Int8Tile& t)
-      : zero_point(_mm512_set1_epi16(static_cast<std::int16_t>(t.zero_point))),
-        lo(_mm512_set1_epi8(static_cast<char>(t.lo))),
-        hi(_mm512_set1_epi8(static_cast<char>(t.hi))),
-        order(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)) {}
-  MOBILENET_TARGET_AVX512_VNNI __m512i bytes(__m512i r0g0, __m512i r0g1, __m512i r1g0, __m512i r1g1) const {
-    const __mmask32 all16 = 0xFFFFFFFF;
-    const __mmask64 all8 = ~__mmask64(0);
-    const __m512i row0 = _mm512_maskz_adds_epi16(all16, _mm512_maskz_packs_epi32(all16, r0g0, r0g1), zero_point);
-    const __m512i row1 = _mm512_maskz_adds_epi16(all16, _mm512_maskz_packs_epi32(all16, r1g0, r1g1), zero_point);
-    const __m512i packed = _mm512_maskz_packus_epi16(all8, row0, row1);
-    const __m512i clamped = _mm512_maskz_min_epu8(all8, _mm512_maskz_max_epu8(all8, packed, lo), hi);
-    return _mm512_maskz_permutexvar_epi32(0xFFFF, order, clamped);
-  }
+struct ColumnsOneShiftAvx512 : OneShiftRequantAvx512 {
+  MOBILENET_TARGET_AVX512_VNNI ColumnsOneShiftAvx512(const Int8ColumnParams& col, Index first)
+      : OneShiftRequantAvx512(_mm512_loadu_si512(col.multiplier + first), _mm512_loadu_si512(col.right_shift + first),
+                              Round == Rounding::Double) {}
 };
 
 // Requantizes and stores every row of the tile, rows in pairs; `store` masks the columns.
@@ -147,17 +94,18 @@ MOBILENET_TARGET_AVX512_VNNI inline void store_int8_tile_avx512(const Int8Tile& 
   const Index cols = t.columns;
   const auto store = static_cast<__mmask32>(cols >= 32 ? 0xFFFFFFFFu : (1u << cols) - 1u);
   const Requant group0(t.columns_data, 0), group1(t.columns_data, 16);
-  const Int8RowPairStore pack(t);
+  const BytePackAvx512 pack(t.zero_point, QuantRange{t.lo, t.hi});
+  // Two rows a pack: row i's 32 bytes, then row i + 1's.
 #pragma GCC unroll 6
   for (int i = 0; i + 1 < Rows; i += 2) {
     const __m512i bytes =
-        pack.bytes(group0(acc[i][0]), group1(acc[i][1]), group0(acc[i + 1][0]), group1(acc[i + 1][1]));
+        pack(group0(acc[i][0]), group1(acc[i][1]), group0(acc[i + 1][0]), group1(acc[i + 1][1]));
     _mm256_mask_storeu_epi8(t.c + i * t.ldc, store, _mm512_maskz_extracti64x4_epi64(0xF, bytes, 0));
     _mm256_mask_storeu_epi8(t.c + (i + 1) * t.ldc, store, _mm512_maskz_extracti64x4_epi64(0xF, bytes, 1));
   }
   if constexpr (Rows % 2 == 1) {
     const __m512i last0 = group0(acc[Rows - 1][0]), last1 = group1(acc[Rows - 1][1]);
-    const __m512i bytes = pack.bytes(last0, last1, last0, last1);
+    const __m512i bytes = pack(last0, last1, last0, last1);
     _mm256_mask_storeu_epi8(t.c + (Rows - 1) * t.ldc, store, _mm512_maskz_extracti64x4_epi64(0xF, bytes, 0));
   }
 }
@@ -222,9 +170,9 @@ MOBILENET_TARGET_AVX512_VNNI void int8_gemm_tile_avx512_vnni(const Int8Tile& t) 
     }
   }
   if constexpr (Round == Rounding::Single)
-    detail::store_int8_tile_avx512<Rows, detail::OneShiftRequantAvx512<Rounding::Single>>(t, acc);
+    detail::store_int8_tile_avx512<Rows, detail::ColumnsOneShiftAvx512<Rounding::Single>>(t, acc);
   else if (t.one_shift)
-    detail::store_int8_tile_avx512<Rows, detail::OneShiftRequantAvx512<Rounding::Double>>(t, acc);
+    detail::store_int8_tile_avx512<Rows, detail::ColumnsOneShiftAvx512<Rounding::Double>>(t, acc);
   else if (t.plain)
     detail::store_int8_tile_avx512<Rows, detail::PlainRequantAvx512>(t, acc);
   else

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// The AVX-512 pieces the 8-bit GEMM and depthwise kernels share: requantization as one
+// rounding shift of the 64-bit product, and the saturating pack of four int32 vectors to
+// bytes. Bit-exact with core/quantization.hpp where the callers' conditions hold.
+
+#include <cstdint>
+
+#include "mobilenet/core/quantization.hpp"
+#include "mobilenet/kernels/int8/isa.hpp"
+
+#if MOBILENET_X86_DISPATCH && !defined(_MSC_VER)
+#include <immintrin.h>
+
+namespace mobilenet {
+namespace kernels {
+namespace detail {
+
+// q = (acc * m + half) >> total on 16 lanes, total in [1, 62], from the 64-bit products of the
+// even and the odd lanes; the low 32 bits of each result (the scalar's conversion to int32).
+// Single rounding (multiply_by_quantized_multiplier_single_rounding) is exactly that, with
+// half = 2^(total - 1). So is double rounding with right shift r and no left shift wherever
+// acc * m >= 0, with total = 31 + r and half = 2^30 + 2^(30 + r) (2^30 for r = 0): the
+// rounding of the doubling high multiply folds into the rounding shift's floor. Elsewhere both
+// give q <= 0, so the double form is for layers whose range clamps every q <= 0 to lo
+// (lo >= the output zero point, as after a ReLU). The zero-masked intrinsics throughout: GCC's
+// unmasked ones trip -Wmaybe-uninitialized.
+struct OneShiftRequantAvx512 {
+  __m512i multiplier, odd_multiplier, total_even, total_odd, half_even, half_odd;
+  // total: the single rounding's shift, or (double_rounding) the right shift r.
+  MOBILENET_TARGET_AVX512_VNNI OneShiftRequantAvx512(__m512i m, __m512i total, bool double_rounding) {
+    const __mmask8 all64 = 0xFF;
+    const __m512i one = _mm512_set1_epi64(1);
+    multiplier = m;
+    odd_multiplier = _mm512_maskz_srli_epi64(all64, m, 32);
+    if (double_rounding) total = _mm512_add_epi32(total, _mm512_set1_epi32(31));
+    total_even = _mm512_maskz_and_epi64(all64, total, _mm512_set1_epi64(0xFFFFFFFF));
+    total_odd = _mm512_maskz_srli_epi64(all64, total, 32);
+    half_even = _mm512_maskz_sllv_epi64(all64, one, _mm512_sub_epi64(total_even, one));
+    half_odd = _mm512_maskz_sllv_epi64(all64, one, _mm512_sub_epi64(total_odd, one));
+    if (double_rounding) {
+      const __m512i r0 = _mm512_set1_epi64(31), nudge = _mm512_set1_epi64(std::int64_t(1) << 30);
+      half_even = _mm512_mask_add_epi64(half_even, _mm512_cmpgt_epi64_mask(total_even, r0), half_even, nudge);
+      half_odd = _mm512_mask_add_epi64(half_odd, _mm512_cmpgt_epi64_mask(total_odd, r0), half_odd, nudge);
+    }
+  }
+  MOBILENET_TARGET_AVX512_VNNI __m512i operator()(__m512i acc) const {
+    const __mmask8 all64 = 0xFF;
+    const __m512i even_product = _mm512_maskz_mul_epi32(all64, acc, multiplier);
+    const __m512i odd_product =
+        _mm512_maskz_mul_epi32(all64, _mm512_maskz_srli_epi64(all64, acc, 32), odd_multiplier);
+    const __m512i even = _mm512_maskz_srav_epi64(all64, _mm512_add_epi64(even_product, half_even), total_even);
+    const __m512i odd = _mm512_maskz_srav_epi64(all64, _mm512_add_epi64(odd_product, half_odd), total_odd);
+    return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_maskz_slli_epi64(all64, odd, 32));
+  }
+};
+
+// Four vectors of requantized int32 q (16 lanes each) to 64 bytes clamp(q + zero_point, lo, hi),
+// the bytes of vector i in 128-bit lane i: signed saturation to int16, + zero point with int16
+// saturation, unsigned saturation to bytes, the range on the bytes. Exact as 0 <= lo, zero
+// point, hi <= 255 (a value past int16 stays past [0, 255] through every step). The packs
+// interleave the four per 128-bit lane; one vpermd puts each back in its own lane.
+struct BytePackAvx512 {
+  __m512i zero_point, lo, hi, order;
+  MOBILENET_TARGET_AVX512_VNNI BytePackAvx512(std::int32_t zp, QuantRange range)
+      : zero_point(_mm512_set1_epi16(static_cast<std::int16_t>(zp))),
+        lo(_mm512_set1_epi8(static_cast<char>(range.lo))),
+        hi(_mm512_set1_epi8(static_cast<char>(range.hi))),
+        order(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)) {}
+  MOBILENET_TARGET_AVX512_VNNI __m512i operator()(__m512i q0, __m512i q1, __m512i q2, __m512i q3) const {
+    const __mmask32 all16 = 0xFFFFFFFF;
+    const __mmask64 all8 = ~__mmask64(0);
+    const __m512i low = _mm512_maskz_adds_epi16(all16, _mm512_maskz_packs_epi32(all16, q0, q1), zero_point);
+    const __m512i high = _mm512_maskz_adds_epi16(all16, _mm512_maskz_packs_epi32(all16, q2, q3), zero_point);
+    const __m512i packed = _mm512_maskz_packus_epi16(all8, low, high);
+    const __m512i clamped = _mm512_maskz_min_epu8(all8, _mm512_maskz_max_epu8(all8, packed, lo), hi);
+    return _mm512_maskz_permutexvar_epi32(0xFFFF, order, clamped);
+  }
+};
+
+}  // namespace detail
+}  // namespace kernels
+}  // namespace mobilenet
+
+#endif
