@@ -51,7 +51,9 @@ struct OneShiftRequantAvx512 {
         _mm512_maskz_mul_epi32(all64, _mm512_maskz_srli_epi64(all64, acc, 32), odd_multiplier);
     const __m512i even = _mm512_maskz_srav_epi64(all64, _mm512_add_epi64(even_product, half_even), total_even);
     const __m512i odd = _mm512_maskz_srav_epi64(all64, _mm512_add_epi64(odd_product, half_odd), total_odd);
-    return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_maskz_slli_epi64(all64, odd, 32));
+    // The low dword of each: even lanes from `even`, odd lanes from `odd`.
+    const __m512i interleave = _mm512_setr_epi32(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+    return _mm512_maskz_permutex2var_epi32(0xFFFF, even, interleave, odd);
   }
 };
 
