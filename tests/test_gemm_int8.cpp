@@ -18,7 +18,9 @@
 #include <tuple>
 #include <vector>
 
+#include "mobilenet/kernels/conv2d_im2col.hpp"
 #include "mobilenet/kernels/int8/gemm.hpp"
+#include "mobilenet/kernels/int8/im2col.hpp"
 
 // Counts the plain operator new (this file replaces it; its test binary is its own), for the
 // promise that a GEMM call allocates nothing.
@@ -521,6 +523,37 @@ TEST(GemmInt8Packing, RefusesBadLayers) {
     if (!int8_isa_supported(isa)) {
       EXPECT_THROW(PackedInt8GemmWeights(d.layer, isa), ConfigError);
     }
+}
+
+// The stem's im2col equals im2col_rows with the image flipped and `fill` as padding, byte for
+// byte including a guard after the rows: every size from 1 pixel up, both strides, every
+// padding, several depths and bands, the last rows of the image (where 16-byte copies would
+// read past it).
+TEST(Im2colU8, EqualsTheReferenceIm2colOfTheFlippedImage) {
+  std::mt19937 rng(11);
+  for (Index cin : {1, 3, 5})
+    for (Index size : {1, 2, 3, 5, 8, 13, 30})
+      for (Index stride : {1, 2})
+        for (const Padding& padding : {Padding::same(), Padding::valid(), Padding::symmetric(1)})
+          for (std::uint8_t flip : {0x00, 0x80}) {
+            const Shape shape(1, size, size + 1, cin);
+            const Window2D win = window_2d(shape.h, shape.w, 3, stride, padding);
+            if (win.rows.out <= 0 || win.cols.out <= 0) continue;
+            std::vector<std::uint8_t> image(static_cast<std::size_t>(shape.h * shape.w * cin));
+            for (auto& x : image) x = static_cast<std::uint8_t>(rng());
+            std::vector<std::uint8_t> flipped = image;
+            for (auto& x : flipped) x ^= flip;
+            const std::uint8_t fill = static_cast<std::uint8_t>(rng());
+            for (Index depth : {9 * cin, (9 * cin + 3) / 4 * 4, 9 * cin + 5})
+              for (Index first : {Index(0), win.rows.out / 2}) {
+                const Index end = win.rows.out, count = (end - first) * win.cols.out * depth;
+                std::vector<std::uint8_t> want(static_cast<std::size_t>(count + 16), 0xA5), got = want;
+                im2col_rows(flipped.data(), shape, win, first, end, want.data(), fill, depth);
+                im2col_rows_u8(image.data(), shape, win, first, end, got.data(), depth, fill, flip);
+                ASSERT_EQ(got, want) << "cin " << cin << " size " << size << " stride " << stride << " depth " << depth
+                                     << " first row " << first << " flip " << int(flip);
+              }
+          }
 }
 
 }  // namespace

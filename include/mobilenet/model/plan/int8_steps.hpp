@@ -7,15 +7,14 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <variant>
 #include <vector>
 
 #include "mobilenet/core/padding.hpp"
 #include "mobilenet/core/shape.hpp"
-#include "mobilenet/kernels/conv2d_im2col.hpp"
 #include "mobilenet/kernels/int8/depthwise3x3.hpp"
 #include "mobilenet/kernels/int8/gemm.hpp"
+#include "mobilenet/kernels/int8/im2col.hpp"
 #include "mobilenet/kernels/int8/pooling.hpp"
 #include "mobilenet/model/plan/int8_layout.hpp"
 #include "mobilenet/runtime/thread_pool.hpp"
@@ -73,18 +72,6 @@ void for_each_int8_band(const Int8StepContext& c, std::size_t step, int phase, I
                                [&](Index, Index first, Index end) { band(first, end); });
 }
 
-// xor 0x80 into n bytes (int8 <-> the internal uint8 domain), eight bytes a word.
-inline void flip_sign_bits(std::uint8_t* p, Index n) {
-  Index i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t word;
-    std::memcpy(&word, p + i, 8);
-    word ^= 0x8080808080808080u;
-    std::memcpy(p + i, &word, 8);
-  }
-  for (; i < n; ++i) p[i] ^= 0x80u;
-}
-
 }  // namespace detail
 
 // The stem: im2col rows of a band (padding taps = the input's zero point, rows padded to the
@@ -102,9 +89,9 @@ struct Int8StemStep {
     std::uint8_t* cols = c.scratch(thread);
     const std::uint8_t* in = detail::input_image(c, io, image);
     detail::for_each_int8_band(c, index, 0, image, io.out.h, band_rows, thread, [&](Index first, Index end) {
-      kernels::im2col_rows(in, io.in, window, first, end, cols, pad, gemm.k());
+      const std::uint8_t flip = flip_input ? 0x80u : 0u;
+      kernels::im2col_rows_u8(in, io.in, window, first, end, cols, gemm.k(), static_cast<std::uint8_t>(pad ^ flip), flip);
       const Index rows = (end - first) * io.out.w;
-      if (flip_input) detail::flip_sign_bits(cols, rows * gemm.k());
       kernels::gemm_int8_packed_range(cols, rows, gemm.k(), gemm, detail::output_row(c, io, image, first),
                                       io.out_stride, kernels::Int8GemmRange{0, rows, 0, gemm.panels()});
     });
