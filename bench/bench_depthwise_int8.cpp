@@ -134,15 +134,18 @@ void set_counter(benchmark::State& state, Index multiply_adds) {
       benchmark::Counter(2e-9 * static_cast<double>(multiply_adds), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// isa < 0: the float kernel of best_isa().
-void bench_layers(benchmark::State& state, std::vector<Layer*> chosen, int isa) {
+// isa < 0: the float kernel of best_isa(). weight_zero_point 5 (asymmetric uint8 files) or 0
+// (int8 files, whose weights AVX-512 VNNI packs in the quad layout).
+void bench_layers(benchmark::State& state, std::vector<Layer*> chosen, int isa, std::int32_t weight_zero_point) {
   std::vector<mobilenet::kernels::PackedDepthwiseInt8Weights> packed;
   std::vector<mobilenet::kernels::Depthwise3x3Int8Params> params;
   Index multiply_adds = 0;
   for (Layer* l : chosen) {
     multiply_adds += l->multiply_adds();
     if (isa < 0) continue;
-    packed.emplace_back(l->layer, static_cast<Int8Isa>(isa));
+    mobilenet::kernels::DepthwiseInt8Layer layer = l->layer;
+    layer.weight_zero_point = weight_zero_point;
+    packed.emplace_back(layer, static_cast<Int8Isa>(isa));
   }
   for (std::size_t i = 0; isa >= 0 && i < chosen.size(); ++i) {
     params.push_back(chosen[i]->params);
@@ -159,18 +162,27 @@ void bench_layers(benchmark::State& state, std::vector<Layer*> chosen, int isa) 
 }
 
 bool register_benchmarks() {
-  std::vector<std::pair<std::string, int>> kernels;
-  for (Int8Isa isa : mobilenet::kernels::runnable_int8_isas())
-    kernels.emplace_back(std::string("int8-") + mobilenet::kernels::int8_isa_name(isa), static_cast<int>(isa));
-  kernels.emplace_back(std::string("float-") + mobilenet::kernels::isa_name(mobilenet::kernels::best_isa()), -1);
+  struct Kernel {
+    std::string name;
+    int isa;
+    std::int32_t weight_zero_point;
+  };
+  std::vector<Kernel> kernels;
+  for (Int8Isa isa : mobilenet::kernels::runnable_int8_isas()) {
+    const std::string name = std::string("int8-") + mobilenet::kernels::int8_isa_name(isa);
+    kernels.push_back({name, static_cast<int>(isa), 5});
+    kernels.push_back({name + "-symmetric", static_cast<int>(isa), 0});
+  }
+  kernels.push_back({std::string("float-") + mobilenet::kernels::isa_name(mobilenet::kernels::best_isa()), -1, 0});
   std::vector<Layer*> all;
   for (auto& l : layers()) all.push_back(l.get());
-  for (const auto& k : kernels) {
-    benchmark::RegisterBenchmark(("depthwise3x3/all13/" + k.first).c_str(), bench_layers, all, k.second)
+  for (const Kernel& k : kernels) {
+    benchmark::RegisterBenchmark(("depthwise3x3/all13/" + k.name).c_str(), bench_layers, all, k.isa,
+                                 k.weight_zero_point)
         ->Unit(benchmark::kMicrosecond);
     for (Layer* l : all)
-      benchmark::RegisterBenchmark(("depthwise3x3/" + l->name + "/" + k.first).c_str(), bench_layers,
-                                   std::vector<Layer*>{l}, k.second)
+      benchmark::RegisterBenchmark(("depthwise3x3/" + l->name + "/" + k.name).c_str(), bench_layers,
+                                   std::vector<Layer*>{l}, k.isa, k.weight_zero_point)
           ->Unit(benchmark::kMicrosecond);
   }
   return true;

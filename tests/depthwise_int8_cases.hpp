@@ -28,6 +28,8 @@ enum class Int8Data {
   Saturate,  // large multipliers (shift > 0) so that most outputs clamp to the range
   Relu,      // a ReLU's range (lo = the output zero point), right shifts only, exact ties:
              // where the kernels may requantize with one rounding shift
+  Symmetric,      // Random with weight zero point 0, as in int8 files: the quad layout
+  SymmetricRelu,  // Relu with weight zero point 0
 };
 
 struct DepthwiseInt8Case {
@@ -44,12 +46,18 @@ inline std::vector<DepthwiseInt8Case> depthwise_int8_cases() {
       for (int padding : {0, 1, 2})
         for (Int8Data data : {Int8Data::Random, Int8Data::Extremes, Int8Data::Saturate, Int8Data::Relu})
           cases.push_back({channels, stride, padding, data});
+  // Where AVX-512 VNNI takes the quad layout: whole and partial blocks of 64 channels.
+  for (Index channels : {64, 100, 130})
+    for (Index stride : {1, 2})
+      for (int padding : {0, 1, 2})
+        for (Int8Data data : {Int8Data::Symmetric, Int8Data::SymmetricRelu})
+          cases.push_back({channels, stride, padding, data});
   return cases;
 }
 
 inline std::string describe(const DepthwiseInt8Case& c) {
   static const char* paddings[] = {"same", "symmetric(1)", "valid"};
-  static const char* data[] = {"random", "extremes", "saturate", "relu"};
+  static const char* data[] = {"random", "extremes", "saturate", "relu", "symmetric", "symmetric relu"};
   std::ostringstream os;
   os << "channels " << c.channels << ", stride " << c.stride << ", padding " << paddings[c.padding] << ", data "
      << data[static_cast<int>(c.data)];
@@ -75,6 +83,11 @@ struct Int8LayerData {
 };
 
 inline Int8LayerData make_int8_layer(Index channels, Int8Data data, std::uint32_t seed) {
+  if (data == Int8Data::Symmetric || data == Int8Data::SymmetricRelu) {
+    Int8LayerData d = make_int8_layer(channels, data == Int8Data::Symmetric ? Int8Data::Random : Int8Data::Relu, seed);
+    d.layer.weight_zero_point = 0;
+    return d;
+  }
   std::mt19937 rng(seed);
   auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   Int8LayerData d;

@@ -40,7 +40,8 @@ TEST(DepthwiseInt8Kernels, MobileNetShapes) {
                            {8, 192, 1},  {4, 256, 1}};
   for (Int8Isa isa : kernels::runnable_int8_isas()) {
     for (const Shape3& s : shapes) {
-      const DepthwiseInt8Case c{s.channels, s.stride, 0, testing::Int8Data::Random};
+     for (testing::Int8Data data : {testing::Int8Data::Random, testing::Int8Data::SymmetricRelu}) {
+      const DepthwiseInt8Case c{s.channels, s.stride, 0, data};
       const testing::Int8LayerData d = testing::make_int8_layer(s.channels, c.data, 77);
       const kernels::PackedDepthwiseInt8Weights packed(d.layer, isa);
       const Index extra = s.channels % 256 == 0 ? 16 : 0;
@@ -49,6 +50,7 @@ TEST(DepthwiseInt8Kernels, MobileNetShapes) {
                                          [](const auto& p) { kernels::depthwise3x3_int8(p); },
                                          kernels::int8_isa_name(isa), extra, 5))
         ADD_FAILURE() << e;
+     }
     }
   }
 }
@@ -56,8 +58,8 @@ TEST(DepthwiseInt8Kernels, MobileNetShapes) {
 // Stride 3 has no tile: every pixel runs the per-pixel path.
 TEST(DepthwiseInt8Kernels, OtherStridesRunPerPixel) {
   for (Int8Isa isa : kernels::runnable_int8_isas()) {
-    for (Index ch : {5, 16, 40}) {
-      const DepthwiseInt8Case c{ch, 3, 1, testing::Int8Data::Random};
+    for (Index ch : {5, 16, 40, 70}) {
+      const DepthwiseInt8Case c{ch, 3, 1, ch < 64 ? testing::Int8Data::Random : testing::Int8Data::Symmetric};
       const testing::Int8LayerData d = testing::make_int8_layer(ch, c.data, 3);
       const kernels::PackedDepthwiseInt8Weights packed(d.layer, isa);
       for (const std::string& e : testing::check_depthwise_int8(
@@ -175,6 +177,25 @@ TEST(DepthwiseInt8Packing, KeepsTheLayerParametersAndIsa) {
     const kernels::PackedDepthwiseInt8Weights copy = packed;  // a copy views its own storage
     EXPECT_NE(copy.view().w01, packed.view().w01);
   }
+}
+
+// The quad layout: AVX-512 VNNI only, at least 64 channels, every w - zw within int8; padded
+// to whole blocks of 64 channels of 21 bytes (3 tap words, bias, multiplier, shift).
+TEST(DepthwiseInt8Packing, QuadLayoutOnlyWhereTheWeightsFitInt8) {
+  testing::Int8LayerData d = testing::make_int8_layer(100, testing::Int8Data::Symmetric, 2);
+  for (Int8Isa isa : kernels::runnable_int8_isas()) {
+    const kernels::PackedDepthwiseInt8Weights packed(d.layer, isa);
+    const bool quads = isa == Int8Isa::Avx512Vnni && kernels::depthwise3x3_int8_compiled(isa);
+    EXPECT_EQ(packed.quads(), quads) << kernels::int8_isa_name(isa);
+    EXPECT_EQ(packed.view().quads != nullptr, quads);
+    EXPECT_EQ(packed.bytes(), quads ? std::size_t(128 * 21) : std::size_t(112 * 33));
+  }
+  if (!kernels::int8_isa_supported(Int8Isa::Avx512Vnni)) GTEST_SKIP() << "no AVX-512 VNNI here";
+  d.layer.weight_zero_point = 1;  // some w - zw reach -129
+  EXPECT_FALSE(kernels::PackedDepthwiseInt8Weights(d.layer, Int8Isa::Avx512Vnni).quads());
+  d.layer.weight_zero_point = 0;
+  d.layer.channels = 63;
+  EXPECT_FALSE(kernels::PackedDepthwiseInt8Weights(d.layer, Int8Isa::Avx512Vnni).quads());
 }
 
 // The one-shift requantization is allowed exactly where every q <= 0 clamps to lo and no

@@ -18,6 +18,7 @@
 #include "mobilenet/core/quantization.hpp"
 #include "mobilenet/kernels/int8/depthwise3x3_avx2.hpp"
 #include "mobilenet/kernels/int8/depthwise3x3_avx512.hpp"
+#include "mobilenet/kernels/int8/depthwise3x3_avx512_quads.hpp"
 #include "mobilenet/kernels/int8/depthwise3x3_common.hpp"
 #include "mobilenet/kernels/int8/depthwise3x3_generic.hpp"
 #include "mobilenet/kernels/int8/depthwise3x3_neon.hpp"
@@ -27,7 +28,7 @@ namespace mobilenet {
 namespace kernels {
 
 // A layer's weights, bias and requantization packed once for the kernel of one ISA (see
-// detail::DepthwiseInt8View for the layout, the same for every ISA today). Throws ConfigError
+// detail::DepthwiseInt8View for the layouts). Throws ConfigError
 // for parameters the kernels cannot run exactly, or an ISA this CPU does not run.
 class PackedDepthwiseInt8Weights {
  public:
@@ -36,20 +37,25 @@ class PackedDepthwiseInt8Weights {
 
   Index channels() const { return channels_; }
   Int8Isa isa() const { return isa_; }
-  // Heap bytes held: 33 a padded channel (6 tap words, bias, multiplier, shift).
+  // Whether the weights are in the quad layout (DepthwiseInt8View), which the AVX-512 VNNI
+  // kernel takes for layers of at least kDepthwiseInt8QuadBlock channels whose w - zw fit int8.
+  bool quads() const { return quads_; }
+  // Heap bytes held: 33 a padded channel (6 tap words, bias, multiplier, shift), or 21 in the
+  // quad layout (3 tap words).
   std::size_t bytes() const { return words_.size() * sizeof(std::int32_t) + shift_.size(); }
   // What the kernels read; valid while this object lives and is not assigned to.
   detail::DepthwiseInt8View view() const;
 
  private:
-  enum Array { kW01 = 0, kW2 = 3, kBias = 6, kMultiplier, kArrays };
-  std::vector<std::int32_t> words_;  // kArrays rows of `padded_` int32
+  // Rows of words_: the taps (6 words, or 3 in the quad layout), then bias and multiplier.
+  int tap_rows() const { return quads_ ? 3 : 6; }
+  std::vector<std::int32_t> words_;  // tap_rows() + 2 rows of `padded_` int32
   std::vector<std::int8_t> shift_;   // `padded_` shifts
   Index channels_ = 0, padded_ = 0;
   Int8Isa isa_ = Int8Isa::Generic;
   std::int32_t input_zero_point_ = 0, output_zero_point_ = 0;
   QuantRange range_;
-  bool one_shift_ = false;
+  bool one_shift_ = false, quads_ = false;
 };
 
 namespace detail {
@@ -76,38 +82,67 @@ inline void check_depthwise_int8_layer(const DepthwiseInt8Layer& layer, Int8Isa 
   if (!int8_isa_supported(isa)) fail("this CPU does not run ", int8_isa_name(isa));
 }
 
+// Whether `layer` takes the quad layout on `isa`.
+inline bool depthwise_int8_quads_apply(const DepthwiseInt8Layer& layer, Int8Isa isa) {
+#if defined(MOBILENET_HAVE_DEPTHWISE3X3_INT8_AVX512)
+  if (isa != Int8Isa::Avx512Vnni || layer.channels < kDepthwiseInt8QuadBlock) return false;
+  for (Index i = 0; i < 9 * layer.channels; ++i) {
+    const std::int32_t w = layer.weights[i] - layer.weight_zero_point;
+    if (w < -128 || w > 127) return false;
+  }
+  return true;
+#else
+  (void)layer, (void)isa;
+  return false;
+#endif
+}
+
 }  // namespace detail
 
 inline PackedDepthwiseInt8Weights::PackedDepthwiseInt8Weights(const DepthwiseInt8Layer& layer, Int8Isa isa) {
   detail::check_depthwise_int8_layer(layer, isa);
-  const Index ch = layer.channels, pad = detail::kDepthwiseInt8ChannelPad;
+  const Index ch = layer.channels;
   channels_ = ch;
-  padded_ = (ch + pad - 1) / pad * pad;
   isa_ = isa;
+  quads_ = detail::depthwise_int8_quads_apply(layer, isa);
+  const Index pad = quads_ ? kDepthwiseInt8QuadBlock : detail::kDepthwiseInt8ChannelPad;
+  padded_ = (ch + pad - 1) / pad * pad;
   input_zero_point_ = layer.input_zero_point;
   output_zero_point_ = layer.output_zero_point;
   range_ = layer.range;
   const auto padded = static_cast<std::size_t>(padded_);
-  words_.assign(std::size_t(kArrays) * padded, 0);
+  const int bias_row = tap_rows(), multiplier_row = bias_row + 1;
+  words_.assign(std::size_t(multiplier_row + 1) * padded, 0);
   shift_.assign(padded, 0);
-  auto at = [&](int array, Index c) -> std::int32_t& { return words_[static_cast<std::size_t>(array * padded_ + c)]; };
-  auto tap = [&](Index ky, Index kx, Index c) -> std::uint32_t {  // |w - zw| <= 383: fits int16
-    const std::int32_t w = layer.weights[(ky * 3 + kx) * ch + c] - layer.weight_zero_point;
-    return static_cast<std::uint16_t>(static_cast<std::int16_t>(w));  // two's complement in 16 bits
+  auto at = [&](int row, Index slot) -> std::int32_t& { return words_[static_cast<std::size_t>(row * padded_ + slot)]; };
+  auto tap = [&](Index ky, Index kx, Index c) {  // |w - zw| <= 383
+    return layer.weights[(ky * 3 + kx) * ch + c] - layer.weight_zero_point;
   };
+  auto half = [](std::int32_t w) -> std::uint32_t {  // two's complement in 16 bits
+    return static_cast<std::uint16_t>(static_cast<std::int16_t>(w));
+  };
+  auto byte = [](std::int32_t w) -> std::uint32_t { return static_cast<std::uint8_t>(static_cast<std::int8_t>(w)); };
   for (Index c = 0; c < ch; ++c) {
+    const Index slot = quads_ ? c / kDepthwiseInt8QuadBlock * kDepthwiseInt8QuadBlock +
+                                    detail::quad_entry(c % kDepthwiseInt8QuadBlock)
+                              : c;
     std::int32_t sum = 0;
     for (Index kx = 0; kx < 3; ++kx) {
-      at(kW01 + int(kx), c) = static_cast<std::int32_t>(tap(0, kx, c) | tap(1, kx, c) << 16);
-      at(kW2 + int(kx), c) = static_cast<std::int32_t>(tap(2, kx, c));
-      for (Index ky = 0; ky < 3; ++ky) sum += layer.weights[(ky * 3 + kx) * ch + c] - layer.weight_zero_point;
+      if (quads_) {
+        at(int(kx), slot) = static_cast<std::int32_t>(byte(tap(0, kx, c)) | byte(tap(1, kx, c)) << 8 |
+                                                      byte(tap(2, kx, c)) << 16);
+      } else {
+        at(int(kx), slot) = static_cast<std::int32_t>(half(tap(0, kx, c)) | half(tap(1, kx, c)) << 16);
+        at(3 + int(kx), slot) = static_cast<std::int32_t>(half(tap(2, kx, c)));
+      }
+      for (Index ky = 0; ky < 3; ++ky) sum += tap(ky, kx, c);
     }
     const Requantization r = layer.requantization[c];
     // In uint32: a bias at int32's ends wraps as the kernels' sums do, instead of overflowing.
     const auto bias = static_cast<std::uint32_t>(layer.bias ? layer.bias[c] : 0);
-    at(kBias, c) = static_cast<std::int32_t>(bias - static_cast<std::uint32_t>(layer.input_zero_point * sum));
-    at(kMultiplier, c) = r.multiplier;
-    shift_[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(r.shift);  // in [-31, 30]
+    at(bias_row, slot) = static_cast<std::int32_t>(bias - static_cast<std::uint32_t>(layer.input_zero_point * sum));
+    at(multiplier_row, slot) = r.multiplier;
+    shift_[static_cast<std::size_t>(slot)] = static_cast<std::int8_t>(r.shift);  // in [-31, 30]
   }
   one_shift_ = layer.range.lo >= layer.output_zero_point &&
                std::all_of(shift_.begin(), shift_.end(), [](std::int8_t shift) { return shift <= 0; });
@@ -115,11 +150,15 @@ inline PackedDepthwiseInt8Weights::PackedDepthwiseInt8Weights(const DepthwiseInt
 
 inline detail::DepthwiseInt8View PackedDepthwiseInt8Weights::view() const {
   detail::DepthwiseInt8View v;
-  auto row = [&](int array) { return words_.data() + array * padded_; };
-  v.w01 = row(kW01);
-  v.w2 = row(kW2);
-  v.bias = row(kBias);
-  v.multiplier = row(kMultiplier);
+  auto row = [&](int r) { return words_.data() + r * padded_; };
+  if (quads_) {
+    v.quads = row(0);
+  } else {
+    v.w01 = row(0);
+    v.w2 = row(3);
+  }
+  v.bias = row(tap_rows());
+  v.multiplier = row(tap_rows() + 1);
   v.shift = shift_.data();
   v.padded = padded_;
   v.input_zero_point = input_zero_point_;
@@ -184,7 +223,10 @@ inline void depthwise3x3_int8(const Depthwise3x3Int8Params& p) {
   const detail::DepthwiseInt8View view = p.weights->view();
   switch (p.weights->isa()) {
 #if defined(MOBILENET_HAVE_DEPTHWISE3X3_INT8_AVX512)
-    case Int8Isa::Avx512Vnni: depthwise3x3_int8_avx512(p, view); return;
+    case Int8Isa::Avx512Vnni:
+      if (view.quads) depthwise3x3_int8_avx512_quads(p, view);
+      else depthwise3x3_int8_avx512(p, view);
+      return;
 #endif
 #if defined(MOBILENET_HAVE_DEPTHWISE3X3_INT8_AVX2)
     case Int8Isa::AvxVnni: depthwise3x3_int8_avxvnni(p, view); return;

@@ -76,11 +76,20 @@ constexpr DepthwiseInt8TileShape depthwise3x3_int8_tile(Int8Isa isa) {
   return kDepthwiseInt8Tiles[5];
 }
 
+// The quad layout (AVX-512 VNNI, depthwise3x3_avx512_quads.hpp): channels a block, the
+// fewest channels a layer has to take it, and output pixels a tile (4 x 4 accumulators).
+inline constexpr Index kDepthwiseInt8QuadBlock = 64;
+inline constexpr int kDepthwiseInt8QuadTile = 4;
+
 namespace detail {
 
 // Channels of every packed array are padded to a multiple of this, so that kernels load the
 // weights and requantization parameters of a channel tail as whole vectors.
 inline constexpr Index kDepthwiseInt8ChannelPad = 16;
+
+// Where the quad layout keeps channel c of a block (c < kDepthwiseInt8QuadBlock): lane
+// d = 4L + i of vector j holds channel 16L + 4j + i, the order of 128-bit-lane unpacks.
+constexpr Index quad_entry(Index c) { return 16 * (c % 16 / 4) + 4 * (c / 16) + c % 4; }
 
 // The packed weights as the kernels read them, every array `padded` entries a row.
 // The 9 taps of a channel are 3 int16 pair products and 3 single ones, which is what
@@ -94,9 +103,15 @@ inline constexpr Index kDepthwiseInt8ChannelPad = 16;
 // (|x (w - zw)| <= 255 * 383). The requantization is the multiplier and the signed shift; the
 // kernels derive the left shift max(shift, 0), the right shift max(-shift, 0), its rounding
 // mask 2^right - 1 and threshold mask >> 1 per channel block.
+//
+// The quad layout (`quads` set, w01 and w2 null) holds per kernel column and channel the bytes
+// (w0k - zw, w1k - zw, w2k - zw, 0) as one int32 word, for vpdpbusd; it needs every w - zw
+// within int8. Its arrays (quads, bias, multiplier, shift) are in quad_entry order within
+// each block of kDepthwiseInt8QuadBlock channels, padded to whole blocks.
 struct DepthwiseInt8View {
   const std::int32_t* w01 = nullptr;    // 3 x padded
   const std::int32_t* w2 = nullptr;     // 3 x padded
+  const std::int32_t* quads = nullptr;  // 3 x padded, the quad layout
   const std::int32_t* bias = nullptr;   // padded: bias (0 where the layer has none) - zp_in * sum (w - zw)
   const std::int32_t* multiplier = nullptr;  // padded, Requantization::multiplier
   const std::int8_t* shift = nullptr;   // padded, Requantization::shift, in [-31, 30]

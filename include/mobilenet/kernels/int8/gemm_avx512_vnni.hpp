@@ -110,12 +110,6 @@ MOBILENET_TARGET_AVX512_VNNI inline void store_int8_tile_avx512(const Int8Tile& 
   }
 }
 
-// acc += x (u8) * w (s8) in sums of 4. In asm because GCC 12 copies each intrinsic's
-// accumulator to a fresh register (and the stack) instead of updating it in place.
-MOBILENET_TARGET_AVX512_VNNI inline void dpbusd_avx512(__m512i& acc, __m512i x, __m512i w) {
-  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "v"(w));
-}
-
 }  // namespace detail
 
 // Int8RowSums with vpsadbw over 64 bytes at a time; the tail is a masked load, which reads no

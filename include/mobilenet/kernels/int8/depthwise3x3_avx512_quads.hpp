@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// AVX-512 VNNI 8-bit 3x3 depthwise convolution on byte quads, for the layers packed in the
+// quad layout (DepthwiseInt8View::quads: every w - zw fits int8, as in every int8 file, and at
+// least kDepthwiseInt8QuadBlock channels). Per input column, the bytes of the three kernel
+// rows for 64 channels become 4 zmm of (row 0, row 1, row 2, 0) quads through 4 byte and 4
+// word unpacks, and one vpdpbusd per kernel column adds 3 taps of 16 channels: 3 multiply-adds
+// a pixel and 16 channels where the int16 pair kernel needs 6. The unpacks stay within 128-bit
+// lanes, which fixes the channel order of the packed arrays (DepthwiseInt8View) and lets the
+// saturating packs of the 4 vectors give the bytes back in channel order.
+
+#include <algorithm>
+#include <cassert>
+#include <cstdint>
+
+#include "mobilenet/kernels/int8/depthwise3x3_avx512.hpp"
+
+#if defined(MOBILENET_HAVE_DEPTHWISE3X3_INT8_AVX512)
+
+namespace mobilenet {
+namespace kernels {
+namespace detail {
+namespace depthwise3x3_int8_avx512_impl {
+
+// One output row of the quad kernel.
+struct QuadRow {
+  const std::uint8_t* in[3] = {nullptr, nullptr, nullptr};  // input column 0 of kernel row 0..2, or null
+  const DepthwiseInt8View* view = nullptr;
+  std::uint8_t* out = nullptr;  // output pixel 0 of the row
+  Index in_stride = 0, out_stride = 0, stride = 1, pad_left = 0, in_w = 0;
+};
+
+// One block of 64 channels: its first channel, the lanes that exist, a column of zp_in bytes and
+// the requantization of its 4 vectors.
+struct QuadBlock {
+  MOBILENET_TARGET_AVX512_VNNI QuadBlock(const DepthwiseInt8View& v, Index first, Index lanes)
+      : c(first),
+        mask(lanes >= 64 ? ~__mmask64(0) : (__mmask64(1) << lanes) - 1),
+        zero_point(_mm512_set1_epi8(static_cast<char>(v.input_zero_point))),
+        requant{Vec::load_requant(v, first), Vec::load_requant(v, first + 16), Vec::load_requant(v, first + 32),
+                Vec::load_requant(v, first + 48)} {}
+  Index c;
+  __mmask64 mask;
+  __m512i zero_point;
+  Vec::Requant requant[4];
+};
+
+// Row `r`'s bytes of the block at input column ix, or zp_in where the tap is outside the input.
+template <bool Checked>
+MOBILENET_TARGET_AVX512_VNNI MOBILENET_DW8_ALWAYS_INLINE inline __m512i quad_row_bytes(const QuadRow& row, int r,
+                                                                                     Index ix, const QuadBlock& b) {
+  if constexpr (Checked)
+    if (row.in[r] == nullptr || ix < 0 || ix >= row.in_w) return b.zero_point;
+  return _mm512_maskz_loadu_epi8(b.mask, row.in[r] + ix * row.in_stride + b.c);
+}
+
+// Output pixels [first, first + Tile) of the row, the block's channels. Stride is the tile's
+// column reuse (1 or 2); a tile of one pixel runs any stride. Checked: some tap may be outside
+// the input.
+template <int Stride, int Tile, bool Checked>
+MOBILENET_TARGET_AVX512_VNNI inline void quad_tile(const QuadRow& row, Index first, const QuadBlock& b) {
+  constexpr int kCols = (Tile - 1) * Stride + 3;
+  const DepthwiseInt8View& v = *row.view;
+  const __mmask64 all8 = ~__mmask64(0);
+  const __mmask32 all16 = 0xFFFFFFFF;
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i acc[Tile][4];
+  // Every loop unrolled, so that the accumulators stay in registers.
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {
+    const __m512i bias = _mm512_loadu_si512(v.bias + b.c + 16 * j);
+#pragma GCC unroll 8
+    for (int t = 0; t < Tile; ++t) acc[t][j] = bias;
+  }
+  const Index ix0 = first * row.stride - row.pad_left;
+#pragma GCC unroll 16
+  for (int x = 0; x < kCols; ++x) {
+    const __m512i r0 = quad_row_bytes<Checked>(row, 0, ix0 + x, b), r1 = quad_row_bytes<Checked>(row, 1, ix0 + x, b),
+                  r2 = quad_row_bytes<Checked>(row, 2, ix0 + x, b);
+    const __m512i low01 = _mm512_maskz_unpacklo_epi8(all8, r0, r1), high01 = _mm512_maskz_unpackhi_epi8(all8, r0, r1);
+    const __m512i low2 = _mm512_maskz_unpacklo_epi8(all8, r2, zero), high2 = _mm512_maskz_unpackhi_epi8(all8, r2, zero);
+    const __m512i quad[4] = {
+        _mm512_maskz_unpacklo_epi16(all16, low01, low2), _mm512_maskz_unpackhi_epi16(all16, low01, low2),
+        _mm512_maskz_unpacklo_epi16(all16, high01, high2), _mm512_maskz_unpackhi_epi16(all16, high01, high2)};
+#pragma GCC unroll 8
+    for (int t = 0; t < Tile; ++t) {
+      const int k = x - t * Stride;  // the kernel column that column x is for pixel t
+      if (k < 0 || k > 2) continue;
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j)
+        dpbusd_avx512(acc[t][j], quad[j], _mm512_loadu_si512(v.quads + k * v.padded + b.c + 16 * j));
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < Tile; ++t) {
+    const __m512i bytes = b.requant[0].pack.lanes(
+        Vec::requantize_raw(acc[t][0], b.requant[0]), Vec::requantize_raw(acc[t][1], b.requant[1]),
+        Vec::requantize_raw(acc[t][2], b.requant[2]), Vec::requantize_raw(acc[t][3], b.requant[3]));
+    _mm512_mask_storeu_epi8(row.out + (first + t) * row.out_stride + b.c, b.mask, bytes);
+  }
+}
+
+// Output pixels [first, end) in tiles of Tile, the rest in halving tiles; tiles with every tap
+// inside the input skip the checks.
+template <int Stride, int Tile>
+MOBILENET_TARGET_AVX512_VNNI void quad_run(const QuadRow& row, Index first, Index end, const QuadBlock& b,
+                                           bool rows_present) {
+  constexpr int kCols = (Tile - 1) * Stride + 3;
+  for (; first + Tile <= end; first += Tile) {
+    const Index ix0 = first * row.stride - row.pad_left;
+    if (rows_present && ix0 >= 0 && ix0 + kCols <= row.in_w) quad_tile<Stride, Tile, false>(row, first, b);
+    else quad_tile<Stride, Tile, true>(row, first, b);
+  }
+  if constexpr (Tile > 1) quad_run<Stride, Tile / 2>(row, first, end, b, rows_present);
+}
+
+// Output rows [row_begin, row_end) of p, block by block.
+MOBILENET_TARGET_AVX512_VNNI inline void run_depthwise3x3_int8_quads(const Depthwise3x3Int8Params& p,
+                                                                    const DepthwiseInt8View& v) {
+  assert(valid_int8_params(p) && v.quads);
+  constexpr int kTile = kDepthwiseInt8QuadTile;
+  const Index s = p.stride, is = int8_in_stride(p), os = int8_out_stride(p);
+  for (Index c = 0; c < p.channels; c += kDepthwiseInt8QuadBlock) {
+    const QuadBlock b(v, c, std::min<Index>(kDepthwiseInt8QuadBlock, p.channels - c));
+    for (Index oy = p.row_begin; oy < p.row_end; ++oy) {
+      QuadRow row;
+      const Index iy = oy * s - p.pad_top;
+      bool rows_present = true;
+      for (int ky = 0; ky < 3; ++ky) {
+        const bool in = iy + ky >= 0 && iy + ky < p.in_h;
+        row.in[ky] = in ? p.input + (iy + ky) * p.in_w * is : nullptr;
+        rows_present = rows_present && in;
+      }
+      row.view = &v;
+      row.out = p.output + (oy - p.row_begin) * p.out_w * os;
+      row.in_stride = is;
+      row.out_stride = os;
+      row.stride = s;
+      row.pad_left = p.pad_left;
+      row.in_w = p.in_w;
+      if (s == 1) quad_run<1, kTile>(row, 0, p.out_w, b, rows_present);
+      else if (s == 2) quad_run<2, kTile>(row, 0, p.out_w, b, rows_present);
+      else quad_run<1, 1>(row, 0, p.out_w, b, rows_present);  // one pixel a tile: any stride
+    }
+  }
+}
+
+}  // namespace depthwise3x3_int8_avx512_impl
+}  // namespace detail
+
+// in:  in_h x in_w x C uint8 (one image, NHWC), weights packed in the quad layout
+// out: rows [row_begin, row_end) of out_h x out_w x C uint8
+MOBILENET_TARGET_AVX512_VNNI inline void depthwise3x3_int8_avx512_quads(const Depthwise3x3Int8Params& params,
+                                                                       const detail::DepthwiseInt8View& view) {
+  detail::depthwise3x3_int8_avx512_impl::run_depthwise3x3_int8_quads(params, view);
+}
+
+}  // namespace kernels
+}  // namespace mobilenet
+#endif
