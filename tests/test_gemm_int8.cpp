@@ -527,8 +527,8 @@ TEST(GemmInt8Packing, RefusesBadLayers) {
 
 // The stem's im2col equals im2col_rows with the image flipped and `fill` as padding, byte for
 // byte including a guard after the rows: every size from 1 pixel up, both strides, every
-// padding, several depths and bands, the last rows of the image (where 16-byte copies would
-// read past it).
+// padding, several depths, bands that end at the image's last row and before it, the last rows
+// of the image (where 16-byte copies would read past it).
 TEST(Im2colU8, EqualsTheReferenceIm2colOfTheFlippedImage) {
   std::mt19937 rng(11);
   for (Index cin : {1, 3, 5})
@@ -545,13 +545,14 @@ TEST(Im2colU8, EqualsTheReferenceIm2colOfTheFlippedImage) {
             for (auto& x : flipped) x ^= flip;
             const std::uint8_t fill = static_cast<std::uint8_t>(rng());
             for (Index depth : {9 * cin, (9 * cin + 3) / 4 * 4, 9 * cin + 5})
-              for (Index first : {Index(0), win.rows.out / 2}) {
-                const Index end = win.rows.out, count = (end - first) * win.cols.out * depth;
+              for (const auto& [first, end] : {std::pair<Index, Index>{0, win.rows.out}, {win.rows.out / 2, win.rows.out},
+                                              {0, (win.rows.out + 1) / 2}}) {
+                const Index count = (end - first) * win.cols.out * depth;
                 std::vector<std::uint8_t> want(static_cast<std::size_t>(count + 16), 0xA5), got = want;
                 im2col_rows(flipped.data(), shape, win, first, end, want.data(), fill, depth);
                 im2col_rows_u8(image.data(), shape, win, first, end, got.data(), depth, fill, flip);
                 ASSERT_EQ(got, want) << "cin " << cin << " size " << size << " stride " << stride << " depth " << depth
-                                     << " first row " << first << " flip " << int(flip);
+                                     << " rows " << first << ".." << end << " flip " << int(flip);
               }
           }
 }
