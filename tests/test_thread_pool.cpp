@@ -154,6 +154,17 @@ TEST(WorkSharing, BandsStopAtImageEdges) {
   EXPECT_EQ(bands, want);
 }
 
+// A lone thread takes whole chunks of max_chunk (the last one shorter), from either end.
+TEST(GuidedCounter, OneThreadTakesFullChunks) {
+  for (bool from_back : {false, true}) {
+    GuidedCounter counter;
+    std::vector<std::int64_t> sizes;
+    std::int64_t begin = 0, end = 0;
+    while (counter.take(17, 1, 7, begin, end, from_back)) sizes.push_back(end - begin);
+    EXPECT_EQ(sizes, (std::vector<std::int64_t>{7, 7, 3})) << (from_back ? "from the back" : "from the front");
+  }
+}
+
 // Two threads draining one counter, one from each end, cover every row of every image once,
 // in bands of at most band_rows rows inside one image.
 TEST(WorkSharing, BandsTakenByTwoThreadsCoverEveryRowOnce) {

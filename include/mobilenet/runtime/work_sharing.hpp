@@ -15,7 +15,9 @@ namespace mobilenet {
 namespace runtime {
 
 // Items [0, total) of one step shared out while the threads run, in guided chunks: a thread
-// takes (items left) / (2 * threads) at a time, at least 1 and at most max_chunk. Chunks start
+// takes (items left) / (2 * threads) at a time, at least 1 and at most max_chunk (a lone
+// thread takes max_chunk: it has no one to finish with, and smaller bands would cost it the
+// reuse of a GEMM's weights). Chunks start
 // large (few atomic operations) and end small, so the threads finish within a small chunk of
 // each other even when the OS or the hypervisor holds one of them up for a while; a static
 // split would make the other wait at the barrier for all of it. Threads may take from either
@@ -36,7 +38,8 @@ class GuidedCounter {
       const std::int64_t back = static_cast<std::int64_t>(current >> 32);
       const std::int64_t left = total - front - back;
       if (left <= 0) return false;
-      const std::int64_t chunk = std::max<std::int64_t>(1, std::min(max_chunk, left / (2 * threads)));
+      const std::int64_t share = threads == 1 ? left : left / (2 * threads);
+      const std::int64_t chunk = std::max<std::int64_t>(1, std::min(max_chunk, share));
       const std::uint64_t next = from_back ? current + (static_cast<std::uint64_t>(chunk) << 32)
                                            : current + static_cast<std::uint64_t>(chunk);
       if (taken_.compare_exchange_weak(current, next, std::memory_order_relaxed)) {
