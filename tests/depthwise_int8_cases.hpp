@@ -29,7 +29,7 @@ enum class Int8Data {
   Relu,      // a ReLU's range (lo = the output zero point), right shifts only, exact ties:
              // where the kernels may requantize with one rounding shift
   Symmetric,      // Random with weight zero point 0, as in int8 files: the quad layout
-  SymmetricRelu,  // Relu with weight zero point 0
+  SymmetricRelu,  // Relu with weight zero point 0; for odd seeds right shifts 1 to 22 only
 };
 
 struct DepthwiseInt8Case {
@@ -86,6 +86,10 @@ inline Int8LayerData make_int8_layer(Index channels, Int8Data data, std::uint32_
   if (data == Int8Data::Symmetric || data == Int8Data::SymmetricRelu) {
     Int8LayerData d = make_int8_layer(channels, data == Int8Data::Symmetric ? Int8Data::Random : Int8Data::Relu, seed);
     d.layer.weight_zero_point = 0;
+    // Every other ReLU layer with every right shift in [1, 22]: AVX-512's high-dword form.
+    if (data == Int8Data::SymmetricRelu && seed % 2 == 1)
+      for (Requantization& r : d.requantization)
+        if (r.multiplier != 0) r.shift = std::clamp(r.shift, 31 - kernels::kInt8HighShiftMax, 31 - kernels::kInt8HighShiftMin);
     return d;
   }
   std::mt19937 rng(seed);

@@ -7,6 +7,7 @@
 // reference itself is checked against the formula computed a second way (int64 sums, the
 // rounding written as floor and division) and on hand-checked ties; a kernel that rounds the
 // other way is shown to fail the comparison.
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -69,7 +70,8 @@ Requantization random_requantization(std::mt19937& rng, bool left_shifts) {
 }
 
 LayerData make_layer(Index k, Index n, std::int32_t zw, std::int32_t za, Values values, unsigned seed,
-                     bool left_shifts = false, Rounding rounding = Rounding::Double, bool relu_range = false) {
+                     bool left_shifts = false, Rounding rounding = Rounding::Double, bool relu_range = false,
+                     bool high_shifts = false) {
   std::mt19937 rng(seed);
   LayerData d;
   d.weights.resize(static_cast<std::size_t>(k * n));
@@ -83,6 +85,12 @@ LayerData make_layer(Index k, Index n, std::int32_t zw, std::int32_t za, Values 
   for (auto& r : d.requantization) r.shift -= k > 256 ? 4 : 0;
   if (left_shifts)
     for (std::size_t j = 2; j < d.requantization.size(); j += 5) d.requantization[j].shift = 1 + int(j % 4);
+  // Every total shift 31 - shift within [kInt8HighShiftMin, kInt8HighShiftMax], both ends included.
+  if (high_shifts) {
+    for (auto& r : d.requantization) r.shift = std::clamp(r.shift, 31 - kInt8HighShiftMax, 31 - kInt8HighShiftMin);
+    d.requantization[0].shift = 31 - kInt8HighShiftMin;
+    if (n > 1) d.requantization[1].shift = 31 - kInt8HighShiftMax;
+  }
   // Multipliers 1/2 and 3/4 put exact ties into both roundings (the doubling high multiply's
   // for every odd accumulator): a kernel that rounds one tie the wrong way fails.
   for (std::size_t j = 0; j < d.requantization.size(); j += 3) d.requantization[j].multiplier = 1 << 30;
@@ -119,19 +127,21 @@ struct Case {
   Values values;
   bool left_shifts = false;
   bool relu_range = false;
+  bool high_shifts = false;
 };
 
 std::string describe(Int8Isa isa, Rounding rounding, const Case& c) {
   return std::string(int8_isa_name(isa)) + " " + rounding_name(rounding) + " rounding m=" + std::to_string(c.m) + " k=" + std::to_string(c.k) +
          " n=" + std::to_string(c.n) + " zw=" + std::to_string(c.zw) + " za=" + std::to_string(c.za) +
          (c.values == Values::Extreme ? " extreme" : " random") + (c.left_shifts ? " left shifts" : "") +
-         (c.relu_range ? " relu range" : "");
+         (c.relu_range ? " relu range" : "") + (c.high_shifts ? " high shifts" : "");
 }
 
 // Runs `c` on `isa` (whole, or split in rows and panels as two threads would) and compares every
 // byte of C, guards included, with the reference.
 void expect_matches_reference(Int8Isa isa, Rounding rounding, const Case& c, bool split, unsigned seed) {
-  const LayerData d = make_layer(c.k, c.n, c.zw, c.za, c.values, seed, c.left_shifts, rounding, c.relu_range);
+  const LayerData d =
+      make_layer(c.k, c.n, c.zw, c.za, c.values, seed, c.left_shifts, rounding, c.relu_range, c.high_shifts);
   const Index lda = c.k + 3, ldc = c.n + 5;
   const std::vector<std::uint8_t> a = make_input(c.m, c.k, lda, c.values, seed + 1);
   std::vector<std::uint8_t> want(static_cast<std::size_t>(c.m * ldc + 7), kGuard), got = want;
@@ -142,6 +152,10 @@ void expect_matches_reference(Int8Isa isa, Rounding rounding, const Case& c, boo
       << describe(isa, rounding, c);
   if (c.left_shifts) {
     EXPECT_FALSE(packed.plain_requantization()) << describe(isa, rounding, c);
+  }
+  if (c.high_shifts) {
+    EXPECT_EQ(packed.high_shift_requantization(), rounding == Rounding::Single || packed.one_shift_requantization())
+        << describe(isa, rounding, c);
   }
   if (split) {
     const Index rows = c.m / 2, panels = packed.panels() / 2;
@@ -221,6 +235,19 @@ TEST_P(GemmInt8Isa, ReluRanges) {
       check({25, k, 45, 0, int(seed % 256), Values::Random, false, true}, i % 2 == 0, seed);
       check({13, k, 33, -3, 128, Values::Extreme, false, true}, false, seed + 1);
       check({13, k, 33, 5, 7, Values::Random, true, true}, false, seed + 2);
+    }
+}
+
+// Right shifts only, with total shifts from kInt8HighShiftMin to kInt8HighShiftMax (the
+// high-dword form of AVX-512 for ReLU ranges and for single rounding): every zero point, ties.
+TEST_P(GemmInt8Isa, HighShiftRanges) {
+  unsigned seed = 8000;
+  for (Index k : {Index(3), Index(32), Index(64), Index(512)})
+    for (int i = 0; i < 6; ++i, seed += 41) {
+      Case relu{25, k, 45, 0, int(seed % 256), Values::Random, false, true, true};
+      check(relu, i % 2 == 0, seed);
+      Case wide{13, k, 33, -3, 128, i % 2 ? Values::Extreme : Values::Random, false, false, true};
+      check(wide, false, seed + 1);
     }
 }
 

@@ -21,6 +21,7 @@
 #include "mobilenet/kernels/int8/depthwise3x3_avx512_quads.hpp"
 #include "mobilenet/kernels/int8/depthwise3x3_common.hpp"
 #include "mobilenet/kernels/int8/depthwise3x3_generic.hpp"
+#include "mobilenet/kernels/int8/gemm_common.hpp"
 #include "mobilenet/kernels/int8/depthwise3x3_neon.hpp"
 #include "mobilenet/kernels/int8/isa.hpp"
 
@@ -55,7 +56,7 @@ class PackedDepthwiseInt8Weights {
   Int8Isa isa_ = Int8Isa::Generic;
   std::int32_t input_zero_point_ = 0, output_zero_point_ = 0;
   QuantRange range_;
-  bool one_shift_ = false, quads_ = false;
+  bool one_shift_ = false, high_shift_ = false, quads_ = false;
 };
 
 namespace detail {
@@ -146,6 +147,9 @@ inline PackedDepthwiseInt8Weights::PackedDepthwiseInt8Weights(const DepthwiseInt
   }
   one_shift_ = layer.range.lo >= layer.output_zero_point &&
                std::all_of(shift_.begin(), shift_.end(), [](std::int8_t shift) { return shift <= 0; });
+  high_shift_ = one_shift_ && std::all_of(layer.requantization, layer.requantization + ch, [](Requantization r) {
+                  return 31 - r.shift >= kInt8HighShiftMin && 31 - r.shift <= kInt8HighShiftMax;
+                });
 }
 
 inline detail::DepthwiseInt8View PackedDepthwiseInt8Weights::view() const {
@@ -165,6 +169,7 @@ inline detail::DepthwiseInt8View PackedDepthwiseInt8Weights::view() const {
   v.output_zero_point = output_zero_point_;
   v.range = range_;
   v.one_shift = one_shift_;
+  v.high_shift = high_shift_;
   return v;
 }
 

@@ -38,11 +38,19 @@ struct QuadBlock {
         mask(lanes >= 64 ? ~__mmask64(0) : (__mmask64(1) << lanes) - 1),
         zero_point(_mm512_set1_epi8(static_cast<char>(v.input_zero_point))),
         requant{Vec::load_requant(v, first), Vec::load_requant(v, first + 16), Vec::load_requant(v, first + 32),
-                Vec::load_requant(v, first + 48)} {}
+                Vec::load_requant(v, first + 48)},
+        high{high_shift(v, first), high_shift(v, first + 16), high_shift(v, first + 32), high_shift(v, first + 48)} {}
+  // The high-dword form of 16 channels' requantization (used where v.high_shift).
+  MOBILENET_TARGET_AVX512_VNNI static HighShiftRequantAvx512 high_shift(const DepthwiseInt8View& v, Index first) {
+    const __m128i shift = _mm_loadu_si128(reinterpret_cast<const __m128i*>(v.shift + first));
+    const __m512i right = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_maskz_cvtepi8_epi32(0xFFFF, shift));
+    return HighShiftRequantAvx512(_mm512_loadu_si512(v.multiplier + first), right, true, v.output_zero_point);
+  }
   Index c;
   __mmask64 mask;
   __m512i zero_point;
   Vec::Requant requant[4];
+  HighShiftRequantAvx512 high[4];
 };
 
 // Row `r`'s bytes of the block at input column ix, or zp_in where the tap is outside the input.
@@ -56,8 +64,8 @@ MOBILENET_TARGET_AVX512_VNNI MOBILENET_DW8_ALWAYS_INLINE inline __m512i quad_row
 
 // Output pixels [first, first + Tile) of the row, the block's channels. Stride is the tile's
 // column reuse (1 or 2); a tile of one pixel runs any stride. Checked: some tap may be outside
-// the input.
-template <int Stride, int Tile, bool Checked>
+// the input. High: the requantization's high-dword form (DepthwiseInt8View::high_shift).
+template <int Stride, int Tile, bool Checked, bool High>
 MOBILENET_TARGET_AVX512_VNNI inline void quad_tile(const QuadRow& row, Index first, const QuadBlock& b) {
   constexpr int kCols = (Tile - 1) * Stride + 3;
   const DepthwiseInt8View& v = *row.view;
@@ -93,32 +101,44 @@ MOBILENET_TARGET_AVX512_VNNI inline void quad_tile(const QuadRow& row, Index fir
   }
 #pragma GCC unroll 8
   for (int t = 0; t < Tile; ++t) {
-    const __m512i bytes = b.requant[0].pack.lanes(
-        Vec::requantize_raw(acc[t][0], b.requant[0]), Vec::requantize_raw(acc[t][1], b.requant[1]),
-        Vec::requantize_raw(acc[t][2], b.requant[2]), Vec::requantize_raw(acc[t][3], b.requant[3]));
+    __m512i bytes;
+    if constexpr (High)
+      bytes = b.requant[0].pack.template lanes<false>(b.high[0](acc[t][0]), b.high[1](acc[t][1]),
+                                                      b.high[2](acc[t][2]), b.high[3](acc[t][3]));
+    else
+      bytes = b.requant[0].pack.lanes(
+          Vec::requantize_raw(acc[t][0], b.requant[0]), Vec::requantize_raw(acc[t][1], b.requant[1]),
+          Vec::requantize_raw(acc[t][2], b.requant[2]), Vec::requantize_raw(acc[t][3], b.requant[3]));
     _mm512_mask_storeu_epi8(row.out + (first + t) * row.out_stride + b.c, b.mask, bytes);
   }
 }
 
 // Output pixels [first, end) in tiles of Tile, the rest in halving tiles; tiles with every tap
 // inside the input skip the checks.
-template <int Stride, int Tile>
+template <int Stride, int Tile, bool High>
 MOBILENET_TARGET_AVX512_VNNI void quad_run(const QuadRow& row, Index first, Index end, const QuadBlock& b,
                                            bool rows_present) {
   constexpr int kCols = (Tile - 1) * Stride + 3;
   for (; first + Tile <= end; first += Tile) {
     const Index ix0 = first * row.stride - row.pad_left;
-    if (rows_present && ix0 >= 0 && ix0 + kCols <= row.in_w) quad_tile<Stride, Tile, false>(row, first, b);
-    else quad_tile<Stride, Tile, true>(row, first, b);
+    if (rows_present && ix0 >= 0 && ix0 + kCols <= row.in_w) quad_tile<Stride, Tile, false, High>(row, first, b);
+    else quad_tile<Stride, Tile, true, High>(row, first, b);
   }
-  if constexpr (Tile > 1) quad_run<Stride, Tile / 2>(row, first, end, b, rows_present);
+  if constexpr (Tile > 1) quad_run<Stride, Tile / 2, High>(row, first, end, b, rows_present);
+}
+
+template <bool High>
+MOBILENET_TARGET_AVX512_VNNI void quad_row(const QuadRow& row, Index out_w, const QuadBlock& b, bool rows_present) {
+  constexpr int kTile = kDepthwiseInt8QuadTile;
+  if (row.stride == 1) quad_run<1, kTile, High>(row, 0, out_w, b, rows_present);
+  else if (row.stride == 2) quad_run<2, kTile, High>(row, 0, out_w, b, rows_present);
+  else quad_run<1, 1, High>(row, 0, out_w, b, rows_present);  // one pixel a tile: any stride
 }
 
 // Output rows [row_begin, row_end) of p, block by block.
 MOBILENET_TARGET_AVX512_VNNI inline void run_depthwise3x3_int8_quads(const Depthwise3x3Int8Params& p,
                                                                     const DepthwiseInt8View& v) {
   assert(valid_int8_params(p) && v.quads);
-  constexpr int kTile = kDepthwiseInt8QuadTile;
   const Index s = p.stride, is = int8_in_stride(p), os = int8_out_stride(p);
   for (Index c = 0; c < p.channels; c += kDepthwiseInt8QuadBlock) {
     const QuadBlock b(v, c, std::min<Index>(kDepthwiseInt8QuadBlock, p.channels - c));
@@ -138,9 +158,8 @@ MOBILENET_TARGET_AVX512_VNNI inline void run_depthwise3x3_int8_quads(const Depth
       row.stride = s;
       row.pad_left = p.pad_left;
       row.in_w = p.in_w;
-      if (s == 1) quad_run<1, kTile>(row, 0, p.out_w, b, rows_present);
-      else if (s == 2) quad_run<2, kTile>(row, 0, p.out_w, b, rows_present);
-      else quad_run<1, 1>(row, 0, p.out_w, b, rows_present);  // one pixel a tile: any stride
+      if (v.high_shift) quad_row<true>(row, p.out_w, b, rows_present);
+      else quad_row<false>(row, p.out_w, b, rows_present);
     }
   }
 }

@@ -121,6 +121,9 @@ struct DepthwiseInt8View {
   // No channel shifts left and range.lo >= output_zero_point: the requantization may be one
   // rounding shift of the 64-bit product (exact wherever the result is not clamped to lo).
   bool one_shift = false;
+  // one_shift and every right shift in [kInt8HighShiftMin - 31, kInt8HighShiftMax - 31]: the
+  // high-dword form (AVX-512's HighShiftRequantAvx512), which also adds the zero point.
+  bool high_shift = false;
 };
 
 inline Index int8_in_stride(const Depthwise3x3Int8Params& p) {

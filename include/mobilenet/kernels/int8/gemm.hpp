@@ -137,6 +137,8 @@ class PackedInt8GemmWeights {
   bool plain_requantization() const { return plain_; }
   // Whether they may take the one-shift form (Int8Tile::one_shift).
   bool one_shift_requantization() const { return one_shift_; }
+  // Whether they may take the high-dword form (Int8Tile::high_shift).
+  bool high_shift_requantization() const { return high_shift_; }
   // How the kernels round the requantization (the layer's).
   Rounding rounding() const { return rounding_; }
   std::int32_t weight_zero_point() const { return weight_zero_point_; }
@@ -183,6 +185,11 @@ class PackedInt8GemmWeights {
     plain_ = plain_bound(layer) < (std::int64_t(1) << 30);
     one_shift_ = rounding_ == Rounding::Double && range_.lo >= output_zero_point_ &&
                  std::all_of(left_shift_.begin(), left_shift_.end(), [](std::int32_t x) { return x == 0; });
+    high_shift_ = rounding_ == Rounding::Single || one_shift_;
+    for (Index j = 0; j < n_; ++j) {
+      const std::int32_t shift = layer.requantization[j].shift, total = 31 - shift;  // right shift r: 31 + r
+      high_shift_ = high_shift_ && total >= kInt8HighShiftMin && total <= kInt8HighShiftMax;
+    }
     // Most layers shift only one way, and Rounding::Single uses neither left_shift nor
     // rounding_half: an all-zero array is dropped (columns() points at zeros instead).
     for (std::vector<std::int32_t>* v : {&offset_, &multiplier_, &left_shift_, &right_shift_, &rounding_half_})
@@ -211,7 +218,7 @@ class PackedInt8GemmWeights {
   Rounding rounding_ = Rounding::Double;
   std::vector<std::int8_t> data_;
   std::vector<std::int32_t> offset_, multiplier_, left_shift_, right_shift_, rounding_half_;
-  bool plain_ = false, one_shift_ = false;
+  bool plain_ = false, one_shift_ = false, high_shift_ = false;
 };
 
 // The part of C one call computes: rows [row_begin, row_end) x panels [panel_begin, panel_end).
@@ -329,6 +336,7 @@ inline void int8_gemm_column_block(const std::uint8_t* a, Index lda, const Packe
   t.zero_point = w.output_zero_point(), t.lo = w.range().lo, t.hi = w.range().hi;
   t.plain = w.plain_requantization();
   t.one_shift = w.one_shift_requantization();
+  t.high_shift = w.high_shift_requantization();
   const std::int32_t zw = w.weight_zero_point();
   Index row = row_begin;
   for (Index tile = 0; tile < tiles; ++tile) {

@@ -26,8 +26,10 @@ namespace detail {
 // Double rounding, any left shift: the rounding shift right rounds ties away from zero
 // through the remainder.
 struct DoubleRequantAvx512 {
+  static constexpr bool kHoldsZeroPoint = false;
   __m512i multiplier, odd_multiplier, left, right, mask, half_mask;
-  MOBILENET_TARGET_AVX512_VNNI DoubleRequantAvx512(const Int8ColumnParams& col, Index first) {
+  MOBILENET_TARGET_AVX512_VNNI DoubleRequantAvx512(const Int8Tile& t, Index first) {
+    const Int8ColumnParams& col = t.columns_data;
     const __m512i one = _mm512_set1_epi32(1);
     multiplier = _mm512_loadu_si512(col.multiplier + first);
     odd_multiplier = _mm512_maskz_srli_epi64(0xFF, multiplier, 32);
@@ -58,9 +60,11 @@ struct DoubleRequantAvx512 {
 // Double rounding when Int8Tile::plain holds (no left shift, |acc| < 2^30): the rounding
 // shift as (x + half - (x < 0 && right > 0)) >> right, exact since the sum cannot overflow.
 struct PlainRequantAvx512 {
+  static constexpr bool kHoldsZeroPoint = false;
   __m512i multiplier, odd_multiplier, right, half;
   __mmask16 rounds;
-  MOBILENET_TARGET_AVX512_VNNI PlainRequantAvx512(const Int8ColumnParams& col, Index first) {
+  MOBILENET_TARGET_AVX512_VNNI PlainRequantAvx512(const Int8Tile& t, Index first) {
+    const Int8ColumnParams& col = t.columns_data;
     multiplier = _mm512_loadu_si512(col.multiplier + first);
     odd_multiplier = _mm512_maskz_srli_epi64(0xFF, multiplier, 32);
     right = _mm512_loadu_si512(col.right_shift + first);
@@ -80,12 +84,19 @@ struct PlainRequantAvx512 {
   }
 };
 
-// OneShiftRequantAvx512 over a tile's columns [first, first + 16).
+// OneShiftRequantAvx512 and HighShiftRequantAvx512 over a tile's columns [first, first + 16).
 template <Rounding Round>
 struct ColumnsOneShiftAvx512 : OneShiftRequantAvx512 {
-  MOBILENET_TARGET_AVX512_VNNI ColumnsOneShiftAvx512(const Int8ColumnParams& col, Index first)
-      : OneShiftRequantAvx512(_mm512_loadu_si512(col.multiplier + first), _mm512_loadu_si512(col.right_shift + first),
-                              Round == Rounding::Double) {}
+  MOBILENET_TARGET_AVX512_VNNI ColumnsOneShiftAvx512(const Int8Tile& t, Index first)
+      : OneShiftRequantAvx512(_mm512_loadu_si512(t.columns_data.multiplier + first),
+                              _mm512_loadu_si512(t.columns_data.right_shift + first), Round == Rounding::Double) {}
+};
+template <Rounding Round>
+struct ColumnsHighShiftAvx512 : HighShiftRequantAvx512 {
+  MOBILENET_TARGET_AVX512_VNNI ColumnsHighShiftAvx512(const Int8Tile& t, Index first)
+      : HighShiftRequantAvx512(_mm512_loadu_si512(t.columns_data.multiplier + first),
+                               _mm512_loadu_si512(t.columns_data.right_shift + first), Round == Rounding::Double,
+                               t.zero_point) {}
 };
 
 // Requantizes and stores every row of the tile, rows in pairs; `store` masks the columns.
@@ -93,19 +104,20 @@ template <int Rows, typename Requant>
 MOBILENET_TARGET_AVX512_VNNI inline void store_int8_tile_avx512(const Int8Tile& t, const __m512i (&acc)[Rows][2]) {
   const Index cols = t.columns;
   const auto store = static_cast<__mmask32>(cols >= 32 ? 0xFFFFFFFFu : (1u << cols) - 1u);
-  const Requant group0(t.columns_data, 0), group1(t.columns_data, 16);
+  const Requant group0(t, 0), group1(t, 16);
+  constexpr bool kAddZeroPoint = !Requant::kHoldsZeroPoint;
   const BytePackAvx512 pack(t.zero_point, QuantRange{t.lo, t.hi});
   // Two rows a pack: row i's 32 bytes, then row i + 1's.
 #pragma GCC unroll 6
   for (int i = 0; i + 1 < Rows; i += 2) {
-    const __m512i bytes =
-        pack(group0(acc[i][0]), group1(acc[i][1]), group0(acc[i + 1][0]), group1(acc[i + 1][1]));
+    const __m512i bytes = pack.template operator()<kAddZeroPoint>(group0(acc[i][0]), group1(acc[i][1]),
+                                                                  group0(acc[i + 1][0]), group1(acc[i + 1][1]));
     _mm256_mask_storeu_epi8(t.c + i * t.ldc, store, _mm512_maskz_extracti64x4_epi64(0xF, bytes, 0));
     _mm256_mask_storeu_epi8(t.c + (i + 1) * t.ldc, store, _mm512_maskz_extracti64x4_epi64(0xF, bytes, 1));
   }
   if constexpr (Rows % 2 == 1) {
     const __m512i last0 = group0(acc[Rows - 1][0]), last1 = group1(acc[Rows - 1][1]);
-    const __m512i bytes = pack(last0, last1, last0, last1);
+    const __m512i bytes = pack.template operator()<kAddZeroPoint>(last0, last1, last0, last1);
     _mm256_mask_storeu_epi8(t.c + (Rows - 1) * t.ldc, store, _mm512_maskz_extracti64x4_epi64(0xF, bytes, 0));
   }
 }
@@ -163,7 +175,9 @@ MOBILENET_TARGET_AVX512_VNNI void int8_gemm_tile_avx512_vnni(const Int8Tile& t) 
       detail::dpbusd_avx512(acc[i][1], x, w1);
     }
   }
-  if constexpr (Round == Rounding::Single)
+  if (t.high_shift)
+    detail::store_int8_tile_avx512<Rows, detail::ColumnsHighShiftAvx512<Round>>(t, acc);
+  else if constexpr (Round == Rounding::Single)
     detail::store_int8_tile_avx512<Rows, detail::ColumnsOneShiftAvx512<Rounding::Single>>(t, acc);
   else if (t.one_shift)
     detail::store_int8_tile_avx512<Rows, detail::ColumnsOneShiftAvx512<Rounding::Double>>(t, acc);

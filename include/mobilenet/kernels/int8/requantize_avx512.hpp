@@ -32,6 +32,7 @@ MOBILENET_TARGET_AVX512_VNNI inline void dpbusd_avx512(__m512i& acc, __m512i x, 
 // (lo >= the output zero point, as after a ReLU). The zero-masked intrinsics throughout: GCC's
 // unmasked ones trip -Wmaybe-uninitialized.
 struct OneShiftRequantAvx512 {
+  static constexpr bool kHoldsZeroPoint = false;
   __m512i multiplier, odd_multiplier, total_even, total_odd, half_even, half_odd;
   // total: the single rounding's shift, or (double_rounding) the right shift r.
   MOBILENET_TARGET_AVX512_VNNI OneShiftRequantAvx512(__m512i m, __m512i total, bool double_rounding) {
@@ -63,6 +64,47 @@ struct OneShiftRequantAvx512 {
   }
 };
 
+// q + zero_point = (acc * m + half + zero_point * 2^total) >> total on 16 lanes, half as in
+// OneShiftRequantAvx512, for total in [kInt8HighShiftMin, kInt8HighShiftMax]: the sum stays
+// within int64 (|acc * m| < 2^62, zero_point * 2^total < 2^61), and as total >= 32 the result
+// is the sum's high dword shifted right by total - 32. One vpermt2d gathers the high dwords of
+// the even and the odd lanes' products, one 32-bit shift finishes all 16: a shift and an add
+// fewer than OneShiftRequantAvx512 and the byte pack.
+struct HighShiftRequantAvx512 {
+  static constexpr bool kHoldsZeroPoint = true;  // the byte pack adds none
+  __m512i multiplier, odd_multiplier, rest, add_even, add_odd;
+  // total: the single rounding's shift, or (double_rounding) the right shift r.
+  MOBILENET_TARGET_AVX512_VNNI HighShiftRequantAvx512(__m512i m, __m512i total, bool double_rounding,
+                                                      std::int32_t zero_point) {
+    const __mmask8 all64 = 0xFF;
+    const __m512i zp = _mm512_set1_epi64(zero_point);
+    multiplier = m;
+    odd_multiplier = _mm512_maskz_srli_epi64(all64, m, 32);
+    if (double_rounding) total = _mm512_add_epi32(total, _mm512_set1_epi32(31));
+    rest = _mm512_sub_epi32(total, _mm512_set1_epi32(32));
+    const __m512i total_even = _mm512_maskz_and_epi64(all64, total, _mm512_set1_epi64(0xFFFFFFFF));
+    const __m512i total_odd = _mm512_maskz_srli_epi64(all64, total, 32);
+    const __m512i nudge = _mm512_set1_epi64(double_rounding ? std::int64_t(1) << 30 : 0);
+    add_even = addend(total_even, nudge, zp);
+    add_odd = addend(total_odd, nudge, zp);
+  }
+  // 2^(t - 1) + nudge + zp * 2^t in each 64-bit lane.
+  MOBILENET_TARGET_AVX512_VNNI static __m512i addend(__m512i t, __m512i nudge, __m512i zp) {
+    const __mmask8 all64 = 0xFF;
+    const __m512i one = _mm512_set1_epi64(1);
+    const __m512i half = _mm512_maskz_sllv_epi64(all64, one, _mm512_sub_epi64(t, one));
+    return _mm512_add_epi64(_mm512_add_epi64(half, nudge), _mm512_maskz_sllv_epi64(all64, zp, t));
+  }
+  MOBILENET_TARGET_AVX512_VNNI __m512i operator()(__m512i acc) const {
+    const __mmask8 all64 = 0xFF;
+    const __m512i even = _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, acc, multiplier), add_even);
+    const __m512i odd =
+        _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, _mm512_maskz_srli_epi64(all64, acc, 32), odd_multiplier), add_odd);
+    const __m512i high_dwords = _mm512_setr_epi32(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+    return _mm512_maskz_srav_epi32(0xFFFF, _mm512_maskz_permutex2var_epi32(0xFFFF, even, high_dwords, odd), rest);
+  }
+};
+
 // Four vectors of requantized int32 q (16 lanes each) to 64 bytes clamp(q + zero_point, lo, hi),
 // the bytes of vector i in 128-bit lane i: signed saturation to int16, + zero point with int16
 // saturation, unsigned saturation to bytes, the range on the bytes. Exact as 0 <= lo, zero
@@ -75,15 +117,21 @@ struct BytePackAvx512 {
         lo(_mm512_set1_epi8(static_cast<char>(range.lo))),
         hi(_mm512_set1_epi8(static_cast<char>(range.hi))),
         order(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)) {}
+  // AddZeroPoint false: the q already hold it (HighShiftRequantAvx512).
+  template <bool AddZeroPoint = true>
   MOBILENET_TARGET_AVX512_VNNI __m512i operator()(__m512i q0, __m512i q1, __m512i q2, __m512i q3) const {
-    return _mm512_maskz_permutexvar_epi32(0xFFFF, order, lanes(q0, q1, q2, q3));
+    return _mm512_maskz_permutexvar_epi32(0xFFFF, order, lanes<AddZeroPoint>(q0, q1, q2, q3));
   }
   // The same bytes before the vpermd: 128-bit lane L holds lane L of q0, q1, q2, q3 in turn.
+  template <bool AddZeroPoint = true>
   MOBILENET_TARGET_AVX512_VNNI __m512i lanes(__m512i q0, __m512i q1, __m512i q2, __m512i q3) const {
     const __mmask32 all16 = 0xFFFFFFFF;
     const __mmask64 all8 = ~__mmask64(0);
-    const __m512i low = _mm512_maskz_adds_epi16(all16, _mm512_maskz_packs_epi32(all16, q0, q1), zero_point);
-    const __m512i high = _mm512_maskz_adds_epi16(all16, _mm512_maskz_packs_epi32(all16, q2, q3), zero_point);
+    __m512i low = _mm512_maskz_packs_epi32(all16, q0, q1), high = _mm512_maskz_packs_epi32(all16, q2, q3);
+    if constexpr (AddZeroPoint) {
+      low = _mm512_maskz_adds_epi16(all16, low, zero_point);
+      high = _mm512_maskz_adds_epi16(all16, high, zero_point);
+    }
     const __m512i packed = _mm512_maskz_packus_epi16(all8, low, high);
     return _mm512_maskz_min_epu8(all8, _mm512_maskz_max_epu8(all8, packed, lo), hi);
   }
