@@ -46,8 +46,9 @@ inline std::vector<DepthwiseInt8Case> depthwise_int8_cases() {
       for (int padding : {0, 1, 2})
         for (Int8Data data : {Int8Data::Random, Int8Data::Extremes, Int8Data::Saturate, Int8Data::Relu})
           cases.push_back({channels, stride, padding, data});
-  // Where AVX-512 VNNI takes the quad layout: whole and partial blocks of 64 channels.
-  for (Index channels : {64, 100, 130})
+  // Where AVX-512 VNNI takes the quad layout: 32 channels (paired pixels where they are 32 bytes
+  // apart), whole and partial blocks of 64.
+  for (Index channels : {32, 64, 100, 130})
     for (Index stride : {1, 2})
       for (int padding : {0, 1, 2})
         for (Int8Data data : {Int8Data::Symmetric, Int8Data::SymmetricRelu})

@@ -179,8 +179,8 @@ TEST(DepthwiseInt8Packing, KeepsTheLayerParametersAndIsa) {
   }
 }
 
-// The quad layout: AVX-512 VNNI only, at least 64 channels, every w - zw within int8; padded
-// to whole blocks of 64 channels of 21 bytes (3 tap words, bias, multiplier, shift).
+// The quad layout: AVX-512 VNNI only, 32 or at least 64 channels, every w - zw within int8;
+// padded to whole blocks of 64 channels of 21 bytes (3 tap words, bias, multiplier, shift).
 TEST(DepthwiseInt8Packing, QuadLayoutOnlyWhereTheWeightsFitInt8) {
   testing::Int8LayerData d = testing::make_int8_layer(100, testing::Int8Data::Symmetric, 2);
   for (Int8Isa isa : kernels::runnable_int8_isas()) {
@@ -196,6 +196,13 @@ TEST(DepthwiseInt8Packing, QuadLayoutOnlyWhereTheWeightsFitInt8) {
   d.layer.weight_zero_point = 0;
   d.layer.channels = 63;
   EXPECT_FALSE(kernels::PackedDepthwiseInt8Weights(d.layer, Int8Isa::Avx512Vnni).quads());
+  d.layer.channels = 33;
+  EXPECT_FALSE(kernels::PackedDepthwiseInt8Weights(d.layer, Int8Isa::Avx512Vnni).quads());
+  d.layer.channels = 32;  // one block holding the channels twice
+  const kernels::PackedDepthwiseInt8Weights pairs(d.layer, Int8Isa::Avx512Vnni);
+  EXPECT_TRUE(pairs.quads());
+  EXPECT_TRUE(pairs.view().quad_pairs);
+  EXPECT_EQ(pairs.bytes(), std::size_t(64 * 21));
 }
 
 // The one-shift requantization is allowed exactly where every q <= 0 clamps to lo and no

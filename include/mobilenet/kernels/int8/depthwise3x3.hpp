@@ -39,7 +39,8 @@ class PackedDepthwiseInt8Weights {
   Index channels() const { return channels_; }
   Int8Isa isa() const { return isa_; }
   // Whether the weights are in the quad layout (DepthwiseInt8View), which the AVX-512 VNNI
-  // kernel takes for layers of at least kDepthwiseInt8QuadBlock channels whose w - zw fit int8.
+  // kernel takes for layers of 32 or at least kDepthwiseInt8QuadBlock channels whose w - zw
+  // fit int8.
   bool quads() const { return quads_; }
   // Heap bytes held: 33 a padded channel (6 tap words, bias, multiplier, shift), or 21 in the
   // quad layout (3 tap words).
@@ -86,7 +87,7 @@ inline void check_depthwise_int8_layer(const DepthwiseInt8Layer& layer, Int8Isa 
 // Whether `layer` takes the quad layout on `isa`.
 inline bool depthwise_int8_quads_apply(const DepthwiseInt8Layer& layer, Int8Isa isa) {
 #if defined(MOBILENET_HAVE_DEPTHWISE3X3_INT8_AVX512)
-  if (isa != Int8Isa::Avx512Vnni || layer.channels < kDepthwiseInt8QuadBlock) return false;
+  if (isa != Int8Isa::Avx512Vnni || (layer.channels < kDepthwiseInt8QuadBlock && layer.channels != 32)) return false;
   for (Index i = 0; i < 9 * layer.channels; ++i) {
     const std::int32_t w = layer.weights[i] - layer.weight_zero_point;
     if (w < -128 || w > 127) return false;
@@ -123,10 +124,12 @@ inline PackedDepthwiseInt8Weights::PackedDepthwiseInt8Weights(const DepthwiseInt
     return static_cast<std::uint16_t>(static_cast<std::int16_t>(w));
   };
   auto byte = [](std::int32_t w) -> std::uint32_t { return static_cast<std::uint8_t>(static_cast<std::int8_t>(w)); };
-  for (Index c = 0; c < ch; ++c) {
-    const Index slot = quads_ ? c / kDepthwiseInt8QuadBlock * kDepthwiseInt8QuadBlock +
-                                    detail::quad_entry(c % kDepthwiseInt8QuadBlock)
-                              : c;
+  const bool pairs = quads_ && ch == 32;  // the block holds the 32 channels twice
+  for (Index e = 0; e < (pairs ? 2 * ch : ch); ++e) {
+    const Index c = pairs ? e % ch : e;  // entry e's channel
+    const Index slot = quads_ ? e / kDepthwiseInt8QuadBlock * kDepthwiseInt8QuadBlock +
+                                    detail::quad_entry(e % kDepthwiseInt8QuadBlock)
+                              : e;
     std::int32_t sum = 0;
     for (Index kx = 0; kx < 3; ++kx) {
       if (quads_) {
@@ -170,6 +173,7 @@ inline detail::DepthwiseInt8View PackedDepthwiseInt8Weights::view() const {
   v.range = range_;
   v.one_shift = one_shift_;
   v.high_shift = high_shift_;
+  v.quad_pairs = quads_ && channels_ == 32;
   return v;
 }
 

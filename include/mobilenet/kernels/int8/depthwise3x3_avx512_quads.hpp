@@ -135,11 +135,106 @@ MOBILENET_TARGET_AVX512_VNNI void quad_row(const QuadRow& row, Index out_w, cons
   else quad_run<1, 1, High>(row, 0, out_w, b, rows_present);  // one pixel a tile: any stride
 }
 
+// The paired form of a 32-channel layer (DepthwiseInt8View::quad_pairs) at stride 1 with pixels
+// 32 bytes apart: one 64-byte load holds input columns c and c + 1, so the quads' lanes 0-1 serve
+// output pixel x and lanes 2-3 pixel x + 1 with the same kernel column, and the packed block
+// holds the 32 channels twice. Pixels [first, first + 2 * Pairs) of the row, those below `end`
+// stored.
+template <int Pairs, bool Checked, bool High>
+MOBILENET_TARGET_AVX512_VNNI inline void quad_pair_tile(const QuadRow& row, Index first, Index end, const QuadBlock& b) {
+  constexpr int kLoads = 2 * Pairs + 1;
+  const DepthwiseInt8View& v = *row.view;
+  const __mmask64 all8 = ~__mmask64(0);
+  const __mmask32 all16 = 0xFFFFFFFF;
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i acc[Pairs][4];
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {
+    const __m512i bias = _mm512_loadu_si512(v.bias + 16 * j);
+#pragma GCC unroll 8
+    for (int i = 0; i < Pairs; ++i) acc[i][j] = bias;
+  }
+  const Index ix0 = first - row.pad_left;
+#pragma GCC unroll 16
+  for (int x = 0; x < kLoads; ++x) {
+    __m512i r[3];
+#pragma GCC unroll 3
+    for (int k = 0; k < 3; ++k) {
+      const std::uint8_t* in = row.in[k];
+      const Index c = ix0 + x;
+      if constexpr (Checked) {
+        // Each half from its own column, or zp_in where that column is outside the input.
+        const bool low = in && c >= 0 && c < row.in_w, high = in && c + 1 >= 0 && c + 1 < row.in_w;
+        if (low && high) r[k] = _mm512_loadu_si512(in + c * 32);
+        else if (low)
+          r[k] = _mm512_mask_broadcast_i64x4(b.zero_point, 0x0F, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + c * 32)));
+        else if (high)
+          r[k] = _mm512_mask_broadcast_i64x4(b.zero_point, 0xF0,
+                                             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + (c + 1) * 32)));
+        else r[k] = b.zero_point;
+      } else {
+        r[k] = _mm512_loadu_si512(in + c * 32);
+      }
+    }
+    const __m512i low01 = _mm512_maskz_unpacklo_epi8(all8, r[0], r[1]), high01 = _mm512_maskz_unpackhi_epi8(all8, r[0], r[1]);
+    const __m512i low2 = _mm512_maskz_unpacklo_epi8(all8, r[2], zero), high2 = _mm512_maskz_unpackhi_epi8(all8, r[2], zero);
+    const __m512i quad[4] = {
+        _mm512_maskz_unpacklo_epi16(all16, low01, low2), _mm512_maskz_unpackhi_epi16(all16, low01, low2),
+        _mm512_maskz_unpacklo_epi16(all16, high01, high2), _mm512_maskz_unpackhi_epi16(all16, high01, high2)};
+#pragma GCC unroll 8
+    for (int i = 0; i < Pairs; ++i) {
+      const int k = x - 2 * i;  // the kernel column that load x is for pair i
+      if (k < 0 || k > 2) continue;
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j)
+        dpbusd_avx512(acc[i][j], quad[j], _mm512_loadu_si512(v.quads + k * v.padded + 16 * j));
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < Pairs; ++i) {
+    __m512i bytes;
+    if constexpr (High)
+      bytes = b.requant[0].pack.template lanes<false>(b.high[0](acc[i][0]), b.high[1](acc[i][1]),
+                                                      b.high[2](acc[i][2]), b.high[3](acc[i][3]));
+    else
+      bytes = b.requant[0].pack.lanes(
+          Vec::requantize_raw(acc[i][0], b.requant[0]), Vec::requantize_raw(acc[i][1], b.requant[1]),
+          Vec::requantize_raw(acc[i][2], b.requant[2]), Vec::requantize_raw(acc[i][3], b.requant[3]));
+    const Index pixel = first + 2 * i;
+    if (pixel >= end) break;
+    std::uint8_t* out = row.out + pixel * row.out_stride;
+    const bool both = pixel + 1 < end;
+    if (row.out_stride == 32) {
+      _mm512_mask_storeu_epi8(out, both ? ~__mmask64(0) : __mmask64(0xFFFFFFFF), bytes);
+    } else {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_maskz_extracti64x4_epi64(0xF, bytes, 0));
+      if (both)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + row.out_stride), _mm512_maskz_extracti64x4_epi64(0xF, bytes, 1));
+    }
+  }
+}
+
+// Pixels [first, end) of the row in tiles of 2 * Pairs, the rest in halving tiles (the last
+// one may hold one pixel).
+template <int Pairs, bool High>
+MOBILENET_TARGET_AVX512_VNNI void quad_pair_run(const QuadRow& row, Index first, Index end, const QuadBlock& b,
+                                                bool rows_present) {
+  constexpr int kPixels = 2 * Pairs, kColumns = 2 * Pairs + 2;  // input columns a tile reads
+  const Index stop = Pairs == 1 ? end : end - kPixels + 1;
+  for (; first < stop; first += kPixels) {
+    const Index ix0 = first - row.pad_left;
+    if (rows_present && ix0 >= 0 && ix0 + kColumns <= row.in_w) quad_pair_tile<Pairs, false, High>(row, first, end, b);
+    else quad_pair_tile<Pairs, true, High>(row, first, end, b);
+  }
+  if constexpr (Pairs > 1) quad_pair_run<Pairs / 2, High>(row, first, end, b, rows_present);
+}
+
 // Output rows [row_begin, row_end) of p, block by block.
 MOBILENET_TARGET_AVX512_VNNI inline void run_depthwise3x3_int8_quads(const Depthwise3x3Int8Params& p,
                                                                     const DepthwiseInt8View& v) {
   assert(valid_int8_params(p) && v.quads);
   const Index s = p.stride, is = int8_in_stride(p), os = int8_out_stride(p);
+  const bool paired = v.quad_pairs && s == 1 && is == 32;
   for (Index c = 0; c < p.channels; c += kDepthwiseInt8QuadBlock) {
     const QuadBlock b(v, c, std::min<Index>(kDepthwiseInt8QuadBlock, p.channels - c));
     for (Index oy = p.row_begin; oy < p.row_end; ++oy) {
@@ -158,8 +253,14 @@ MOBILENET_TARGET_AVX512_VNNI inline void run_depthwise3x3_int8_quads(const Depth
       row.stride = s;
       row.pad_left = p.pad_left;
       row.in_w = p.in_w;
-      if (v.high_shift) quad_row<true>(row, p.out_w, b, rows_present);
-      else quad_row<false>(row, p.out_w, b, rows_present);
+      if (paired) {
+        if (v.high_shift) quad_pair_run<kDepthwiseInt8QuadTile, true>(row, 0, p.out_w, b, rows_present);
+        else quad_pair_run<kDepthwiseInt8QuadTile, false>(row, 0, p.out_w, b, rows_present);
+      } else if (v.high_shift) {
+        quad_row<true>(row, p.out_w, b, rows_present);
+      } else {
+        quad_row<false>(row, p.out_w, b, rows_present);
+      }
     }
   }
 }

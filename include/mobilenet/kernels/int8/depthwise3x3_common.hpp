@@ -112,6 +112,9 @@ struct DepthwiseInt8View {
   const std::int32_t* w01 = nullptr;    // 3 x padded
   const std::int32_t* w2 = nullptr;     // 3 x padded
   const std::int32_t* quads = nullptr;  // 3 x padded, the quad layout
+  // A 32-channel layer in the quad layout: its block holds the 32 channels twice (entries of
+  // channels c and c + 32 equal), for the kernel's paired form.
+  bool quad_pairs = false;
   const std::int32_t* bias = nullptr;   // padded: bias (0 where the layer has none) - zp_in * sum (w - zw)
   const std::int32_t* multiplier = nullptr;  // padded, Requantization::multiplier
   const std::int8_t* shift = nullptr;   // padded, Requantization::shift, in [-31, 30]
