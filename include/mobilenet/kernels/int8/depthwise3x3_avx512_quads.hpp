@@ -62,6 +62,32 @@ MOBILENET_TARGET_AVX512_VNNI MOBILENET_DW8_ALWAYS_INLINE inline __m512i quad_row
   return _mm512_maskz_loadu_epi8(b.mask, row.in[r] + ix * row.in_stride + b.c);
 }
 
+// The three kernel rows' bytes of 64 lanes as 4 vectors of (row 0, row 1, row 2, 0) quads, in
+// the unpacks' 128-bit lane order (quad_entry).
+MOBILENET_TARGET_AVX512_VNNI MOBILENET_DW8_ALWAYS_INLINE inline void interleave_quads(__m512i r0, __m512i r1, __m512i r2,
+                                                                                    __m512i (&quad)[4]) {
+  const __mmask64 all8 = ~__mmask64(0);
+  const __mmask32 all16 = 0xFFFFFFFF;
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i low01 = _mm512_maskz_unpacklo_epi8(all8, r0, r1), high01 = _mm512_maskz_unpackhi_epi8(all8, r0, r1);
+  const __m512i low2 = _mm512_maskz_unpacklo_epi8(all8, r2, zero), high2 = _mm512_maskz_unpackhi_epi8(all8, r2, zero);
+  quad[0] = _mm512_maskz_unpacklo_epi16(all16, low01, low2);
+  quad[1] = _mm512_maskz_unpackhi_epi16(all16, low01, low2);
+  quad[2] = _mm512_maskz_unpacklo_epi16(all16, high01, high2);
+  quad[3] = _mm512_maskz_unpackhi_epi16(all16, high01, high2);
+}
+
+// The block's 64 output bytes, in channel order, from its 4 accumulators.
+template <bool High>
+MOBILENET_TARGET_AVX512_VNNI MOBILENET_DW8_ALWAYS_INLINE inline __m512i quad_bytes(const __m512i (&acc)[4], const QuadBlock& b) {
+  if constexpr (High)
+    return b.requant[0].pack.template lanes<false>(b.high[0](acc[0]), b.high[1](acc[1]), b.high[2](acc[2]),
+                                                   b.high[3](acc[3]));
+  else
+    return b.requant[0].pack.lanes(Vec::requantize_raw(acc[0], b.requant[0]), Vec::requantize_raw(acc[1], b.requant[1]),
+                                   Vec::requantize_raw(acc[2], b.requant[2]), Vec::requantize_raw(acc[3], b.requant[3]));
+}
+
 // Output pixels [first, first + Tile) of the row, the block's channels. Stride is the tile's
 // column reuse (1 or 2); a tile of one pixel runs any stride. Checked: some tap may be outside
 // the input. High: the requantization's high-dword form (DepthwiseInt8View::high_shift).
@@ -69,9 +95,6 @@ template <int Stride, int Tile, bool Checked, bool High>
 MOBILENET_TARGET_AVX512_VNNI inline void quad_tile(const QuadRow& row, Index first, const QuadBlock& b) {
   constexpr int kCols = (Tile - 1) * Stride + 3;
   const DepthwiseInt8View& v = *row.view;
-  const __mmask64 all8 = ~__mmask64(0);
-  const __mmask32 all16 = 0xFFFFFFFF;
-  const __m512i zero = _mm512_setzero_si512();
   __m512i acc[Tile][4];
   // Every loop unrolled, so that the accumulators stay in registers.
 #pragma GCC unroll 4
@@ -83,13 +106,9 @@ MOBILENET_TARGET_AVX512_VNNI inline void quad_tile(const QuadRow& row, Index fir
   const Index ix0 = first * row.stride - row.pad_left;
 #pragma GCC unroll 16
   for (int x = 0; x < kCols; ++x) {
-    const __m512i r0 = quad_row_bytes<Checked>(row, 0, ix0 + x, b), r1 = quad_row_bytes<Checked>(row, 1, ix0 + x, b),
-                  r2 = quad_row_bytes<Checked>(row, 2, ix0 + x, b);
-    const __m512i low01 = _mm512_maskz_unpacklo_epi8(all8, r0, r1), high01 = _mm512_maskz_unpackhi_epi8(all8, r0, r1);
-    const __m512i low2 = _mm512_maskz_unpacklo_epi8(all8, r2, zero), high2 = _mm512_maskz_unpackhi_epi8(all8, r2, zero);
-    const __m512i quad[4] = {
-        _mm512_maskz_unpacklo_epi16(all16, low01, low2), _mm512_maskz_unpackhi_epi16(all16, low01, low2),
-        _mm512_maskz_unpacklo_epi16(all16, high01, high2), _mm512_maskz_unpackhi_epi16(all16, high01, high2)};
+    __m512i quad[4];
+    interleave_quads(quad_row_bytes<Checked>(row, 0, ix0 + x, b), quad_row_bytes<Checked>(row, 1, ix0 + x, b),
+                     quad_row_bytes<Checked>(row, 2, ix0 + x, b), quad);
 #pragma GCC unroll 8
     for (int t = 0; t < Tile; ++t) {
       const int k = x - t * Stride;  // the kernel column that column x is for pixel t
@@ -101,14 +120,7 @@ MOBILENET_TARGET_AVX512_VNNI inline void quad_tile(const QuadRow& row, Index fir
   }
 #pragma GCC unroll 8
   for (int t = 0; t < Tile; ++t) {
-    __m512i bytes;
-    if constexpr (High)
-      bytes = b.requant[0].pack.template lanes<false>(b.high[0](acc[t][0]), b.high[1](acc[t][1]),
-                                                      b.high[2](acc[t][2]), b.high[3](acc[t][3]));
-    else
-      bytes = b.requant[0].pack.lanes(
-          Vec::requantize_raw(acc[t][0], b.requant[0]), Vec::requantize_raw(acc[t][1], b.requant[1]),
-          Vec::requantize_raw(acc[t][2], b.requant[2]), Vec::requantize_raw(acc[t][3], b.requant[3]));
+    const __m512i bytes = quad_bytes<High>(acc[t], b);
     _mm512_mask_storeu_epi8(row.out + (first + t) * row.out_stride + b.c, b.mask, bytes);
   }
 }
@@ -144,9 +156,6 @@ template <int Pairs, bool Checked, bool High>
 MOBILENET_TARGET_AVX512_VNNI inline void quad_pair_tile(const QuadRow& row, Index first, Index end, const QuadBlock& b) {
   constexpr int kLoads = 2 * Pairs + 1;
   const DepthwiseInt8View& v = *row.view;
-  const __mmask64 all8 = ~__mmask64(0);
-  const __mmask32 all16 = 0xFFFFFFFF;
-  const __m512i zero = _mm512_setzero_si512();
   __m512i acc[Pairs][4];
 #pragma GCC unroll 4
   for (int j = 0; j < 4; ++j) {
@@ -176,11 +185,8 @@ MOBILENET_TARGET_AVX512_VNNI inline void quad_pair_tile(const QuadRow& row, Inde
         r[k] = _mm512_loadu_si512(in + c * 32);
       }
     }
-    const __m512i low01 = _mm512_maskz_unpacklo_epi8(all8, r[0], r[1]), high01 = _mm512_maskz_unpackhi_epi8(all8, r[0], r[1]);
-    const __m512i low2 = _mm512_maskz_unpacklo_epi8(all8, r[2], zero), high2 = _mm512_maskz_unpackhi_epi8(all8, r[2], zero);
-    const __m512i quad[4] = {
-        _mm512_maskz_unpacklo_epi16(all16, low01, low2), _mm512_maskz_unpackhi_epi16(all16, low01, low2),
-        _mm512_maskz_unpacklo_epi16(all16, high01, high2), _mm512_maskz_unpackhi_epi16(all16, high01, high2)};
+    __m512i quad[4];
+    interleave_quads(r[0], r[1], r[2], quad);
 #pragma GCC unroll 8
     for (int i = 0; i < Pairs; ++i) {
       const int k = x - 2 * i;  // the kernel column that load x is for pair i
@@ -192,14 +198,7 @@ MOBILENET_TARGET_AVX512_VNNI inline void quad_pair_tile(const QuadRow& row, Inde
   }
 #pragma GCC unroll 8
   for (int i = 0; i < Pairs; ++i) {
-    __m512i bytes;
-    if constexpr (High)
-      bytes = b.requant[0].pack.template lanes<false>(b.high[0](acc[i][0]), b.high[1](acc[i][1]),
-                                                      b.high[2](acc[i][2]), b.high[3](acc[i][3]));
-    else
-      bytes = b.requant[0].pack.lanes(
-          Vec::requantize_raw(acc[i][0], b.requant[0]), Vec::requantize_raw(acc[i][1], b.requant[1]),
-          Vec::requantize_raw(acc[i][2], b.requant[2]), Vec::requantize_raw(acc[i][3], b.requant[3]));
+    const __m512i bytes = quad_bytes<High>(acc[i], b);
     const Index pixel = first + 2 * i;
     if (pixel >= end) break;
     std::uint8_t* out = row.out + pixel * row.out_stride;
