@@ -21,9 +21,9 @@
 #include "mobilenet/kernels/int8/depthwise3x3_avx512_quads.hpp"
 #include "mobilenet/kernels/int8/depthwise3x3_common.hpp"
 #include "mobilenet/kernels/int8/depthwise3x3_generic.hpp"
-#include "mobilenet/kernels/int8/gemm_common.hpp"
 #include "mobilenet/kernels/int8/depthwise3x3_neon.hpp"
 #include "mobilenet/kernels/int8/isa.hpp"
+#include "mobilenet/kernels/int8/requantize_avx512.hpp"
 
 namespace mobilenet {
 namespace kernels {
@@ -150,9 +150,7 @@ inline PackedDepthwiseInt8Weights::PackedDepthwiseInt8Weights(const DepthwiseInt
   }
   one_shift_ = layer.range.lo >= layer.output_zero_point &&
                std::all_of(shift_.begin(), shift_.end(), [](std::int8_t shift) { return shift <= 0; });
-  high_shift_ = one_shift_ && std::all_of(layer.requantization, layer.requantization + ch, [](Requantization r) {
-                  return 31 - r.shift >= kInt8HighShiftMin && 31 - r.shift <= kInt8HighShiftMax;
-                });
+  high_shift_ = one_shift_ && std::all_of(layer.requantization, layer.requantization + ch, int8_high_shift_fits);
 }
 
 inline detail::DepthwiseInt8View PackedDepthwiseInt8Weights::view() const {

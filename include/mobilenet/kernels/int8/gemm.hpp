@@ -36,6 +36,7 @@
 #include "mobilenet/kernels/int8/gemm_generic.hpp"
 #include "mobilenet/kernels/int8/gemm_neon.hpp"
 #include "mobilenet/kernels/int8/isa.hpp"
+#include "mobilenet/kernels/int8/requantize_avx512.hpp"
 
 namespace mobilenet {
 namespace kernels {
@@ -185,11 +186,8 @@ class PackedInt8GemmWeights {
     plain_ = plain_bound(layer) < (std::int64_t(1) << 30);
     one_shift_ = rounding_ == Rounding::Double && range_.lo >= output_zero_point_ &&
                  std::all_of(left_shift_.begin(), left_shift_.end(), [](std::int32_t x) { return x == 0; });
-    high_shift_ = rounding_ == Rounding::Single || one_shift_;
-    for (Index j = 0; j < n_; ++j) {
-      const std::int32_t shift = layer.requantization[j].shift, total = 31 - shift;  // right shift r: 31 + r
-      high_shift_ = high_shift_ && total >= kInt8HighShiftMin && total <= kInt8HighShiftMax;
-    }
+    high_shift_ = (rounding_ == Rounding::Single || one_shift_) &&
+                  std::all_of(layer.requantization, layer.requantization + n_, int8_high_shift_fits);
     // Most layers shift only one way, and Rounding::Single uses neither left_shift nor
     // rounding_half: an all-zero array is dropped (columns() points at zeros instead).
     for (std::vector<std::int32_t>* v : {&offset_, &multiplier_, &left_shift_, &right_shift_, &rounding_half_})

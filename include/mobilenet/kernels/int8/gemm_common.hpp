@@ -30,9 +30,6 @@ inline constexpr int kInt8GemmNeonRows = 4;         // x 16: 16 q accumulators
 inline constexpr int kInt8GemmGenericRows = 4;
 inline constexpr int kInt8GemmMaxRows = 12;
 
-// The total right shifts the high-dword requantization takes (Int8Tile::high_shift).
-inline constexpr int kInt8HighShiftMin = 32, kInt8HighShiftMax = 53;
-
 // Per-column data of a tile's epilogue, each pointer at the tile's first column (a whole
 // panel's worth, at most kInt8GemmMaxPanelWidth entries, is readable). offset: the column's int32 constant (bias and zero-point terms folded at
 // packing); multiplier, left_shift, right_shift: its Requantization split as the SIMD
@@ -68,7 +65,7 @@ struct Int8Tile {
   // requantization may be one rounding shift of the 64-bit product (exact wherever q > 0).
   bool one_shift = false;
   // Either rounding, one_shift's conditions for Rounding::Double, and every column's total
-  // shift (31 - shift single, 31 + right_shift double) in [kInt8HighShiftMin, kInt8HighShiftMax]: the high-dword form
+  // shift in range (int8_high_shift_fits, requantize_avx512.hpp): the high-dword form
   // (AVX-512's HighShiftRequantAvx512), which also adds the zero point.
   bool high_shift = false;
   std::uint8_t* c = nullptr;

@@ -9,6 +9,20 @@
 #include "mobilenet/core/quantization.hpp"
 #include "mobilenet/kernels/int8/isa.hpp"
 
+namespace mobilenet {
+namespace kernels {
+
+// The total right shifts (31 - shift, for either rounding) the high-dword requantization
+// takes (HighShiftRequantAvx512), and whether a channel's requantization has one. Its packers
+// (GEMM and depthwise) decide with it on every platform; only AVX-512 uses the form.
+inline constexpr int kInt8HighShiftMin = 32, kInt8HighShiftMax = 53;
+constexpr bool int8_high_shift_fits(Requantization r) {
+  return 31 - r.shift >= kInt8HighShiftMin && 31 - r.shift <= kInt8HighShiftMax;
+}
+
+}  // namespace kernels
+}  // namespace mobilenet
+
 #if MOBILENET_X86_DISPATCH && !defined(_MSC_VER)
 #include <immintrin.h>
 
