@@ -249,6 +249,13 @@ TEST_P(GemmInt8Isa, HighShiftRanges) {
       Case wide{13, k, 33, -3, 128, i % 2 ? Values::Extreme : Values::Random, false, false, true};
       check(wide, false, seed + 1);
     }
+  // Output zero point 0 and range [0, 255], as in real int8 files (seeds 768 j: a ReLU range
+  // over everything), where the AVX-512 epilogue leaves the clamp to the byte pack's saturation.
+  for (Index n : {Index(8), Index(45), Index(64)})
+    for (unsigned j = 11; j < 14; ++j) {
+      Case full{14, 64, n, 0, 128, j % 2 ? Values::Extreme : Values::Random, false, true, true};
+      check(full, j == 12, 768 * j);
+    }
 }
 
 TEST_P(GemmInt8Isa, SplitRanges) {

@@ -234,6 +234,7 @@ struct Int8GemmKernelTable {
   Int8TileKernel tile[kInt8GemmMaxRows + 1] = {};
   Int8TileKernel single_tile[kInt8GemmMaxRows + 1] = {};
   Int8RowSums row_sums = &int8_row_sums;
+  Int8PrepareColumns prepare = nullptr;
 };
 
 template <template <int, Rounding> class Kernel, int... Rows>
@@ -283,6 +284,7 @@ inline const Int8GemmKernelTable& int8_gemm_kernels(Int8Isa isa) {
   static const Int8GemmKernelTable avx512_vnni = [] {
     auto t = make_int8_gemm_table<Int8Avx512VnniKernel>(std::make_integer_sequence<int, kInt8GemmAvx512VnniRows>());
     t.row_sums = &int8_row_sums_avx512;
+    t.prepare = &int8_prepare_columns_avx512;
     return t;
   }();
   static const Int8GemmKernelTable avx_vnni = [] {
@@ -312,14 +314,16 @@ inline const Int8GemmKernelTable& int8_gemm_kernels(Int8Isa isa) {
   return generic;
 }
 
-// Panels per column block: their packed weights fill at most half the L2 (at least one panel).
+// Panels per column block: their packed weights fill at most half the L2 (at least one panel,
+// at most kInt8GemmPreparedPanels).
 inline Index int8_gemm_block_panels(const PackedInt8GemmWeights& w) {
   static const Index half_l2 = std::max<Index>(cpu_caches().l2_bytes / 2, 64 * 1024);
-  return std::max<Index>(1, half_l2 / std::max<Index>(1, w.panel_bytes()));
+  return std::clamp<Index>(half_l2 / std::max<Index>(1, w.panel_bytes()), 1, kInt8GemmPreparedPanels);
 }
 
-// Rows [row_begin, row_end) x panels [pb, pe): row tiles as equal as possible (49 rows in
-// 12-row tiles run as 10+10+10+10+9), each tile's row term once, then the panels.
+// Rows [row_begin, row_end) x panels [pb, pe) (at most kInt8GemmPreparedPanels): the panels'
+// epilogue constants once, then row tiles as equal as possible (49 rows in 12-row tiles run as
+// 10+10+10+10+9), each tile's row term once, then the panels.
 inline void int8_gemm_column_block(const std::uint8_t* a, Index lda, const PackedInt8GemmWeights& w,
                                    std::uint8_t* c, Index ldc, Index row_begin, Index row_end, Index pb,
                                    Index pe) {
@@ -336,6 +340,15 @@ inline void int8_gemm_column_block(const std::uint8_t* a, Index lda, const Packe
   t.one_shift = w.one_shift_requantization();
   t.high_shift = w.high_shift_requantization();
   const std::int32_t zw = w.weight_zero_point();
+  t.row_terms = zw != 0;
+  assert(pe - pb <= kInt8GemmPreparedPanels);
+  Int8PreparedColumns prepared[kInt8GemmPreparedPanels];
+  bool has_prepared = false;
+  if (kernels.prepare)
+    for (Index p = pb; p < pe; ++p) {
+      t.columns_data = w.columns(p);
+      has_prepared = kernels.prepare(t, w.rounding(), &prepared[p - pb]);
+    }
   Index row = row_begin;
   for (Index tile = 0; tile < tiles; ++tile) {
     const int height = static_cast<int>(short_rows + (tile < tall ? 1 : 0));
@@ -347,6 +360,7 @@ inline void int8_gemm_column_block(const std::uint8_t* a, Index lda, const Packe
     for (Index p = pb; p < pe; ++p) {
       t.b = w.panel(p);
       t.columns_data = w.columns(p);
+      t.prepared = has_prepared ? &prepared[p - pb] : nullptr;
       t.c = c + row * ldc + p * w.panel_width();
       t.columns = std::min(w.panel_width(), w.n() - p * w.panel_width());
       tile_kernel[height](t);

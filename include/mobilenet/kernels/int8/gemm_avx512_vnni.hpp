@@ -6,6 +6,8 @@
 // at a time, bit-exact with core/quantization.hpp (either rounding), with each column group's
 // constants derived once per tile, and packs two rows at a time to bytes.
 
+#include <new>
+
 #include "mobilenet/kernels/int8/gemm_common.hpp"
 #include "mobilenet/kernels/int8/requantize_avx512.hpp"
 
@@ -99,27 +101,49 @@ struct ColumnsHighShiftAvx512 : HighShiftRequantAvx512 {
                                t.zero_point) {}
 };
 
+// The high-dword constants of a panel's two column groups, as int8_prepare_columns_avx512
+// writes them into Int8PreparedColumns.
+struct PreparedHighShiftAvx512 {
+  HighShiftRequantAvx512 group0, group1;
+};
+static_assert(sizeof(PreparedHighShiftAvx512) <= sizeof(Int8PreparedColumns), "prepared columns too small");
+
 // Requantizes and stores every row of the tile, rows in pairs; `store` masks the columns.
-template <int Rows, typename Requant>
-MOBILENET_TARGET_AVX512_VNNI inline void store_int8_tile_avx512(const Int8Tile& t, const __m512i (&acc)[Rows][2]) {
+// Clamp false: the range is [0, 255], which the byte pack's saturation already gives.
+template <int Rows, bool Clamp, typename Requant>
+MOBILENET_TARGET_AVX512_VNNI inline void store_int8_tile_avx512(const Int8Tile& t, const __m512i (&acc)[Rows][2],
+                                                                const Requant& group0, const Requant& group1) {
   const Index cols = t.columns;
   const auto store = static_cast<__mmask32>(cols >= 32 ? 0xFFFFFFFFu : (1u << cols) - 1u);
-  const Requant group0(t, 0), group1(t, 16);
   constexpr bool kAddZeroPoint = !Requant::kHoldsZeroPoint;
   const BytePackAvx512 pack(t.zero_point, QuantRange{t.lo, t.hi});
+  // Row i + 1's bytes are the upper half: stored from 32 bytes before its row where the rows
+  // are that far apart (the mask writes only the upper half), else extracted first.
+  const bool upper_in_place = t.ldc >= 32;
+  const __mmask64 upper = static_cast<__mmask64>(store) << 32;
   // Two rows a pack: row i's 32 bytes, then row i + 1's.
 #pragma GCC unroll 6
   for (int i = 0; i + 1 < Rows; i += 2) {
-    const __m512i bytes = pack.template operator()<kAddZeroPoint>(group0(acc[i][0]), group1(acc[i][1]),
-                                                                  group0(acc[i + 1][0]), group1(acc[i + 1][1]));
+    const __m512i bytes = pack.template operator()<kAddZeroPoint, Clamp>(
+        group0(acc[i][0]), group1(acc[i][1]), group0(acc[i + 1][0]), group1(acc[i + 1][1]));
     _mm256_mask_storeu_epi8(t.c + i * t.ldc, store, _mm512_maskz_extracti64x4_epi64(0xF, bytes, 0));
-    _mm256_mask_storeu_epi8(t.c + (i + 1) * t.ldc, store, _mm512_maskz_extracti64x4_epi64(0xF, bytes, 1));
+    if (upper_in_place)
+      _mm512_mask_storeu_epi8(t.c + (i + 1) * t.ldc - 32, upper, bytes);
+    else
+      _mm256_mask_storeu_epi8(t.c + (i + 1) * t.ldc, store, _mm512_maskz_extracti64x4_epi64(0xF, bytes, 1));
   }
   if constexpr (Rows % 2 == 1) {
     const __m512i last0 = group0(acc[Rows - 1][0]), last1 = group1(acc[Rows - 1][1]);
-    const __m512i bytes = pack.template operator()<kAddZeroPoint>(last0, last1, last0, last1);
+    const __m512i bytes = pack.template operator()<kAddZeroPoint, Clamp>(last0, last1, last0, last1);
     _mm256_mask_storeu_epi8(t.c + (Rows - 1) * t.ldc, store, _mm512_maskz_extracti64x4_epi64(0xF, bytes, 0));
   }
+}
+
+// The same with the constants derived here, once per tile.
+template <int Rows, typename Requant>
+MOBILENET_TARGET_AVX512_VNNI inline void store_int8_tile_avx512(const Int8Tile& t, const __m512i (&acc)[Rows][2]) {
+  const Requant group0(t, 0), group1(t, 16);
+  store_int8_tile_avx512<Rows, true>(t, acc, group0, group1);
 }
 
 }  // namespace detail
@@ -142,17 +166,37 @@ MOBILENET_TARGET_AVX512_VNNI inline void int8_row_sums_avx512(const std::uint8_t
   }
 }
 
+// Int8PrepareColumns for int8_gemm_tile_avx512_vnni: the high-dword form's constants.
+MOBILENET_TARGET_AVX512_VNNI inline bool int8_prepare_columns_avx512(const Int8Tile& t, Rounding round,
+                                                                     Int8PreparedColumns* out) {
+  if (!t.high_shift) return false;
+  const bool double_rounding = round == Rounding::Double;
+  const Int8ColumnParams& col = t.columns_data;
+  auto group = [&](Index first) MOBILENET_TARGET_AVX512_VNNI {
+    return detail::HighShiftRequantAvx512(_mm512_loadu_si512(col.multiplier + first),
+                                          _mm512_loadu_si512(col.right_shift + first), double_rounding,
+                                          t.zero_point);
+  };
+  ::new (static_cast<void*>(out->bytes)) detail::PreparedHighShiftAvx512{group(0), group(16)};
+  return true;
+}
+
 template <int Rows, Rounding Round = Rounding::Double>
 MOBILENET_TARGET_AVX512_VNNI void int8_gemm_tile_avx512_vnni(const Int8Tile& t) {
   static_assert(Rows >= 1 && Rows <= kInt8GemmAvx512VnniRows, "tile too tall");
   __m512i acc[Rows][2];  // every loop over it unrolled, so that it stays in registers
   const __m512i offset0 = _mm512_loadu_si512(t.columns_data.offset);
   const __m512i offset1 = _mm512_loadu_si512(t.columns_data.offset + 16);
+  if (t.row_terms) {
 #pragma GCC unroll 12
-  for (int i = 0; i < Rows; ++i) {
-    const __m512i row = _mm512_set1_epi32(t.row_offset[i]);
-    acc[i][0] = _mm512_add_epi32(offset0, row);
-    acc[i][1] = _mm512_add_epi32(offset1, row);
+    for (int i = 0; i < Rows; ++i) {
+      const __m512i row = _mm512_set1_epi32(t.row_offset[i]);
+      acc[i][0] = _mm512_add_epi32(offset0, row);
+      acc[i][1] = _mm512_add_epi32(offset1, row);
+    }
+  } else {
+#pragma GCC unroll 12
+    for (int i = 0; i < Rows; ++i) acc[i][0] = offset0, acc[i][1] = offset1;
   }
   const std::uint8_t* a = t.a;
   const std::int8_t* b = t.b;
@@ -175,7 +219,13 @@ MOBILENET_TARGET_AVX512_VNNI void int8_gemm_tile_avx512_vnni(const Int8Tile& t) 
       detail::dpbusd_avx512(acc[i][1], x, w1);
     }
   }
-  if (t.high_shift)
+  if (t.high_shift && t.prepared) {
+    const auto& groups = *std::launder(reinterpret_cast<const detail::PreparedHighShiftAvx512*>(t.prepared->bytes));
+    if (t.lo == 0 && t.hi == 255)
+      detail::store_int8_tile_avx512<Rows, false>(t, acc, groups.group0, groups.group1);
+    else
+      detail::store_int8_tile_avx512<Rows, true>(t, acc, groups.group0, groups.group1);
+  } else if (t.high_shift)
     detail::store_int8_tile_avx512<Rows, detail::ColumnsHighShiftAvx512<Round>>(t, acc);
   else if constexpr (Round == Rounding::Single)
     detail::store_int8_tile_avx512<Rows, detail::ColumnsOneShiftAvx512<Rounding::Single>>(t, acc);

@@ -50,12 +50,22 @@ struct Int8ColumnParams {
 //   c[i][j] = clamp(zero_point + multiply_by_quantized_multiplier(acc[i][j]), lo, hi)
 // for j < columns (<= the panel width); nothing else of C is written. The kernels for
 // Rounding::Single use multiply_by_quantized_multiplier_single_rounding instead.
+// A panel's epilogue constants in the form of one instruction set's kernels, derived once per
+// call of the driver instead of once per tile (Int8GemmKernelTable::prepare).
+struct alignas(64) Int8PreparedColumns {
+  unsigned char bytes[640];
+};
+// Panels per column block, at most: the driver holds their prepared constants on its stack.
+inline constexpr Index kInt8GemmPreparedPanels = 32;
+
 struct Int8Tile {
   const std::uint8_t* a = nullptr;  // rows of k bytes, lda apart; only bytes [0, k) are read
   Index lda = 0, k = 0;
   const std::int8_t* b = nullptr;   // the panel
   Int8ColumnParams columns_data;
   const std::int32_t* row_offset = nullptr;  // one per row of the tile
+  bool row_terms = true;                     // false: every row_offset is 0
+  const Int8PreparedColumns* prepared = nullptr;  // the panel's, where the kernel table prepares them
   std::int32_t zero_point = 0, lo = 0, hi = 255;
   // Every left shift is 0 and |acc| < 2^30 for every input (PackedInt8GemmWeights proves it at
   // packing): the rounding shift may then be (x + half - (x < 0)) >> right, which cannot overflow.
@@ -72,6 +82,9 @@ struct Int8Tile {
   Index ldc = 0, columns = 0;
 };
 using Int8TileKernel = void (*)(const Int8Tile&);
+// Writes the constants of the tile's panel for the table's kernels and returns true, or
+// returns false where they derive their own (then Int8Tile::prepared stays null).
+using Int8PrepareColumns = bool (*)(const Int8Tile&, Rounding, Int8PreparedColumns*);
 // The sum of each of `rows` rows of k bytes, lda apart (the row term's input).
 using Int8RowSums = void (*)(const std::uint8_t* a, Index lda, int rows, Index k, std::int32_t* sums);
 

@@ -131,13 +131,14 @@ struct BytePackAvx512 {
         lo(_mm512_set1_epi8(static_cast<char>(range.lo))),
         hi(_mm512_set1_epi8(static_cast<char>(range.hi))),
         order(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)) {}
-  // AddZeroPoint false: the q already hold it (HighShiftRequantAvx512).
-  template <bool AddZeroPoint = true>
+  // AddZeroPoint false: the q already hold it (HighShiftRequantAvx512). Clamp false: the range
+  // is [0, 255], which the saturating packs give alone.
+  template <bool AddZeroPoint = true, bool Clamp = true>
   MOBILENET_TARGET_AVX512_VNNI __m512i operator()(__m512i q0, __m512i q1, __m512i q2, __m512i q3) const {
-    return _mm512_maskz_permutexvar_epi32(0xFFFF, order, lanes<AddZeroPoint>(q0, q1, q2, q3));
+    return _mm512_maskz_permutexvar_epi32(0xFFFF, order, lanes<AddZeroPoint, Clamp>(q0, q1, q2, q3));
   }
   // The same bytes before the vpermd: 128-bit lane L holds lane L of q0, q1, q2, q3 in turn.
-  template <bool AddZeroPoint = true>
+  template <bool AddZeroPoint = true, bool Clamp = true>
   MOBILENET_TARGET_AVX512_VNNI __m512i lanes(__m512i q0, __m512i q1, __m512i q2, __m512i q3) const {
     const __mmask32 all16 = 0xFFFFFFFF;
     const __mmask64 all8 = ~__mmask64(0);
@@ -147,6 +148,7 @@ struct BytePackAvx512 {
       high = _mm512_maskz_adds_epi16(all16, high, zero_point);
     }
     const __m512i packed = _mm512_maskz_packus_epi16(all8, low, high);
+    if constexpr (!Clamp) return packed;
     return _mm512_maskz_min_epu8(all8, _mm512_maskz_max_epu8(all8, packed, lo), hi);
   }
 };
