@@ -36,11 +36,20 @@ void time_runs(Run&& run, int runs, int threads, int batch, const char* what) {
               times[times.size() / 2], times.front());
 }
 
-// Each step alone, in place: median ms, GOPS, and the totals by kind of step.
+// Each step alone, in place: median ms, GOPS, and the totals by kind of step; and each step's
+// median when the steps run in turn, as in a whole run.
 void time_steps(mobilenet::QuantizedPlan& plan, int runs, int batch, double peak) {
   const auto info = plan.step_info(batch);
   const char* kinds[] = {"stem", "dsconv", "pool", "classifier", "softmax"};
   double kind_ms[5] = {0}, kind_ops[5] = {0};
+  // Each step in the order of a whole run, as the caches find it there.
+  std::vector<std::vector<double>> in_run(info.size());
+  for (int r = 0; r < runs; ++r)
+    for (std::size_t i = 0; i < info.size(); ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      plan.run_step(i);
+      in_run[i].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
   for (std::size_t i = 0; i < info.size(); ++i) {
     std::vector<double> times;
     for (int r = 0; r < runs; ++r) {
@@ -54,7 +63,8 @@ void time_steps(mobilenet::QuantizedPlan& plan, int runs, int batch, double peak
     kind_ms[k] += ms, kind_ops[k] += ops;
     std::printf("  %-12s %8.3f ms %8.1f GOPS", info[i].name.c_str(), ms, ops / ms / 1e6);
     if (peak > 0 && ops > 0) std::printf("  %5.1f%% of peak", 100.0 * ops / ms / 1e6 / peak);
-    std::printf("\n");
+    std::sort(in_run[i].begin(), in_run[i].end());
+    std::printf("  in a run %8.3f ms\n", in_run[i][in_run[i].size() / 2]);
   }
   for (int k = 0; k < 5; ++k) {
     if (kind_ms[k] == 0) continue;

@@ -92,7 +92,7 @@ MOBILENET_TARGET_AVX512_VNNI MOBILENET_DW8_ALWAYS_INLINE inline __m512i quad_byt
 // column reuse (1 or 2); a tile of one pixel runs any stride. Checked: some tap may be outside
 // the input. High: the requantization's high-dword form (DepthwiseInt8View::high_shift).
 template <int Stride, int Tile, bool Checked, bool High>
-MOBILENET_TARGET_AVX512_VNNI inline void quad_tile(const QuadRow& row, Index first, const QuadBlock& b) {
+MOBILENET_TARGET_AVX512_VNNI MOBILENET_DW8_NOINLINE void quad_tile(const QuadRow& row, Index first, const QuadBlock& b) {
   constexpr int kCols = (Tile - 1) * Stride + 3;
   const DepthwiseInt8View& v = *row.view;
   __m512i acc[Tile][4];
@@ -153,7 +153,7 @@ MOBILENET_TARGET_AVX512_VNNI void quad_row(const QuadRow& row, Index out_w, cons
 // holds the 32 channels twice. Pixels [first, first + 2 * Pairs) of the row, those below `end`
 // stored.
 template <int Pairs, bool Checked, bool High>
-MOBILENET_TARGET_AVX512_VNNI inline void quad_pair_tile(const QuadRow& row, Index first, Index end, const QuadBlock& b) {
+MOBILENET_TARGET_AVX512_VNNI MOBILENET_DW8_NOINLINE void quad_pair_tile(const QuadRow& row, Index first, Index end, const QuadBlock& b) {
   constexpr int kLoads = 2 * Pairs + 1;
   const DepthwiseInt8View& v = *row.view;
   __m512i acc[Pairs][4];
