@@ -22,6 +22,7 @@
 #include "mobilenet/kernels/conv2d_im2col.hpp"
 #include "mobilenet/kernels/int8/gemm.hpp"
 #include "mobilenet/kernels/int8/im2col.hpp"
+#include "mobilenet/kernels/int8/im2col_avx512.hpp"
 
 // Counts the plain operator new (this file replaces it; its test binary is its own), for the
 // promise that a GEMM call allocates nothing.
@@ -589,6 +590,39 @@ TEST(Im2colU8, EqualsTheReferenceIm2colOfTheFlippedImage) {
                                      << " rows " << first << ".." << end << " flip " << int(flip);
               }
           }
+}
+
+// The stem's VBMI im2col (3x3, stride 2, 3 channels, rows of 28 bytes) against the reference
+// twin: images from too narrow for one group of 16 windows to MobileNet's sizes, every padding,
+// both domains, row ranges that start and end anywhere; guard bytes after the columns.
+TEST(Im2colU8, StemAvx512EqualsTheReferenceIm2col) {
+  if (!im2col_stem_avx512_supported()) GTEST_SKIP() << "this CPU has no AVX-512 VBMI";
+#if MOBILENET_X86_DISPATCH && !defined(_MSC_VER)
+  std::mt19937 rng(12);
+  const Index depth = 28;
+  for (const auto& [h, w] : {std::pair<Index, Index>{5, 33}, {7, 34}, {9, 35}, {8, 64}, {3, 97}, {224, 224}, {161, 129},
+                             {192, 192}, {128, 128}})
+    for (const Padding& padding : {Padding::same(), Padding::valid(), Padding::symmetric(1)})
+      for (std::uint8_t flip : {0x00, 0x80}) {
+        const Shape shape(1, h, w, 3);
+        const Window2D win = window_2d(h, w, 3, 2, padding);
+        ASSERT_TRUE(im2col_stem_avx512_applies(shape, win, depth));
+        std::vector<std::uint8_t> image(static_cast<std::size_t>(h * w * 3));
+        for (auto& x : image) x = static_cast<std::uint8_t>(rng());
+        std::vector<std::uint8_t> flipped = image;
+        for (auto& x : flipped) x ^= flip;
+        const std::uint8_t fill = static_cast<std::uint8_t>(rng());
+        const Index rows = win.rows.out;
+        for (const auto& [first, end] : {std::pair<Index, Index>{0, rows}, {rows / 3, rows}, {1, rows / 2 + 1}}) {
+          if (first >= end) continue;
+          const Index count = (end - first) * win.cols.out * depth;
+          std::vector<std::uint8_t> want(static_cast<std::size_t>(count + 64), 0xA5), got = want;
+          im2col_rows(flipped.data(), shape, win, first, end, want.data(), fill, depth);
+          im2col_stem_rows_u8_avx512(image.data(), shape, win, first, end, got.data(), depth, fill, flip);
+          ASSERT_EQ(got, want) << h << "x" << w << " rows " << first << ".." << end << " flip " << int(flip);
+        }
+      }
+#endif
 }
 
 }  // namespace

@@ -280,7 +280,9 @@ class QuantizedPlan {
       switch (s.kind) {
         case StepKind::Stem: {
           const auto pad = static_cast<std::uint8_t>(m.to_file(static_cast<std::uint8_t>(m.stem.input.zero_point)));
-          steps_.push_back(Int8StemStep{i, s.io, s.window, s.band_rows, pad, flip, std::move(stem)});
+          const bool vbmi = isa_ == kernels::Int8Isa::Avx512Vnni && kernels::im2col_stem_avx512_supported() &&
+                            kernels::im2col_stem_avx512_applies(s.io.in, s.window, stem.k());
+          steps_.push_back(Int8StemStep{i, s.io, s.window, s.band_rows, pad, flip, std::move(stem), vbmi});
           break;
         }
         case StepKind::DSConv: {

@@ -13,6 +13,7 @@
 #include <cassert>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "mobilenet/core/padding.hpp"
 #include "mobilenet/core/shape.hpp"
@@ -53,6 +54,19 @@ inline void im2col_window_bytes(const std::uint8_t* in, const Shape& in_shape, c
 
 }  // namespace detail
 
+namespace detail {
+
+// The output columns [first, end) whose windows lie inside the image's columns
+// (x0 = ox * stride - pad_before >= 0 and x0 + k <= W); first == end when there are none.
+inline std::pair<Index, Index> im2col_interior_columns(const Window2D& win, Index in_w) {
+  const Index k = win.kernel, s = win.stride, pad = win.cols.pad_before, out_w = win.cols.out;
+  const Index first = std::min(out_w, (pad + s - 1) / s);
+  const Index end = in_w - k + pad < 0 ? first : std::max(first, std::min(out_w, (in_w - k + pad) / s + 1));
+  return {first, end};
+}
+
+}  // namespace detail
+
 // in: one in_shape image (in_shape.n ignored); columns: (row_end - row_begin) * W' rows of
 // `depth` >= k * k * Cin bytes. Output rows [row_begin, row_end) of the window.
 inline void im2col_rows_u8(const std::uint8_t* in, const Shape& in_shape, const Window2D& win, Index row_begin,
@@ -66,10 +80,8 @@ inline void im2col_rows_u8(const std::uint8_t* in, const Shape& in_shape, const 
   const std::uint64_t flip8 = 0x0101010101010101u * flip;
   const std::uint32_t fill4 = 0x01010101u * fill;
   const std::uint8_t* const image_end = in + in_h * in_w * cin;
-  // Interior windows: x0 >= 0 and x0 + k <= in_w.
   const Index pad = win.cols.pad_before;
-  const Index first_inside = std::min(out_w, (pad + s - 1) / s);
-  const Index end_inside = in_w - k + pad < 0 ? first_inside : std::max(first_inside, std::min(out_w, (in_w - k + pad) / s + 1));
+  const auto [first_inside, end_inside] = detail::im2col_interior_columns(win, in_w);
   std::uint8_t* row = columns;
   for (Index oy = row_begin; oy < row_end; ++oy) {
     // The call's last window takes the byte loop: nothing may run on past the columns.
