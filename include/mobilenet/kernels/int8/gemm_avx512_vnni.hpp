@@ -3,9 +3,11 @@
 // AVX-512 VNNI 8-bit GEMM micro-kernel, int8_gemm_tile_avx512_vnni<Rows>: Rows x 32 int32
 // accumulators (two zmm per row, up to 12 rows). Per group of 4 k: two 64-byte weight loads,
 // then per row one 4-byte broadcast of A and two vpdpbusd. The epilogue requantizes 16 lanes
-// at a time, bit-exact with core/quantization.hpp (either rounding), with each column group's
-// constants derived once per tile, and packs two rows at a time to bytes.
+// at a time, bit-exact with core/quantization.hpp (either rounding), and packs two rows at a
+// time to bytes. The high-dword form's constants come prepared once per column block
+// (int8_prepare_columns_avx512); the other forms derive theirs once per tile.
 
+#include <cassert>
 #include <new>
 
 #include "mobilenet/kernels/int8/gemm_common.hpp"
@@ -86,19 +88,12 @@ struct PlainRequantAvx512 {
   }
 };
 
-// OneShiftRequantAvx512 and HighShiftRequantAvx512 over a tile's columns [first, first + 16).
+// OneShiftRequantAvx512 over a tile's columns [first, first + 16).
 template <Rounding Round>
 struct ColumnsOneShiftAvx512 : OneShiftRequantAvx512 {
   MOBILENET_TARGET_AVX512_VNNI ColumnsOneShiftAvx512(const Int8Tile& t, Index first)
       : OneShiftRequantAvx512(_mm512_loadu_si512(t.columns_data.multiplier + first),
                               _mm512_loadu_si512(t.columns_data.right_shift + first), Round == Rounding::Double) {}
-};
-template <Rounding Round>
-struct ColumnsHighShiftAvx512 : HighShiftRequantAvx512 {
-  MOBILENET_TARGET_AVX512_VNNI ColumnsHighShiftAvx512(const Int8Tile& t, Index first)
-      : HighShiftRequantAvx512(_mm512_loadu_si512(t.columns_data.multiplier + first),
-                               _mm512_loadu_si512(t.columns_data.right_shift + first), Round == Rounding::Double,
-                               t.zero_point) {}
 };
 
 // The high-dword constants of a panel's two column groups, as int8_prepare_columns_avx512
@@ -219,15 +214,14 @@ MOBILENET_TARGET_AVX512_VNNI void int8_gemm_tile_avx512_vnni(const Int8Tile& t) 
       detail::dpbusd_avx512(acc[i][1], x, w1);
     }
   }
-  if (t.high_shift && t.prepared) {
+  if (t.high_shift) {
+    assert(t.prepared);
     const auto& groups = *std::launder(reinterpret_cast<const detail::PreparedHighShiftAvx512*>(t.prepared->bytes));
     if (t.lo == 0 && t.hi == 255)
       detail::store_int8_tile_avx512<Rows, false>(t, acc, groups.group0, groups.group1);
     else
       detail::store_int8_tile_avx512<Rows, true>(t, acc, groups.group0, groups.group1);
-  } else if (t.high_shift)
-    detail::store_int8_tile_avx512<Rows, detail::ColumnsHighShiftAvx512<Round>>(t, acc);
-  else if constexpr (Round == Rounding::Single)
+  } else if constexpr (Round == Rounding::Single)
     detail::store_int8_tile_avx512<Rows, detail::ColumnsOneShiftAvx512<Rounding::Single>>(t, acc);
   else if (t.one_shift)
     detail::store_int8_tile_avx512<Rows, detail::ColumnsOneShiftAvx512<Rounding::Double>>(t, acc);

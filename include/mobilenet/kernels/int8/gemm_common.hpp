@@ -45,11 +45,6 @@ struct Int8ColumnParams {
   const std::int32_t* rounding_half = nullptr;
 };
 
-// One micro-kernel call: rows x panel of C.
-//   acc[i][j] = offset[j] + row_offset[i] + sum_k a[i][k] * b[j][k]   (int32, wrapping)
-//   c[i][j] = clamp(zero_point + multiply_by_quantized_multiplier(acc[i][j]), lo, hi)
-// for j < columns (<= the panel width); nothing else of C is written. The kernels for
-// Rounding::Single use multiply_by_quantized_multiplier_single_rounding instead.
 // A panel's epilogue constants in the form of one instruction set's kernels, derived once per
 // call of the driver instead of once per tile (Int8GemmKernelTable::prepare).
 struct alignas(64) Int8PreparedColumns {
@@ -58,6 +53,11 @@ struct alignas(64) Int8PreparedColumns {
 // Panels per column block, at most: the driver holds their prepared constants on its stack.
 inline constexpr Index kInt8GemmPreparedPanels = 32;
 
+// One micro-kernel call: rows x panel of C.
+//   acc[i][j] = offset[j] + row_offset[i] + sum_k a[i][k] * b[j][k]   (int32, wrapping)
+//   c[i][j] = clamp(zero_point + multiply_by_quantized_multiplier(acc[i][j]), lo, hi)
+// for j < columns (<= the panel width); nothing else of C is written. The kernels for
+// Rounding::Single use multiply_by_quantized_multiplier_single_rounding instead.
 struct Int8Tile {
   const std::uint8_t* a = nullptr;  // rows of k bytes, lda apart; only bytes [0, k) are read
   Index lda = 0, k = 0;
@@ -65,7 +65,9 @@ struct Int8Tile {
   Int8ColumnParams columns_data;
   const std::int32_t* row_offset = nullptr;  // one per row of the tile
   bool row_terms = true;                     // false: every row_offset is 0
-  const Int8PreparedColumns* prepared = nullptr;  // the panel's, where the kernel table prepares them
+  // The panel's constants where the kernel table prepares them (AVX-512 VNNI: wherever
+  // high_shift holds), else null.
+  const Int8PreparedColumns* prepared = nullptr;
   std::int32_t zero_point = 0, lo = 0, hi = 255;
   // Every left shift is 0 and |acc| < 2^30 for every input (PackedInt8GemmWeights proves it at
   // packing): the rounding shift may then be (x + half - (x < 0)) >> right, which cannot overflow.

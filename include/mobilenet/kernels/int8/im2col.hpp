@@ -52,9 +52,6 @@ inline void im2col_window_bytes(const std::uint8_t* in, const Shape& in_shape, c
   for (Index i = k * span; i < depth; ++i) row[i] = fill;
 }
 
-}  // namespace detail
-
-namespace detail {
 
 // The output columns [first, end) whose windows lie inside the image's columns
 // (x0 = ox * stride - pad_before >= 0 and x0 + k <= W); first == end when there are none.

@@ -127,3 +127,22 @@ MOBILENET_TARGET_AVX512_VBMI inline void im2col_stem_rows_u8_avx512(const std::u
 }  // namespace mobilenet
 
 #endif
+
+namespace mobilenet {
+namespace kernels {
+
+// im2col_rows_u8, through im2col_stem_rows_u8_avx512 where `vbmi` (the caller found
+// im2col_stem_avx512_applies and im2col_stem_avx512_supported true).
+inline void im2col_stem_rows_u8(const std::uint8_t* in, const Shape& in_shape, const Window2D& win, Index row_begin,
+                                Index row_end, std::uint8_t* columns, Index depth, std::uint8_t fill,
+                                std::uint8_t flip, bool vbmi) {
+#if MOBILENET_X86_DISPATCH && !defined(_MSC_VER)
+  if (vbmi) return im2col_stem_rows_u8_avx512(in, in_shape, win, row_begin, row_end, columns, depth, fill, flip);
+#else
+  (void)vbmi;
+#endif
+  im2col_rows_u8(in, in_shape, win, row_begin, row_end, columns, depth, fill, flip);
+}
+
+}  // namespace kernels
+}  // namespace mobilenet

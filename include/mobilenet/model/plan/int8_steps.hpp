@@ -14,7 +14,6 @@
 #include "mobilenet/core/shape.hpp"
 #include "mobilenet/kernels/int8/depthwise3x3.hpp"
 #include "mobilenet/kernels/int8/gemm.hpp"
-#include "mobilenet/kernels/int8/im2col.hpp"
 #include "mobilenet/kernels/int8/im2col_avx512.hpp"
 #include "mobilenet/kernels/int8/pooling.hpp"
 #include "mobilenet/model/plan/int8_layout.hpp"
@@ -92,12 +91,8 @@ struct Int8StemStep {
     const std::uint8_t* in = detail::input_image(c, io, image);
     detail::for_each_int8_band(c, index, 0, image, io.out.h, band_rows, thread, [&](Index first, Index end) {
       const std::uint8_t flip = flip_input ? 0x80u : 0u;
-      const auto fill = static_cast<std::uint8_t>(pad ^ flip);
-#if MOBILENET_X86_DISPATCH && !defined(_MSC_VER)
-      if (vbmi_im2col) kernels::im2col_stem_rows_u8_avx512(in, io.in, window, first, end, cols, gemm.k(), fill, flip);
-      else
-#endif
-        kernels::im2col_rows_u8(in, io.in, window, first, end, cols, gemm.k(), fill, flip);
+      kernels::im2col_stem_rows_u8(in, io.in, window, first, end, cols, gemm.k(), static_cast<std::uint8_t>(pad ^ flip),
+                                   flip, vbmi_im2col);
       const Index rows = (end - first) * io.out.w;
       kernels::gemm_int8_packed_range(cols, rows, gemm.k(), gemm, detail::output_row(c, io, image, first),
                                       io.out_stride, kernels::Int8GemmRange{0, rows, 0, gemm.panels()});
