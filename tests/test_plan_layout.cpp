@@ -52,7 +52,8 @@ TEST(PlanTuning, OneMebibyteOfL2GivesTheDefaults) {
   EXPECT_EQ(t.max_band_bytes, 512 * kKiB);
   EXPECT_EQ(t.split_panels_below_pixels, 100);
   EXPECT_EQ(t.per_image_above_bytes, 2 * kMiB);
-  EXPECT_EQ(t.prefetch_whole_above_bytes, kMiB);
+  EXPECT_EQ(t.prefetch_whole_above_bytes, 256 * kKiB);
+  EXPECT_EQ(t.prefetch_whole_above_bytes, defaults.prefetch_whole_above_bytes);
   EXPECT_EQ(t.prefetch_input_above_bytes, kMiB);
   EXPECT_EQ(t.gemm_blocking.panels, 16);
   EXPECT_EQ(t.gemm_blocking.panels, defaults.gemm_blocking.panels);
@@ -212,22 +213,24 @@ TEST(PlanLayout, WeightOffsetsAreAlignedAndContiguous) {
 }
 
 // Early blocks with inputs larger than L2 prefetch their next band's input; the others the next
-// GEMM's weights, whole where those exceed L2 and for the classifier.
+// GEMM's weights, whole where those exceed a quarter of L2 and for the classifier.
 TEST(PlanLayout, PrefetchChoices) {
   const PlanLayout l = plan_layout(mobilenet_1_224(), options(1, 2, kMiB, kernels::Isa::Avx512));
   EXPECT_EQ(step(l, "stem").prefetch, MOBILENET_X86_DISPATCH ? PrefetchChoice::NextBandInput : PrefetchChoice::None);
   for (const char* name : {"dsconv1", "dsconv2", "dsconv3", "dsconv4"})
     EXPECT_EQ(step(l, name).prefetch, PrefetchChoice::NextBandInput) << name;
-  EXPECT_EQ(step(l, "dsconv5").prefetch, PrefetchChoice::NextWeightsBlock);
+  EXPECT_EQ(step(l, "dsconv5").prefetch, PrefetchChoice::NextWeightsWhole) << "dsconv6's 512 KB";
   EXPECT_EQ(l.steps[step(l, "dsconv5").prefetch_step].name, "dsconv6");
   EXPECT_EQ(step(l, "dsconv11").prefetch, PrefetchChoice::NextWeightsWhole) << "dsconv12's 2 MB";
   EXPECT_EQ(step(l, "dsconv13").prefetch, PrefetchChoice::NextWeightsWhole);
   EXPECT_EQ(l.steps[step(l, "dsconv13").prefetch_step].kind, StepKind::Classifier);
   EXPECT_EQ(plan_layout(mobilenet_1_224(), options(1, 2)).steps[0].prefetch, PrefetchChoice::None)
       << "the im2col stem prefetches nothing";
-  // With 4 MiB of L2 the early inputs fit: they prefetch weights instead.
-  EXPECT_NE(step(plan_layout(mobilenet_1_224(), options(1, 2, 4 * kMiB)), "dsconv3").prefetch,
-            PrefetchChoice::NextBandInput);
+  // With 4 MiB of L2 the early inputs fit: they prefetch weights instead, the first block where
+  // those are below 1 MiB.
+  const PlanLayout large_l2 = plan_layout(mobilenet_1_224(), options(1, 2, 4 * kMiB));
+  EXPECT_EQ(step(large_l2, "dsconv3").prefetch, PrefetchChoice::NextWeightsBlock) << "dsconv4's 134 KB";
+  EXPECT_EQ(step(large_l2, "dsconv11").prefetch, PrefetchChoice::NextWeightsWhole) << "dsconv12's 2 MB";
 }
 
 // The GEMMs run pair of panels by pair (GemmBlocking::pairs_outer) when the weights and the

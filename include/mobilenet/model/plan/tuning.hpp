@@ -27,9 +27,10 @@ struct PlanTuning {
   // more than this and outweighs their weights; below it, a barrier per image costs more
   // than keeping the batch's output in the caches saves.
   Index per_image_above_bytes = 2 * 1024 * 1024;
-  // The step before a GEMM whose weights are larger than this (more than L2 holds) prefetches
-  // all of them, not just the first block: they spill to L3, where the GEMM finds them.
-  Index prefetch_whole_above_bytes = 1024 * 1024;
+  // The step before a GEMM whose weights are larger than this prefetches all of them, not just
+  // the first block: from a quarter of L2 up they do not stay there beside the step's own
+  // weights and activations, and the GEMM would stream them from L3 or DRAM itself.
+  Index prefetch_whole_above_bytes = 256 * 1024;
   // DSConv blocks whose input image is larger than this prefetch their next band's input rows
   // (written a whole step ago, no longer in L2) instead of the next step's weights.
   Index prefetch_input_above_bytes = 1024 * 1024;
@@ -43,7 +44,8 @@ struct PlanTuning {
   Index l3_resident_below_bytes = 0;
 
   // Derived from the per-core L2 (1 MiB where it is unknown): a band is an eighth to a half of
-  // it, the prefetch thresholds are all of it, image by image above twice it, and the GEMM
+  // it, whole next weights are prefetched above a quarter of it and next band's input above all
+  // of it, image by image above twice it, and the GEMM
   // blocking is the kernels' own rule for it; with 1 MiB of L2 these are the defaults. The L3
   // enters only through l3_resident_below_bytes, its share a core (0 where it is unknown).
   static PlanTuning for_cpu(const kernels::CpuCaches& caches) {
@@ -56,7 +58,7 @@ struct PlanTuning {
     t.min_band_bytes = l2 / 8;
     t.max_band_bytes = l2 / 2;
     t.per_image_above_bytes = 2 * l2;
-    t.prefetch_whole_above_bytes = l2;
+    t.prefetch_whole_above_bytes = l2 / 4;
     t.prefetch_input_above_bytes = l2;
     t.l3_resident_below_bytes = caches.l3_share_bytes();
     return t;
