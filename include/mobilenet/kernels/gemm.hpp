@@ -12,8 +12,7 @@
 //   -> blocks of up to kGemmBlockDepth of K
 //   -> row tiles of the micro-kernel's height (the tile's slice of A, <= 14 x 256 floats = 14 KB,
 //      stays in L1 while it meets every panel of the column block)
-//   -> panels, two at a time where the instruction set has two-panel tiles (AVX-512: 7 x 64,
-//      which also divides MobileNet's 49, 196, 784 and 12544 pixels into whole tiles).
+//   -> panels, two at a time where the instruction set has two-panel tiles (AVX-512: 6 x 64).
 // With GemmBlocking::pairs_outer the last two swap: each pair of panels meets every row tile.
 // A is read in place (no packing): its rows are already contiguous in k.
 

@@ -2,8 +2,9 @@
 #pragma once
 // AVX-512 GEMM micro-kernels, gemm_tile_avx512<Rows, Columns>: a Rows x Columns tile of C in
 // zmm accumulators. Columns 16 or 32 (one panel, up to 14 rows: 28 accumulators, 2 weight
-// loads and 14 broadcasts per 28 FMAs) or 64 (two neighbouring panels, up to 7 rows: the same
-// 28 accumulators with 4 weight loads and 7 broadcasts, fewer loads per FMA).
+// loads and 14 broadcasts per 28 FMAs) or 64 (two neighbouring panels, up to
+// kGemmAvx512PairRows rows: 4 weight loads and a broadcast a row per 4 FMAs, fewer loads per
+// FMA).
 
 #include "mobilenet/kernels/cpu_features.hpp"
 #include "mobilenet/kernels/gemm/common.hpp"

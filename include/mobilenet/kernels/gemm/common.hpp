@@ -22,7 +22,10 @@ inline constexpr Index kGemmPanelWidth = 32;
 // The tallest tile of each instruction set's micro-kernels (a tile of a given width runs every
 // height from 1 up to this).
 inline constexpr Index kGemmAvx512Rows = 14;     // x 16 and x 32: 28 zmm accumulators
-inline constexpr Index kGemmAvx512PairRows = 7;  // x 64 (two panels): the same 28
+// x 64 (two panels): 24 accumulators. Seven rows would need 28 with the 4 weight vectors and
+// the broadcast: 33 registers, and the accumulator left on the stack costs more than the
+// seventh row saves.
+inline constexpr Index kGemmAvx512PairRows = 6;
 inline constexpr Index kGemmAvx2Rows = 6;        // x 16: 12 of the 16 ymm registers
 inline constexpr Index kGemmNeonRows = 6;        // x 16: 24 of the 32 q registers
 inline constexpr Index kGemmGenericRows = 4;     // x 32: plain C++
