@@ -94,16 +94,20 @@ MOBILENET_TARGET_AVX512 inline void one_panel_tile_avx512(Index kc, const float*
 // block of k at b, panel p + 1's at b + 32 kc (PackedGemmWeights stores a block's panels one
 // after the other).
 // The two-panel tile's sum over k, with `Streams` of e.prefetch issued along the way: one
-// prefetch per stream and step of k, at an address that moves on every 2^shift steps (the
-// repeats hit L1 and cost less than a loop split to prefetch only on new lines).
+// prefetch per stream and step of k, at TilePrefetch::line(k) (repeats of a line hit L1 and
+// cost less than a loop split to prefetch only on new lines).
 template <int Rows, int Streams>
 MOBILENET_TARGET_AVX512 inline void accumulate_pair_avx512(
     __m512 (&acc)[Rows][4], const float* const (&a_row)[Rows], const float* b, const float* b1, Index kc,
     const TilePrefetch* pf) {
   constexpr Index W = kGemmPanelWidth;
+  const char* const at0 = pf[0].at;
+  const char* const at1 = pf[1].at;
+  const std::uint64_t step0 = pf[0].step, step1 = pf[1].step;
+  std::uint64_t pos0 = 0, pos1 = 0;  // TilePrefetch::line(k), as a running sum
   for (Index k = 0; k < kc; ++k) {
-    if (Streams >= 1) _mm_prefetch(pf[0].line(k), _MM_HINT_T0);
-    if (Streams >= 2) _mm_prefetch(pf[1].line(k), _MM_HINT_T0);
+    if (Streams >= 1) _mm_prefetch(at0 + (pos0 >> 16), _MM_HINT_T0), pos0 += step0;
+    if (Streams >= 2) _mm_prefetch(at1 + (pos1 >> 16), _MM_HINT_T0), pos1 += step1;
     const __m512 w0 = _mm512_loadu_ps(b + k * W), w1 = _mm512_loadu_ps(b + k * W + 16);
     const __m512 w2 = _mm512_loadu_ps(b1 + k * W), w3 = _mm512_loadu_ps(b1 + k * W + 16);
 #pragma GCC unroll 7

@@ -47,13 +47,13 @@ inline constexpr GemmTileShape kGemmTiles[] = {
 };
 
 // Cache lines a micro-kernel prefetches while it runs: `lines` lines from `at` on (nullptr:
-// none), one every 2^shift steps of k.
+// none), spread evenly over the steps of its sum over k: step k prefetches line(k), which moves
+// on by step / 2^16 bytes a step (fixed point: an add and a shift a step in the kernel).
 struct TilePrefetch {
   const char* at = nullptr;
-  int shift = 0;
   Index lines = 0;
-  // The line for step k of the tile's sum (the last one again once all are issued).
-  const char* line(Index k) const { return at + 64 * std::min(k >> shift, lines - 1); }
+  std::uint64_t step = 0;
+  const char* line(Index k) const { return at + ((static_cast<std::uint64_t>(k) * step) >> 16); }
 };
 
 // A range of cache lines that the GEMM driver deals out to its tiles to prefetch, a share per
@@ -81,13 +81,14 @@ class PrefetchStream {
     return share;
   }
   // The share of a tile that runs kc steps of k: at least `want` lines (or all that are left),
-  // one every 2^shift steps.
+  // at most kc, with the step that spreads them over the kc steps (each line is met, none past
+  // the share: consecutive steps are at most a line apart).
   TilePrefetch take(Index want, Index kc) {
     if (want <= 0 || kc <= 0) return {};
     int shift = 0;
     while ((kc >> (shift + 1)) >= want) ++shift;
     TilePrefetch share = take_lines(((kc - 1) >> shift) + 1);
-    share.shift = shift;
+    share.step = (static_cast<std::uint64_t>(share.lines) * kLine << 16) / static_cast<std::uint64_t>(kc);
     return share;
   }
 
