@@ -121,7 +121,38 @@ MOBILENET_DW_TARGET inline void border_block(const RowRun& run, Index cols, Inde
   store_lanes<Partial>(run.out + c, activate_lanes(acc, run.activation), tail);
 }
 
+// Blocks neighbouring channel blocks from c on of a border pixel with Rows input rows and Cols
+// tap columns: the same sums as border_block, unrolled, with each block's chain of FMAs
+// independent of the others' so that they overlap.
+template <int Rows, int Cols, int Blocks>
+MOBILENET_DW_TARGET inline void border_blocks(const RowRun& run, Index c) {
+  const Index ch = run.channels;
+  Vec::Reg acc[Blocks];
+  for (int b = 0; b < Blocks; ++b) acc[b] = Vec::load(run.bias + c + b * Vec::kWidth);
+  for (int r = 0; r < Rows; ++r)
+    for (int k = 0; k < Cols; ++k)
+      for (int b = 0; b < Blocks; ++b) {
+        const Index at = c + b * Vec::kWidth;
+        acc[b] = Vec::fma(Vec::load(run.taps.in[r] + k * run.in_stride + at), Vec::load(run.taps.taps[r] + k * ch + at),
+                          acc[b]);
+      }
+  for (int b = 0; b < Blocks; ++b) Vec::store(run.out + c + b * Vec::kWidth, activate_lanes(acc[b], run.activation));
+}
+
+// A border pixel whose input rows and tap columns are known at compile time.
+template <int Rows, int Cols>
+MOBILENET_DW_TARGET inline void border_pixel_unrolled(const RowRun& run) {
+  constexpr int kBlocks = 4;
+  Index c = 0;
+  for (; c + kBlocks * Vec::kWidth <= run.channels; c += kBlocks * Vec::kWidth) border_blocks<Rows, Cols, kBlocks>(run, c);
+  for (; c + Vec::kWidth <= run.channels; c += Vec::kWidth) border_blocks<Rows, Cols, 1>(run, c);
+  if (c < run.channels) border_block<true>(run, Cols, c, Vec::tail(run.channels - c));
+}
+
 MOBILENET_DW_TARGET inline void border_pixel(const RowRun& run, Index cols) {
+  // The left and right edges of padding 1 (two tap columns), inside and on the top or bottom row.
+  if (cols == 2 && run.taps.count == 3) return border_pixel_unrolled<3, 2>(run);
+  if (cols == 2 && run.taps.count == 2) return border_pixel_unrolled<2, 2>(run);
   Index c = 0;
   for (; c + Vec::kWidth <= run.channels; c += Vec::kWidth)
     border_block<false>(run, cols, c, Vec::tail(Vec::kWidth));
