@@ -80,14 +80,12 @@ class PrefetchStream {
     lines_ -= share.lines;
     return share;
   }
-  // The share of a tile that runs kc steps of k: at least `want` lines (or all that are left),
-  // at most kc, with the step that spreads them over the kc steps (each line is met, none past
-  // the share: consecutive steps are at most a line apart).
+  // The share of a tile that runs kc steps of k: `want` lines (at most kc; fewer when fewer are
+  // left), with the step that spreads them over the kc steps (each line is met, none past the
+  // share: consecutive steps are at most a line apart).
   TilePrefetch take(Index want, Index kc) {
     if (want <= 0 || kc <= 0) return {};
-    int shift = 0;
-    while ((kc >> (shift + 1)) >= want) ++shift;
-    TilePrefetch share = take_lines(((kc - 1) >> shift) + 1);
+    TilePrefetch share = take_lines(std::min(want, kc));
     share.step = (static_cast<std::uint64_t>(share.lines) * kLine << 16) / static_cast<std::uint64_t>(kc);
     return share;
   }
