@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <utility>
@@ -134,6 +135,36 @@ TEST(DepthwiseKernels, PaddedPixelStridesReadAndWriteOnlyTheChannels) {
             }
         }
       }
+}
+
+// Blocks of output rows (kDepthwiseTiles' rows, where an ISA has them) sum each pixel's taps
+// in the order a lone row does: all rows in one call give the bits of one call per row, in
+// which no block can form.
+TEST(DepthwiseKernels, RowBlocksGiveTheBitsOfRowByRow) {
+  for (Isa isa : kernels::depthwise3x3_runnable_isas())
+    for (Index channels : {Index(16), Index(35)})
+      for (bool symmetric : {false, true})
+        for (Index size : {Index(6), Index(9), Index(20)}) {
+          const Window2D win = window_2d(size, size + 3, 3, 1, symmetric ? Padding::symmetric(1) : Padding::same());
+          const std::vector<float> input = testing::random_values(size * (size + 3) * channels, 31);
+          const std::vector<float> weights = testing::random_values(9 * channels, 32);
+          const std::vector<float> bias = testing::random_values(channels, 33);
+          Depthwise3x3Params p = testing::depthwise_params(input.data(), size, size + 3, channels, weights.data(),
+                                                           bias.data(), win, Activation::ReLU6);
+          const Index row_floats = win.cols.out * channels;
+          std::vector<float> whole(static_cast<std::size_t>(win.rows.out * row_floats));
+          std::vector<float> by_row(whole.size());
+          p.output = whole.data();
+          kernels::depthwise3x3(p, isa);
+          for (Index row = 0; row < win.rows.out; ++row) {
+            p.output = by_row.data() + row * row_floats, p.row_begin = row, p.row_end = row + 1;
+            kernels::depthwise3x3(p, isa);
+          }
+          for (std::size_t i = 0; i < whole.size(); ++i)
+            ASSERT_EQ(std::memcmp(&whole[i], &by_row[i], sizeof(float)), 0)
+                << kernels::isa_name(isa) << ": channels " << channels << ", size " << size << ", float " << i << ": "
+                << whole[i] << " against " << by_row[i];
+        }
 }
 
 }  // namespace

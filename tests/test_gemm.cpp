@@ -250,7 +250,11 @@ std::set<std::string> doc_table_rows(const std::string& path, const std::string&
       const auto first = cell.find_first_not_of(' '), last = cell.find_last_not_of(' ');
       cells.push_back(first == std::string::npos ? "" : cell.substr(first, last - first + 1));
     }
-    if (cells.size() >= 4 && cells[1].rfind(prefix, 0) == 0) rows.insert(cells[0] + "|" + cells[1] + "|" + cells[2] + "|" + cells[3]);
+    while (!cells.empty() && cells.back().empty()) cells.pop_back();  // after the closing '|'
+    if (cells.size() < 4 || cells[1].rfind(prefix, 0) != 0) continue;
+    std::string row = cells[0];
+    for (std::size_t i = 1; i < cells.size(); ++i) row += "|" + cells[i];
+    rows.insert(row);
   }
   return rows;
 }
@@ -271,7 +275,8 @@ TEST(GemmTiles, DocsTableMatchesTheCode) {
   for (const DepthwiseTileShape& t : kDepthwiseTiles)
     depthwise_code.insert(std::string(isa_name(t.isa)) + "|" + t.kernel + "|" +
                           std::to_string(vector_bytes(t.isa) / int(sizeof(float))) + "|" +
-                          std::to_string(t.pixels[0]) + " / " + std::to_string(t.pixels[1]));
+                          std::to_string(t.pixels[0]) + " / " + std::to_string(t.pixels[1]) + "|" +
+                          (t.rows > 1 ? std::to_string(t.rows) + " x " + std::to_string(t.block_pixels) : "-"));
   EXPECT_EQ(doc_table_rows(doc, "depthwise3x3_"), depthwise_code);
 
   for (Isa isa : runnable_isas()) {

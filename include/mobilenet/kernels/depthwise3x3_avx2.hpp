@@ -26,6 +26,8 @@ struct Vec {
   // Output pixels per interior step (see kDepthwiseTiles).
   static constexpr int kTileStride1 = depthwise3x3_tile(Isa::Avx2).pixels[0];
   static constexpr int kTileStride2 = depthwise3x3_tile(Isa::Avx2).pixels[1];
+  static constexpr int kBlockRows = depthwise3x3_tile(Isa::Avx2).rows;
+  static constexpr int kBlockPixels = depthwise3x3_tile(Isa::Avx2).block_pixels;
   MOBILENET_TARGET_AVX2 static Tail tail(Index lanes) {
     // Lane i is on when i < lanes: a window into 8 ones followed by 8 zeros.
     alignas(32) static const std::int32_t ones_then_zeros[16] = {-1, -1, -1, -1, -1, -1, -1, -1,

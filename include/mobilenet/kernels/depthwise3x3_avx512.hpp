@@ -24,6 +24,8 @@ struct Vec {
   // Output pixels per interior step (see kDepthwiseTiles).
   static constexpr int kTileStride1 = depthwise3x3_tile(Isa::Avx512).pixels[0];
   static constexpr int kTileStride2 = depthwise3x3_tile(Isa::Avx512).pixels[1];
+  static constexpr int kBlockRows = depthwise3x3_tile(Isa::Avx512).rows;
+  static constexpr int kBlockPixels = depthwise3x3_tile(Isa::Avx512).block_pixels;
   static constexpr Tail kAll = 0xFFFF;
   MOBILENET_TARGET_AVX512 static Tail tail(Index lanes) {
     return static_cast<Tail>((1u << lanes) - 1u);

@@ -41,8 +41,12 @@ struct DepthwiseTileShape {
   Isa isa;
   const char* kernel;
   int pixels[2];  // at stride 1, at stride 2
+  // Stride 1, where `rows` neighbouring output rows all have their three input rows: a block
+  // of rows x block_pixels pixels reads its rows + 2 input rows once for all of them (5 row
+  // reads for 3 rows, not 9). rows 1: no blocks (AVX2's 16 registers cannot hold one).
+  int rows = 1, block_pixels = 0;
 };
-inline constexpr DepthwiseTileShape kDepthwiseTiles[] = {{Isa::Avx512, "depthwise3x3_avx512", {8, 6}},
+inline constexpr DepthwiseTileShape kDepthwiseTiles[] = {{Isa::Avx512, "depthwise3x3_avx512", {8, 6}, 3, 4},
                                                          {Isa::Avx2, "depthwise3x3_avx2", {4, 2}},
                                                          {Isa::Neon, "depthwise3x3_neon", {8, 4}},
                                                          {Isa::Generic, "depthwise3x3_generic", {4, 2}}};

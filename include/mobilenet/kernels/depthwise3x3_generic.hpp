@@ -33,6 +33,8 @@ struct Vec {
   // Output pixels per interior step (see kDepthwiseTiles).
   static constexpr int kTileStride1 = depthwise3x3_tile(Isa::Generic).pixels[0];
   static constexpr int kTileStride2 = depthwise3x3_tile(Isa::Generic).pixels[1];
+  static constexpr int kBlockRows = depthwise3x3_tile(Isa::Generic).rows;
+  static constexpr int kBlockPixels = depthwise3x3_tile(Isa::Generic).block_pixels;
   static Tail tail(Index lanes) { return lanes; }
   static Reg load(const float* p) {
     Reg r;

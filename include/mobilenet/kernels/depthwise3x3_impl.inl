@@ -108,6 +108,80 @@ MOBILENET_DW_TARGET void interior_run(const RowRun& run, Index p = 0) {
   if constexpr (Tile > 1) interior_run<Rows, Stride, Tile / 2>(run, p);
 }
 
+// A block of Out neighbouring output rows at stride 1, all with three input rows: its Out + 2
+// input rows, the weights and the pixels of its interior.
+struct BlockRun {
+  const float* in[Vec::kBlockRows + 2];  // input rows at the first pixel's leftmost tap column
+  float* out[Vec::kBlockRows];           // output rows at the first pixel
+  const float* weights;                  // 3 x 3 x channels
+  const float* bias;
+  Index count;                           // pixels a row
+  Index channels, in_stride, out_stride;
+  Activation activation;
+};
+
+// Out rows x Tile pixels of one channel block. Input row r feeds output row o through weight
+// row r - o; each accumulator sums its taps in the order interior_tile does (weight row, then
+// column), so the results are the same bits.
+template <int Out, int Tile, bool Partial>
+MOBILENET_DW_TARGET inline void block_tile(const float* const* in, const Vec::Reg (&w)[3][3], Vec::Reg bias,
+                                           float* const* out, Index in_stride, Index out_stride, Vec::Tail tail,
+                                           Activation activation) {
+  Vec::Reg acc[Out][Tile];
+  for (int o = 0; o < Out; ++o)
+    for (int t = 0; t < Tile; ++t) acc[o][t] = bias;
+  for (int r = 0; r < Out + 2; ++r) {
+    Vec::Reg x[Tile + 2];
+    for (int j = 0; j < Tile + 2; ++j) x[j] = load_lanes<Partial>(in[r] + j * in_stride, tail);
+    for (int o = 0; o < Out; ++o) {
+      const int kr = r - o;
+      if (kr < 0 || kr > 2) continue;
+      for (int t = 0; t < Tile; ++t)
+        for (int k = 0; k < 3; ++k) acc[o][t] = Vec::fma(x[t + k], w[kr][k], acc[o][t]);
+    }
+  }
+  for (int o = 0; o < Out; ++o)
+    for (int t = 0; t < Tile; ++t)
+      store_lanes<Partial>(out[o] + t * out_stride, activate_lanes(acc[o][t], activation), tail);
+}
+
+// Tile pixels from p on of every row of the block, channel block by channel block.
+template <int Tile>
+MOBILENET_DW_TARGET inline void block_pixels(const BlockRun& run, Index p) {
+  constexpr int Out = Vec::kBlockRows;
+  const Index is = run.in_stride, os = run.out_stride, ch = run.channels;
+  Vec::Reg w[3][3], bias;
+  const float* in[Out + 2];
+  float* out[Out];
+  auto point = [&](Index c) {
+    for (int r = 0; r < Out + 2; ++r) in[r] = run.in[r] + p * is + c;
+    for (int o = 0; o < Out; ++o) out[o] = run.out[o] + p * os + c;
+  };
+  Index c = 0;
+  for (; c + Vec::kWidth <= ch; c += Vec::kWidth) {
+    for (int r = 0; r < 3; ++r)
+      for (int k = 0; k < 3; ++k) w[r][k] = Vec::load(run.weights + (3 * r + k) * ch + c);
+    bias = Vec::load(run.bias + c);
+    point(c);
+    block_tile<Out, Tile, false>(in, w, bias, out, is, os, Vec::tail(Vec::kWidth), run.activation);
+  }
+  if (c < ch) {
+    const Vec::Tail tail = Vec::tail(ch - c);
+    for (int r = 0; r < 3; ++r)
+      for (int k = 0; k < 3; ++k) w[r][k] = Vec::load(run.weights + (3 * r + k) * ch + c, tail);
+    bias = Vec::load(run.bias + c, tail);
+    point(c);
+    block_tile<Out, Tile, true>(in, w, bias, out, is, os, tail, run.activation);
+  }
+}
+
+// Pixels [p, count) of the block in tiles of Tile, the rest in halving tiles.
+template <int Tile = Vec::kBlockPixels>
+MOBILENET_DW_TARGET void block_run(const BlockRun& run, Index p = 0) {
+  for (; p + Tile <= run.count; p += Tile) block_pixels<Tile>(run, p);
+  if constexpr (Tile > 1) block_run<Tile / 2>(run, p);
+}
+
 // One border pixel (or any pixel at an unusual stride): `cols` tap columns, weights read
 // from memory because a border pixel cannot amortise loading them into registers.
 template <bool Partial>
@@ -168,6 +242,26 @@ MOBILENET_DW_TARGET inline void interior_rows(const RowRun& run) {
   }
 }
 
+// Whether output rows [oy, oy + kBlockRows) of a stride-1 pass are all to be computed and
+// all read three input rows.
+inline bool block_fits(const Depthwise3x3Params& p, Index oy) {
+  const Index iy = oy - p.pad_top;  // the first row's first input row
+  return oy + Vec::kBlockRows <= p.row_end && iy >= 0 && iy + Vec::kBlockRows + 2 <= p.in_h;
+}
+
+// The interior columns [lo, hi) of the block of rows from oy on (block_fits), whose first
+// output row starts at `out`.
+inline BlockRun block_at(const Depthwise3x3Params& p, Index oy, Index lo, Index hi, float* out, Index in_stride,
+                         Index out_stride) {
+  BlockRun run{};
+  const Index first_input_row = oy - p.pad_top, first = (lo - p.pad_left) * in_stride;
+  for (int r = 0; r < Vec::kBlockRows + 2; ++r) run.in[r] = p.input + (first_input_row + r) * p.in_w * in_stride + first;
+  for (int o = 0; o < Vec::kBlockRows; ++o) run.out[o] = out + (o * p.out_w + lo) * out_stride;
+  run.weights = p.weights, run.bias = p.bias, run.count = hi - lo;
+  run.channels = p.channels, run.in_stride = in_stride, run.out_stride = out_stride, run.activation = p.activation;
+  return run;
+}
+
 // Output rows [row_begin, row_end) of p; see Depthwise3x3Params.
 MOBILENET_DW_TARGET inline void run_depthwise3x3(const Depthwise3x3Params& p) {
   assert(detail::valid_params(p));
@@ -176,11 +270,13 @@ MOBILENET_DW_TARGET inline void run_depthwise3x3(const Depthwise3x3Params& p) {
   // The tiled interior needs a stride it was compiled for and at least one input row.
   const bool tiled = s == 1 || s == 2;
   const detail::ColumnSplit interior = tiled ? detail::interior_columns(p) : detail::ColumnSplit{};
-  for (Index oy = p.row_begin; oy < p.row_end; ++oy) {
+  const bool has_interior = interior.hi > interior.lo;
+  auto out_row = [&](Index oy) { return p.output + (oy - p.row_begin) * p.out_w * out_stride; };
+  // Output row oy: its border pixels, and its interior unless `borders_only`.
+  auto one_row = [&](Index oy, bool borders_only) {
     const detail::DepthwiseTaps rows = detail::row_taps(p, oy);
-    float* out_row = p.output + (oy - p.row_begin) * p.out_w * out_stride;
     auto pixel_run = [&](Index ox, Index count, Index first_tap) {
-      RowRun run{rows, p.bias, out_row + ox * out_stride, count, ch, in_stride, out_stride, p.activation};
+      RowRun run{rows, p.bias, out_row(oy) + ox * out_stride, count, ch, in_stride, out_stride, p.activation};
       const Index offset = (ox * s - p.pad_left + first_tap) * in_stride;
       for (int r = 0; r < rows.count; ++r) {
         run.taps.in[r] += offset;
@@ -188,17 +284,31 @@ MOBILENET_DW_TARGET inline void run_depthwise3x3(const Depthwise3x3Params& p) {
       }
       return run;
     };
-    const bool row_tiled = rows.count > 0 && interior.hi > interior.lo;
+    const bool row_tiled = rows.count > 0 && has_interior;
     for (Index ox = 0; ox < p.out_w; ++ox) {
       if (row_tiled && ox == interior.lo) {
-        const RowRun run = pixel_run(ox, interior.hi - interior.lo, 0);
-        if (s == 1) interior_rows<1>(run);
-        else interior_rows<2>(run);
+        if (!borders_only) {
+          const RowRun run = pixel_run(ox, interior.hi - interior.lo, 0);
+          if (s == 1) interior_rows<1>(run);
+          else interior_rows<2>(run);
+        }
         ox = interior.hi - 1;
         continue;
       }
       const detail::TapRange cols = detail::tap_range(ox * s - p.pad_left, p.in_w);
       border_pixel(pixel_run(ox, 1, cols.lo), std::max<Index>(0, cols.hi - cols.lo));
     }
+  };
+  for (Index oy = p.row_begin; oy < p.row_end;) {
+    if constexpr (Vec::kBlockRows > 1) {
+      if (s == 1 && has_interior && block_fits(p, oy)) {
+        block_run(block_at(p, oy, interior.lo, interior.hi, out_row(oy), in_stride, out_stride));
+        for (Index o = 0; o < Vec::kBlockRows; ++o) one_row(oy + o, true);
+        oy += Vec::kBlockRows;
+        continue;
+      }
+    }
+    one_row(oy, false);
+    ++oy;
   }
 }

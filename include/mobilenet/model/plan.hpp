@@ -98,9 +98,10 @@ inline DSConvStep make_dsconv_step(const DSConv<float>& block, const StepLayout&
   step.band_rows = s.band_rows, step.mid_stride = s.mid_stride;
   step.split_panels = s.sharing == StepSharing::SplitPanels;
   const auto& dw = block.depthwise.weight().values();
-  step.depthwise_weights.assign(dw.data(), dw.data() + dw.size());
-  step.depthwise_bias.assign(static_cast<std::size_t>(s.io.in.c), 0.0f);
-  if (const float* bias = bias_of(block.depthwise)) std::copy(bias, bias + s.io.in.c, step.depthwise_bias.begin());
+  step.depthwise_weights = CacheLineFloats(dw.data(), Index(dw.size()));
+  std::vector<float> bias(static_cast<std::size_t>(s.io.in.c), 0.0f);
+  if (const float* b = bias_of(block.depthwise)) std::copy(b, b + s.io.in.c, bias.begin());
+  step.depthwise_bias = CacheLineFloats(bias.data(), s.io.in.c);
   step.activation = activation;
   return step;
 }
