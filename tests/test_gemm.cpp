@@ -204,14 +204,17 @@ TEST(GemmPrefetch, HintLeavesTheProductAlone) {
   }
 }
 
-// The panel blocking follows the L2 size (16 panels of 256 x 32 floats for a 1 MiB L2); it
-// and the pass order (pairs_outer) change when memory is read, never the product.
+// The panel blocking follows the L2 size (16 panels of 256 x 32 floats for a 1 MiB L2), and so
+// does the size above which pairs prefetch the next pair; they and the pass order
+// (pairs_outer) change when memory is read, never the product.
 TEST(GemmBlocking, FollowsTheL2AndLeavesTheProductAlone) {
   CpuCaches caches;
   caches.l2_bytes = Index(1) << 20;
   EXPECT_EQ(gemm_blocking_for(caches).panels, 16);
+  EXPECT_EQ(gemm_blocking_for(caches).prefetch_pairs_above_bytes, caches.l2_bytes);
   caches.l2_bytes = Index(2) << 20;
   EXPECT_EQ(gemm_blocking_for(caches).panels, 32);
+  EXPECT_EQ(gemm_blocking_for(caches).prefetch_pairs_above_bytes, caches.l2_bytes);
   caches.l2_bytes = Index(64) << 10;
   EXPECT_EQ(gemm_blocking_for(caches).panels, 2);
   EXPECT_EQ(gemm_blocking().panels, gemm_blocking_for(cpu_caches()).panels);
@@ -223,15 +226,19 @@ TEST(GemmBlocking, FollowsTheL2AndLeavesTheProductAlone) {
     std::vector<float> want(static_cast<std::size_t>(m * n)), got(want.size());
     gemm_packed(a.data(), m, k, packed, want.data(), n, Activation::ReLU6, isa);
     for (bool pairs_outer : {false, true})
-      for (Index panels : {1, 2, 3, 5, 16}) {
-        GemmOptions options = options_for(isa);
-        options.blocking.panels = panels;
-        options.blocking.pairs_outer = pairs_outer;
-        std::fill(got.begin(), got.end(), -1.0f);
-        gemm_packed_range(a.data(), k, packed, got.data(), n, Activation::ReLU6, {0, m, 0, packed.panels()}, options);
-        EXPECT_EQ(want, got) << isa_name(isa) << ", blocks of " << panels << " panels"
-                             << (pairs_outer ? ", pairs outer" : "");
-      }
+      for (Index panels : {1, 2, 3, 5, 16})
+        for (Index prefetch_pairs_above : {Index(0), Index(1) << 40}) {
+          GemmOptions options = options_for(isa);
+          options.blocking.panels = panels;
+          options.blocking.pairs_outer = pairs_outer;
+          options.blocking.prefetch_pairs_above_bytes = prefetch_pairs_above;
+          std::fill(got.begin(), got.end(), -1.0f);
+          gemm_packed_range(a.data(), k, packed, got.data(), n, Activation::ReLU6, {0, m, 0, packed.panels()},
+                            options);
+          EXPECT_EQ(want, got) << isa_name(isa) << ", blocks of " << panels << " panels"
+                               << (pairs_outer ? ", pairs outer" : "")
+                               << (prefetch_pairs_above == 0 ? ", prefetching pairs" : "");
+        }
   }
 }
 

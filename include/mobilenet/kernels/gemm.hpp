@@ -120,14 +120,20 @@ struct GemmBlocking {
   // prefetch of its own weights, for weights that stay in the L3 between calls (the hardware
   // prefetcher streams a pair's slice, which the row tiles then reuse from L1 and L2).
   bool pairs_outer = false;
+  // With pairs_outer, in GEMMs of several row tiles whose weights take more bytes than this:
+  // while the row tiles run over one pair of panels they prefetch the next pair's slice. Such
+  // weights are larger than the L2, so the step before cannot have left them there, and the
+  // hardware prefetcher alone would keep each pair's first row tile waiting on the L3.
+  Index prefetch_pairs_above_bytes = Index(1) << 20;
 };
 
 // Panels whose block of kGemmBlockDepth rows fills half of `caches.l2_bytes` (16 for a 1 MiB
-// L2), at least 2 so that two-panel tiles have a pair.
+// L2), at least 2 so that two-panel tiles have a pair; pairs prefetched above the L2's size.
 inline GemmBlocking gemm_blocking_for(const CpuCaches& caches) {
   const Index block_bytes = kGemmBlockDepth * kGemmPanelWidth * Index(sizeof(float));
   GemmBlocking b;
   b.panels = std::max<Index>(2, caches.l2_bytes / 2 / block_bytes);
+  if (caches.l2_bytes > 0) b.prefetch_pairs_above_bytes = caches.l2_bytes;
   return b;
 }
 
@@ -263,6 +269,7 @@ class GemmDriver {
              const GemmRange& range, const GemmOptions& options)
       : kernels_(gemm_kernels(options.isa)), a_(a), lda_(lda), w_(w), c_(c), ldc_(ldc), range_(range),
         block_panels_(std::max<Index>(1, options.blocking.panels)), pairs_outer_(options.blocking.pairs_outer),
+        prefetch_pairs_(w.bytes() > options.blocking.prefetch_pairs_above_bytes),
         wanted_(options.prefetch.begin, options.prefetch.bytes) {
     set_clamp(e_, activation);
   }
@@ -324,7 +331,8 @@ class GemmDriver {
   }
 
   // GemmBlocking::pairs_outer: each pair of panels over every row tile; the tiles prefetch
-  // only the caller's stream.
+  // the caller's stream and, for weights above GemmBlocking::prefetch_pairs_above_bytes, the
+  // next pair's slice.
   void pass_by_pairs(Index pb, Index pe, Index k0, Index kc) {
     const BalancedTiles row_tiles(range_.row_end - range_.row_begin, kernels_.rows_x64);
     const Index calls = std::max<Index>(1, row_tiles.tiles * ((pe - pb + 1) / 2));
@@ -333,16 +341,26 @@ class GemmDriver {
     for (Index p = pb; p < pe;) {
       const Index columns = std::min(p + 1 < pe ? 2 * W : W, w_.n() - p * W);
       e_.bias = w_.bias() + p * W;
+      // A lone row tile would fetch the next pair as soon as the hardware prefetcher does.
+      PrefetchStream next_pair;
+      if (prefetch_pairs_ && row_tiles.tiles > 1 && p + 2 < pe)
+        next_pair = PrefetchStream(w_.slice(k0, p + 2), kc * std::min<Index>(2, pe - p - 2) * W * Index(sizeof(float)));
+      const Index next_pair_per_call = (next_pair.lines() + row_tiles.tiles - 1) / std::max<Index>(1, row_tiles.tiles);
       Index rows = 0;
       for (Index m = range_.row_begin, t = 0; m < range_.row_end; m += rows, ++t) {
         rows = row_tiles.rows(t);
-        e_.prefetch[0] = columns > W ? wanted_.take(wanted_per_call, kc) : TilePrefetch{};
+        e_.prefetch[0] = TilePrefetch{}, e_.prefetch[1] = TilePrefetch{};
+        if (columns > W) {
+          int streams = 0;
+          if (wanted_.lines() > 0) e_.prefetch[streams++] = wanted_.take(wanted_per_call, kc);
+          if (next_pair.lines() > 0) e_.prefetch[streams++] = next_pair.take(next_pair_per_call, kc);
+        }
         kernel_for(rows, columns)(kc, a_ + m * lda_ + k0, lda_, w_.slice(k0, p), c_ + m * ldc_ + p * W, ldc_,
                                   columns, e_);
       }
       p += columns > W ? 2 : 1;
     }
-    e_.prefetch[0] = TilePrefetch{};
+    e_.prefetch[0] = TilePrefetch{}, e_.prefetch[1] = TilePrefetch{};
   }
 
   // The micro-kernel for a tile of `rows` x `columns` (over two panels above 32 columns).
@@ -363,7 +381,7 @@ class GemmDriver {
       const Index columns = std::min(pairs && p + 1 < pe ? 2 * W : W, w_.n() - p * W);
       e_.bias = w_.bias() + p * W;
       const GemmMicroKernel kernel = kernel_for(rows, columns);
-      e_.prefetch[0] = e_.prefetch[1] = TilePrefetch{};
+      e_.prefetch[0] = TilePrefetch{}, e_.prefetch[1] = TilePrefetch{};
       if (columns > W) {
         // Two streams at most; what does not fit waits for the next tiles.
         int streams = 0;
@@ -384,6 +402,7 @@ class GemmDriver {
   GemmRange range_;
   Index block_panels_;
   bool pairs_outer_;
+  bool prefetch_pairs_;  // pass_by_pairs prefetches the next pair of panels
   GemmTileEpilogue e_;
   PrefetchStream wanted_;
   Index passes_left_ = 0;

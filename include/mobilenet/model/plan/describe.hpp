@@ -81,8 +81,10 @@ inline std::string describe_header(const std::string& name, const PlanLayout& l,
           kib(t.prefetch_input_above_bytes) + ", GEMM blocks of " + std::to_string(t.gemm_blocking.panels) +
           " panels\n";
   text += "weights " + kib(l.weight_bytes()) + ", arena " + kib(l.arena.bytes()) + "; GEMMs " +
-          (l.gemm_blocking.pairs_outer ? "pair of panels by pair: the model fits the L3 share of " + kib(t.l3_resident_below_bytes)
-                              : std::string("row tile by row tile, prefetching their own weights")) +
+          (l.gemm_blocking.pairs_outer ? "pair of panels by pair: the model fits the L3 share of " +
+                                             kib(t.l3_resident_below_bytes) + "; weights above " +
+                                             kib(l.gemm_blocking.prefetch_pairs_above_bytes) + " prefetch the next pair"
+                                       : std::string("row tile by row tile, prefetching their own weights")) +
           "\n";
   return text;
 }
