@@ -205,16 +205,16 @@ TEST(GemmPrefetch, HintLeavesTheProductAlone) {
 }
 
 // The panel blocking follows the L2 size (16 panels of 256 x 32 floats for a 1 MiB L2), and so
-// does the size above which pairs prefetch the next pair; they and the pass order
+// does the size above which pairs prefetch the next pair (half the L2); they and the pass order
 // (pairs_outer) change when memory is read, never the product.
 TEST(GemmBlocking, FollowsTheL2AndLeavesTheProductAlone) {
   CpuCaches caches;
   caches.l2_bytes = Index(1) << 20;
   EXPECT_EQ(gemm_blocking_for(caches).panels, 16);
-  EXPECT_EQ(gemm_blocking_for(caches).prefetch_pairs_above_bytes, caches.l2_bytes);
+  EXPECT_EQ(gemm_blocking_for(caches).prefetch_pairs_above_bytes, caches.l2_bytes / 2);
   caches.l2_bytes = Index(2) << 20;
   EXPECT_EQ(gemm_blocking_for(caches).panels, 32);
-  EXPECT_EQ(gemm_blocking_for(caches).prefetch_pairs_above_bytes, caches.l2_bytes);
+  EXPECT_EQ(gemm_blocking_for(caches).prefetch_pairs_above_bytes, caches.l2_bytes / 2);
   caches.l2_bytes = Index(64) << 10;
   EXPECT_EQ(gemm_blocking_for(caches).panels, 2);
   EXPECT_EQ(gemm_blocking().panels, gemm_blocking_for(cpu_caches()).panels);

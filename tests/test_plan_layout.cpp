@@ -57,7 +57,7 @@ TEST(PlanTuning, OneMebibyteOfL2GivesTheDefaults) {
   EXPECT_EQ(t.prefetch_input_above_bytes, kMiB);
   EXPECT_EQ(t.gemm_blocking.panels, 16);
   EXPECT_EQ(t.gemm_blocking.panels, defaults.gemm_blocking.panels);
-  EXPECT_EQ(t.gemm_blocking.prefetch_pairs_above_bytes, kMiB);
+  EXPECT_EQ(t.gemm_blocking.prefetch_pairs_above_bytes, 512 * kKiB);
   EXPECT_EQ(t.gemm_blocking.prefetch_pairs_above_bytes, defaults.gemm_blocking.prefetch_pairs_above_bytes);
   EXPECT_EQ(t.min_band_bytes, defaults.min_band_bytes);
   EXPECT_EQ(t.max_band_bytes, defaults.max_band_bytes);

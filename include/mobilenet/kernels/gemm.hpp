@@ -121,19 +121,20 @@ struct GemmBlocking {
   // prefetcher streams a pair's slice, which the row tiles then reuse from L1 and L2).
   bool pairs_outer = false;
   // With pairs_outer, in GEMMs of several row tiles whose weights take more bytes than this:
-  // while the row tiles run over one pair of panels they prefetch the next pair's slice. Such
-  // weights are larger than the L2, so the step before cannot have left them there, and the
-  // hardware prefetcher alone would keep each pair's first row tile waiting on the L3.
-  Index prefetch_pairs_above_bytes = Index(1) << 20;
+  // while the row tiles run over one pair of panels they prefetch the next pair's slice.
+  // Weights from half the L2 up do not stay there whole beside the activations and the weights
+  // the step before streamed, and the hardware prefetcher alone would keep each pair's first
+  // row tile waiting on the L3.
+  Index prefetch_pairs_above_bytes = Index(512) << 10;
 };
 
 // Panels whose block of kGemmBlockDepth rows fills half of `caches.l2_bytes` (16 for a 1 MiB
-// L2), at least 2 so that two-panel tiles have a pair; pairs prefetched above the L2's size.
+// L2), at least 2 so that two-panel tiles have a pair; pairs prefetched above half the L2.
 inline GemmBlocking gemm_blocking_for(const CpuCaches& caches) {
   const Index block_bytes = kGemmBlockDepth * kGemmPanelWidth * Index(sizeof(float));
   GemmBlocking b;
   b.panels = std::max<Index>(2, caches.l2_bytes / 2 / block_bytes);
-  if (caches.l2_bytes > 0) b.prefetch_pairs_above_bytes = caches.l2_bytes;
+  if (caches.l2_bytes > 0) b.prefetch_pairs_above_bytes = caches.l2_bytes / 2;
   return b;
 }
 
