@@ -320,20 +320,24 @@ class GemmDriver {
       // been touched yet (the output of an early layer is a large buffer last used a whole
       // inference ago: its lines come from DRAM before they can be written).
       PrefetchStream next_c;
-      if (pairs && k0 == 0 && m + rows < range_.row_end) {
-        const float* first = c_ + (m + rows) * ldc_ + pb * W;
-        const float* last = c_ + (m + rows + row_tiles.rows(t + 1) - 1) * ldc_ + std::min(pe * W, w_.n());
-        next_c = PrefetchStream(first, Index(last - first) * Index(sizeof(float)));
-      }
+      if (pairs && k0 == 0 && m + rows < range_.row_end) next_c = c_lines(m + rows, row_tiles.rows(t + 1), pb, pe);
       const Index next_c_per_call = (next_c.lines() + calls_per_tile - 1) / calls_per_tile;
       const TileStreams streams{{{&next, next_per_tile}, {&next_c, next_c_per_call}, {&wanted_, wanted_per_tile}}};
       row_tile(m, rows, pb, pe, k0, kc, pairs, streams);
     }
   }
 
-  // GemmBlocking::pairs_outer: each pair of panels over every row tile; the tiles prefetch
-  // the caller's stream and, for weights above GemmBlocking::prefetch_pairs_above_bytes, the
-  // next pair's slice.
+  // C's rows [m, m + rows) x panels [p0, p1), as the lines from the first float to the last.
+  PrefetchStream c_lines(Index m, Index rows, Index p0, Index p1) const {
+    const float* first = c_ + m * ldc_ + p0 * W;
+    const float* last = c_ + (m + rows - 1) * ldc_ + std::min(p1 * W, w_.n());
+    return PrefetchStream(first, Index(last - first) * Index(sizeof(float)));
+  }
+
+  // GemmBlocking::pairs_outer: each pair of panels over every row tile. Its tiles prefetch, two
+  // streams at most and in this order: on the first pass over these columns, the next row
+  // tile's part of C (as pass does); for weights above GemmBlocking::prefetch_pairs_above_bytes,
+  // the next pair's slice; the caller's stream.
   void pass_by_pairs(Index pb, Index pe, Index k0, Index kc) {
     const BalancedTiles row_tiles(range_.row_end - range_.row_begin, kernels_.rows_x64);
     const Index calls = std::max<Index>(1, row_tiles.tiles * ((pe - pb + 1) / 2));
@@ -352,9 +356,12 @@ class GemmDriver {
         rows = row_tiles.rows(t);
         e_.prefetch[0] = TilePrefetch{}, e_.prefetch[1] = TilePrefetch{};
         if (columns > W) {
+          PrefetchStream next_c;
+          if (k0 == 0 && m + rows < range_.row_end) next_c = c_lines(m + rows, row_tiles.rows(t + 1), p, p + 2);
           int streams = 0;
-          if (wanted_.lines() > 0) e_.prefetch[streams++] = wanted_.take(wanted_per_call, kc);
+          if (next_c.lines() > 0) e_.prefetch[streams++] = next_c.take(next_c.lines(), kc);
           if (next_pair.lines() > 0) e_.prefetch[streams++] = next_pair.take(next_pair_per_call, kc);
+          if (streams < 2 && wanted_.lines() > 0) e_.prefetch[streams++] = wanted_.take(wanted_per_call, kc);
         }
         kernel_for(rows, columns)(kc, a_ + m * lda_ + k0, lda_, w_.slice(k0, p), c_ + m * ldc_ + p * W, ldc_,
                                   columns, e_);
