@@ -98,10 +98,10 @@ inline DSConvStep make_dsconv_step(const DSConv<float>& block, const StepLayout&
   step.band_rows = s.band_rows, step.mid_stride = s.mid_stride;
   step.split_panels = s.sharing == StepSharing::SplitPanels;
   const auto& dw = block.depthwise.weight().values();
-  step.depthwise_weights = CacheLineFloats(dw.data(), Index(dw.size()));
-  std::vector<float> bias(static_cast<std::size_t>(s.io.in.c), 0.0f);
-  if (const float* b = bias_of(block.depthwise)) std::copy(b, b + s.io.in.c, bias.begin());
-  step.depthwise_bias = CacheLineFloats(bias.data(), s.io.in.c);
+  step.depthwise_weights = runtime::HugePageBuffer(dw.size());
+  std::copy(dw.data(), dw.data() + dw.size(), step.depthwise_weights.data());
+  step.depthwise_bias = runtime::HugePageBuffer(static_cast<std::size_t>(s.io.in.c));  // zeros
+  if (const float* bias = bias_of(block.depthwise)) std::copy(bias, bias + s.io.in.c, step.depthwise_bias.data());
   step.activation = activation;
   return step;
 }

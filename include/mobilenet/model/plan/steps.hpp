@@ -9,7 +9,6 @@
 // A new datatype or kind of layer adds a step type (and its kernels) to PlanStep, not
 // branches to these.
 
-#include <algorithm>
 #include <cstddef>
 #include <variant>
 #include <vector>
@@ -24,6 +23,7 @@
 #include "mobilenet/kernels/pooling_reference.hpp"
 #include "mobilenet/model/plan/layout.hpp"
 #include "mobilenet/model/plan/prefetch.hpp"
+#include "mobilenet/runtime/huge_page_buffer.hpp"
 #include "mobilenet/runtime/thread_pool.hpp"
 #include "mobilenet/runtime/work_sharing.hpp"
 
@@ -127,24 +127,6 @@ struct StemStep {
   }
 };
 
-// Floats starting on a cache line: a kernel's full-vector loads of them (the depthwise
-// weights, a channel block at a time) never straddle two lines.
-class CacheLineFloats {
- public:
-  CacheLineFloats() = default;
-  CacheLineFloats(const float* values, Index n) : lines_(static_cast<std::size_t>((n + kFloats - 1) / kFloats)) {
-    std::copy(values, values + n, reinterpret_cast<float*>(lines_.data()));
-  }
-  const float* data() const { return reinterpret_cast<const float*>(lines_.data()); }
-
- private:
-  static constexpr Index kFloats = 16;
-  struct alignas(64) Line {
-    float values[kFloats] = {};
-  };
-  std::vector<Line> lines_;
-};
-
 // A depthwise-separable block: the 3x3 depthwise convolution and the pointwise GEMM, fused.
 // By bands: each band's depthwise rows go to the thread's scratch (in L2) and the GEMM reads
 // them from there. Split panels: the batch's depthwise rows to the arena's shared region,
@@ -156,7 +138,8 @@ struct DSConvStep {
   Index band_rows = 1;
   Index mid_stride = 0;  // floats between pixels of the depthwise output
   bool split_panels = false;
-  CacheLineFloats depthwise_weights, depthwise_bias;  // 3 x 3 x C and C
+  // 3 x 3 x C and C, starting on a cache line: the kernel's vector loads never straddle two.
+  runtime::HugePageBuffer depthwise_weights, depthwise_bias;
   Activation activation = Activation::None;  // after the depthwise and after the pointwise
   kernels::PackedGemmWeights gemm;          // pointwise: C_in x C_out
   StepPrefetch prefetch;
