@@ -354,21 +354,15 @@ class GemmDriver {
       Index rows = 0;
       for (Index m = range_.row_begin, t = 0; m < range_.row_end; m += rows, ++t) {
         rows = row_tiles.rows(t);
-        e_.prefetch[0] = TilePrefetch{}, e_.prefetch[1] = TilePrefetch{};
-        if (columns > W) {
-          PrefetchStream next_c;
-          if (k0 == 0 && m + rows < range_.row_end) next_c = c_lines(m + rows, row_tiles.rows(t + 1), p, p + 2);
-          int streams = 0;
-          if (next_c.lines() > 0) e_.prefetch[streams++] = next_c.take(next_c.lines(), kc);
-          if (next_pair.lines() > 0) e_.prefetch[streams++] = next_pair.take(next_pair_per_call, kc);
-          if (streams < 2 && wanted_.lines() > 0) e_.prefetch[streams++] = wanted_.take(wanted_per_call, kc);
-        }
+        PrefetchStream next_c;
+        if (k0 == 0 && m + rows < range_.row_end) next_c = c_lines(m + rows, row_tiles.rows(t + 1), p, p + 2);
+        const TileStreams streams{{{&next_c, next_c.lines()}, {&next_pair, next_pair_per_call}, {&wanted_, wanted_per_call}}};
+        set_prefetch(columns, kc, streams);
         kernel_for(rows, columns)(kc, a_ + m * lda_ + k0, lda_, w_.slice(k0, p), c_ + m * ldc_ + p * W, ldc_,
                                   columns, e_);
       }
       p += columns > W ? 2 : 1;
     }
-    e_.prefetch[0] = TilePrefetch{}, e_.prefetch[1] = TilePrefetch{};
   }
 
   // The micro-kernel for a tile of `rows` x `columns` (over two panels above 32 columns).
@@ -381,6 +375,18 @@ class GemmDriver {
     std::pair<PrefetchStream*, Index> stream[3];
   };
 
+  // The next tile's prefetch slots: the first two streams that have lines left, each its share
+  // (only two-panel tiles prefetch; what does not fit waits for the next tiles). The slots are
+  // reset one by one: copying one cleared slot into the other compiles to a load that cannot be
+  // forwarded from the two stores before it, and so waits for the last tile's stores of C.
+  void set_prefetch(Index columns, Index kc, const TileStreams& s) {
+    e_.prefetch[0] = TilePrefetch{}, e_.prefetch[1] = TilePrefetch{};
+    if (columns <= W) return;
+    int streams = 0;
+    for (const auto& [stream, want] : s.stream)
+      if (streams < 2 && stream->lines() > 0) e_.prefetch[streams++] = stream->take(want, kc);
+  }
+
   // Rows [m, m + rows) x panels [pb, pe), two panels a call when `pairs`.
   void row_tile(Index m, Index rows, Index pb, Index pe, Index k0, Index kc, bool pairs, const TileStreams& s) {
     const float* a_tile = a_ + m * lda_ + k0;
@@ -389,13 +395,7 @@ class GemmDriver {
       const Index columns = std::min(pairs && p + 1 < pe ? 2 * W : W, w_.n() - p * W);
       e_.bias = w_.bias() + p * W;
       const GemmMicroKernel kernel = kernel_for(rows, columns);
-      e_.prefetch[0] = TilePrefetch{}, e_.prefetch[1] = TilePrefetch{};
-      if (columns > W) {
-        // Two streams at most; what does not fit waits for the next tiles.
-        int streams = 0;
-        for (const auto& [stream, want] : s.stream)
-          if (streams < 2 && stream->lines() > 0) e_.prefetch[streams++] = stream->take(want, kc);
-      }
+      set_prefetch(columns, kc, s);
       kernel(kc, a_tile, lda_, w_.slice(k0, p), c_tile + p * W, ldc_, columns, e_);
       p += columns > W ? 2 : 1;
     }
