@@ -103,9 +103,10 @@ int register_all() {
       if (kernels::isa_supported(isa))
         benchmark::RegisterBenchmark(("Gemm/ours_" + std::string(kernels::isa_name(isa)) + "/" + shape).c_str(),
                                      bench_packed, s, isa, false);
-    if (kernels::isa_supported(kernels::Isa::Avx512))  // the only ISA with two-panel tiles
-      benchmark::RegisterBenchmark(("Gemm/ours_avx512_pairs_outer/" + shape).c_str(), bench_packed, s,
-                                   kernels::Isa::Avx512, true);
+    for (kernels::Isa isa : {kernels::Isa::Avx512, kernels::Isa::Avx2})  // the ISAs with two-panel tiles
+      if (kernels::isa_supported(isa))
+        benchmark::RegisterBenchmark(("Gemm/ours_" + std::string(kernels::isa_name(isa)) + "_pairs_outer/" + shape).c_str(),
+                                     bench_packed, s, isa, true);
     benchmark::RegisterBenchmark(("Gemm/eigen/" + shape).c_str(), bench_eigen, s);
     benchmark::RegisterBenchmark(("Gemm/reference/" + shape).c_str(), bench_reference, s)
         ->MinTime(0.05);

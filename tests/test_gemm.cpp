@@ -274,7 +274,7 @@ TEST(GemmTiles, DocsTableMatchesTheCode) {
   for (const GemmTileShape& t : kGemmTiles)
     gemm_code.insert(std::string(isa_name(t.isa)) + "|" + t.kernel + "|" + std::to_string(t.rows) + " x " +
                      std::to_string(t.columns));
-  for (const std::string& row : doc_table_rows(doc, "gemm_tile_"))
+  for (const std::string& row : doc_table_rows(doc, "gemm_"))
     gemm_doc.insert(row.substr(0, row.rfind('|')));  // the last cell is prose
   EXPECT_EQ(gemm_doc, gemm_code);
 

@@ -12,7 +12,7 @@
 //   -> blocks of up to kGemmBlockDepth of K
 //   -> row tiles of the micro-kernel's height (the tile's slice of A, <= 14 x 256 floats = 14 KB,
 //      stays in L1 while it meets every panel of the column block)
-//   -> panels, two at a time where the instruction set has two-panel tiles (AVX-512: 6 x 64).
+//   -> panels, two at a time where the instruction set has two-panel tiles (AVX-512, AVX2: 6 x 64).
 // With GemmBlocking::pairs_outer the last two swap: each pair of panels meets every row tile.
 // A is read in place (no packing): its rows are already contiguous in k.
 
@@ -189,8 +189,12 @@ struct Avx512TwoPanelKernel {
 };
 template <int Rows>
 struct Avx2Kernel {
-  static constexpr GemmMicroKernel x32 = &gemm_tile_in_halves<&gemm_tile_avx2<Rows, 16>>;
+  static constexpr GemmMicroKernel x32 = &gemm_tile_in_halves<&gemm_half_tile_avx2<Rows>>;
   static constexpr GemmMicroKernel x16 = x32;
+};
+template <int Rows>
+struct Avx2TwoPanelKernel {
+  static constexpr GemmMicroKernel x64 = &gemm_tile_avx2<Rows, 64>;
 };
 #endif
 #if MOBILENET_NEON
@@ -210,8 +214,11 @@ inline const GemmKernelTable& gemm_kernels(Isa isa) {
     add_x64_kernels<Avx512TwoPanelKernel>(t, std::make_integer_sequence<int, kGemmAvx512PairRows>());
     return t;
   }();
-  static const GemmKernelTable avx2 =
-      make_gemm_table<Avx2Kernel>(std::make_integer_sequence<int, kGemmAvx2Rows>());
+  static const GemmKernelTable avx2 = [] {
+    GemmKernelTable t = make_gemm_table<Avx2Kernel>(std::make_integer_sequence<int, kGemmAvx2Rows>());
+    add_x64_kernels<Avx2TwoPanelKernel>(t, std::make_integer_sequence<int, kGemmAvx2Rows>());
+    return t;
+  }();
   if (isa == Isa::Avx512) return avx512;
   if (isa == Isa::Avx2) return avx2;
 #endif
@@ -240,7 +247,7 @@ struct BalancedTiles {
 // caller wants right after this call (the plan: the next layer's first weights), which would
 // otherwise come from DRAM while nothing else runs. gemm_packed_range prefetches it in shares
 // spread over its tiles, after the next block of its own weights and the next row tile of C
-// (on AVX-512, in the two-panel tile; elsewhere it is ignored); conv2d_direct_rows in a short
+// (in the AVX-512 and AVX2 two-panel tiles; elsewhere it is ignored); conv2d_direct_rows in a short
 // burst per tile. It changes nothing but timing.
 struct GemmPrefetch {
   const void* begin = nullptr;

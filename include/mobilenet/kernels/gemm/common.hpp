@@ -26,7 +26,7 @@ inline constexpr Index kGemmAvx512Rows = 14;     // x 16 and x 32: 28 zmm accumu
 // the broadcast: 33 registers, and the accumulator left on the stack costs more than the
 // seventh row saves.
 inline constexpr Index kGemmAvx512PairRows = 6;
-inline constexpr Index kGemmAvx2Rows = 6;        // x 16: 12 of the 16 ymm registers
+inline constexpr Index kGemmAvx2Rows = 6;        // x 16 at a time: 12 of the 16 ymm registers
 inline constexpr Index kGemmNeonRows = 6;        // x 16: 24 of the 32 q registers
 inline constexpr Index kGemmGenericRows = 4;     // x 32: plain C++
 
@@ -41,7 +41,8 @@ inline constexpr GemmTileShape kGemmTiles[] = {
     {Isa::Avx512, "gemm_tile_avx512", kGemmAvx512PairRows, 64},
     {Isa::Avx512, "gemm_tile_avx512", kGemmAvx512Rows, 32},
     {Isa::Avx512, "gemm_tile_avx512", kGemmAvx512Rows, 16},
-    {Isa::Avx2, "gemm_tile_avx2", kGemmAvx2Rows, 16},
+    {Isa::Avx2, "gemm_tile_avx2", kGemmAvx2Rows, 64},
+    {Isa::Avx2, "gemm_half_tile_avx2", kGemmAvx2Rows, 16},
     {Isa::Neon, "gemm_tile_neon", kGemmNeonRows, 16},
     {Isa::Generic, "gemm_tile_generic", kGemmGenericRows, 32},
 };
@@ -103,7 +104,7 @@ struct GemmTileEpilogue {
   bool activate = false;        // clamp to [lower, upper] (the last block of k)
   float lower = -std::numeric_limits<float>::infinity();
   float upper = std::numeric_limits<float>::infinity();
-  // Lines to prefetch while the tile runs (only the AVX-512 two-panel tile does): the GEMM's
+  // Lines to prefetch while the tile runs (only the two-panel tiles do): the GEMM's
   // next block of weights, and what its caller asked for (GemmPrefetch). A second stream is
   // only set when the first is.
   TilePrefetch prefetch[2];
