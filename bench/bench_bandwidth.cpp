@@ -184,20 +184,15 @@ MOBILENET_TARGET_AVX512_VNNI int vnni_rounds_avx512(long steps) {
 // 1.0/224 inference (1.138 GFLOP) cannot take less than 1.138 / peak seconds on one core.
 void bench_fma_peak(benchmark::State& state) {
 #if MOBILENET_X86_DISPATCH
-  if (mobilenet::kernels::best_isa() == Isa::Avx512) {
+  const Isa isa = mobilenet::kernels::best_isa();
+  if (isa == Isa::Avx512 || isa == Isa::Avx2) {
     constexpr long kSteps = 1 << 16;
-    for (auto _ : state) benchmark::DoNotOptimize(fma_rounds_avx512(kSteps));
-    const double flops = double(state.iterations()) * kSteps * 24 * 16 * 2;
-    state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsRate);
-    state.SetLabel("avx512");
-    return;
-  }
-  if (mobilenet::kernels::best_isa() == Isa::Avx2) {
-    constexpr long kSteps = 1 << 16;
-    for (auto _ : state) benchmark::DoNotOptimize(fma_rounds_avx2(kSteps));
-    const double flops = double(state.iterations()) * kSteps * 12 * 8 * 2;
-    state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsRate);
-    state.SetLabel("avx2");
+    for (auto _ : state)
+      benchmark::DoNotOptimize(isa == Isa::Avx512 ? fma_rounds_avx512(kSteps) : fma_rounds_avx2(kSteps));
+    const double fmas_per_step = isa == Isa::Avx512 ? 24 * 16 : 12 * 8;
+    state.counters["FLOP/s"] = benchmark::Counter(double(state.iterations()) * kSteps * fmas_per_step * 2,
+                                                  benchmark::Counter::kIsRate);
+    state.SetLabel(mobilenet::kernels::isa_name(isa));
     return;
   }
 #endif
