@@ -236,10 +236,12 @@ TEST(PlanLayout, PrefetchChoices) {
 }
 
 // The GEMMs run pair of panels by pair (GemmBlocking::pairs_outer) when the weights and the
-// arena fit the tuning's L3 share, else row tile by row tile with their own prefetches.
-TEST(PlanLayout, GemmPassOrderFollowsTheL3Share) {
-  EXPECT_EQ(PlanTuning::for_cpu(caches_with_l2(kMiB)).l3_resident_below_bytes, 4 * kMiB) << "32 MiB shared by 8";
-  const PlanLayout small_share = plan_layout(mobilenet_1_224(), options(1, 1));
+// arena fit the tuning's L3, else row tile by row tile with their own prefetches.
+TEST(PlanLayout, GemmPassOrderFollowsTheL3) {
+  EXPECT_EQ(PlanTuning::for_cpu(caches_with_l2(kMiB)).l3_resident_below_bytes, 32 * kMiB) << "the whole L3";
+  PlanTuning small_l3 = PlanTuning::for_cpu(caches_with_l2(kMiB));
+  small_l3.l3_resident_below_bytes = 4 * kMiB;
+  const PlanLayout small_share = plan_layout(mobilenet_1_224(), options(1, 1).with_tuning(small_l3));
   const Index footprint = small_share.weight_floats * Index(sizeof(float)) + small_share.arena.bytes();
   EXPECT_GT(footprint, 16 * kMiB);
   EXPECT_FALSE(small_share.gemm_blocking.pairs_outer);

@@ -5,7 +5,7 @@
 // fastest wall ms of RUNS back-to-back Plan::run calls.
 //   --l2-bytes N  tune the plan for an L2 of N bytes a core instead of the detected one
 //                 (PlanTuning::for_cpu), to see what the tuning is worth
-//   --l3-bytes N  the same for the L3 (its share a core decides the GEMMs' pass order)
+//   --l3-bytes N  the same for the L3 (whether the model fits it decides the GEMMs' pass order)
 //   --describe    print the plan's layout (Plan::describe) before timing
 #include <algorithm>
 #include <chrono>

@@ -40,14 +40,15 @@ struct PlanTuning {
   // A model whose weights and arena take at most this many bytes stays in the L3 from one
   // inference to the next: its GEMMs run with GemmBlocking::pairs_outer, leaving the streaming
   // of their own weights to the hardware prefetcher. Larger models, or 0, prefetch each GEMM's
-  // next block of weights in software. for_cpu: this core's share of the L3.
+  // next block of weights in software. for_cpu: the whole L3 of this core (the pair order is
+  // no slower when a neighbour evicts part of the model, so the core's share is too cautious).
   Index l3_resident_below_bytes = 0;
 
   // Derived from the per-core L2 (1 MiB where it is unknown): a band is an eighth to a half of
   // it, whole next weights are prefetched above a quarter of it and next band's input above all
   // of it, image by image above twice it, and the GEMM
   // blocking is the kernels' own rule for it; with 1 MiB of L2 these are the defaults. The L3
-  // enters only through l3_resident_below_bytes, its share a core (0 where it is unknown).
+  // enters only through l3_resident_below_bytes (0 where it is unknown).
   static PlanTuning for_cpu(const kernels::CpuCaches& caches) {
     const Index l2 = caches.l2_bytes > 0 ? caches.l2_bytes : Index(1024 * 1024);
     kernels::CpuCaches known = caches;
@@ -60,7 +61,7 @@ struct PlanTuning {
     t.per_image_above_bytes = 2 * l2;
     t.prefetch_whole_above_bytes = l2 / 4;
     t.prefetch_input_above_bytes = l2;
-    t.l3_resident_below_bytes = caches.l3_share_bytes();
+    t.l3_resident_below_bytes = caches.l3_bytes;
     return t;
   }
   // For the caches kernels::cpu_caches() detects (once per process).
