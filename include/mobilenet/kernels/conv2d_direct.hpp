@@ -10,8 +10,8 @@
 // the next. Its sum over k is the GEMM's over the same (ky, kx, ci) order, so it uses the
 // GEMM's packed weights and epilogue.
 //
-// The micro-kernel is AVX-512 only; on other instruction sets the plan keeps im2col + GEMM
-// (direct_conv_available). The reference twin is conv2d_reference.
+// The micro-kernels are AVX-512's and AVX2's GEMM tiles; on other instruction sets the plan
+// keeps im2col + GEMM (direct_conv_available). The reference twin is conv2d_reference.
 
 #include <algorithm>
 #include <cassert>
@@ -62,11 +62,12 @@ void padded_rows(const T* in, const Shape& in_shape, const Window2D& win, Index 
 
 // Whether conv2d_direct_rows runs for `isa` and weights of k x k x Cin rows (one block of k).
 inline bool direct_conv_available(Isa isa, Index k) {
-  return isa == Isa::Avx512 && MOBILENET_X86_DISPATCH && gemm_block_depth(k) == k;
+  return (isa == Isa::Avx512 || isa == Isa::Avx2) && MOBILENET_X86_DISPATCH && gemm_block_depth(k) == k;
 }
 inline bool direct_conv_available(Isa isa, const PackedGemmWeights& w) { return direct_conv_available(isa, w.k()); }
 
 #if MOBILENET_X86_DISPATCH
+// The tallest tile of any instruction set (AVX-512's).
 inline constexpr Index kDirectConvRows = 14;
 
 namespace detail {
@@ -98,21 +99,52 @@ MOBILENET_TARGET_AVX512 void conv_tile_avx512(const float* a, Index pixel_step, 
   store_tile_avx512<Rows, Vectors>(acc, c, ldc, last_mask, e);
 }
 
+// The same with AVX2's Rows x 16 GEMM tile, once per 16 of the columns (<= 32) of the panel.
+template <int Rows>
+MOBILENET_TARGET_AVX2 void conv_tile_avx2(const float* a, Index pixel_step, Index row_step, Index kernel, Index run,
+                                          const float* b, float* c, Index ldc, Index columns,
+                                          const GemmTileEpilogue& e) {
+  static_assert(Rows >= 1 && Rows <= kGemmAvx2Rows, "tile too large");
+  constexpr Index W = kGemmPanelWidth;
+  for (Index half = 0; 16 * half < columns; ++half) {
+    const Index cols = std::min<Index>(16, columns - 16 * half);
+    __m256 acc[Rows][2];
+    start_tile16_avx2<Rows>(acc, c + 16 * half, ldc, cols, e.bias + 16 * half, e);
+    Avx2TilePrefetch none;
+    const float* panel = b + 16 * half;
+    for (Index ky = 0; ky < kernel; ++ky, panel += run * W)
+      accumulate16_avx2<Rows, 0>(acc, a + ky * row_step, pixel_step, panel, run, none);
+    finish_tile16_avx2<Rows>(acc, c + 16 * half, ldc, cols, e);
+  }
+}
+
 using ConvTileKernel = void (*)(const float*, Index, Index, Index, Index, const float*, float*, Index, Index,
                                 const GemmTileEpilogue&);
+// One instruction set's tiles, indexed by height (1 to rows): x32 for up to 32 columns, x16
+// for up to 16.
 struct ConvKernelTable {
+  Index rows = 0;
   ConvTileKernel x32[kDirectConvRows + 1] = {};
   ConvTileKernel x16[kDirectConvRows + 1] = {};
 };
 template <int... Rows>
-ConvKernelTable make_conv_table(std::integer_sequence<int, Rows...>) {
+ConvKernelTable make_conv_table_avx512(std::integer_sequence<int, Rows...>) {
   ConvKernelTable t;
+  t.rows = sizeof...(Rows);
   ((t.x32[Rows + 1] = &conv_tile_avx512<Rows + 1, 32>, t.x16[Rows + 1] = &conv_tile_avx512<Rows + 1, 16>), ...);
   return t;
 }
-inline const ConvKernelTable& conv_kernels() {
-  static const ConvKernelTable table = make_conv_table(std::make_integer_sequence<int, kDirectConvRows>());
-  return table;
+template <int... Rows>
+ConvKernelTable make_conv_table_avx2(std::integer_sequence<int, Rows...>) {
+  ConvKernelTable t;
+  t.rows = sizeof...(Rows);
+  ((t.x32[Rows + 1] = t.x16[Rows + 1] = &conv_tile_avx2<Rows + 1>), ...);
+  return t;
+}
+inline const ConvKernelTable& conv_kernels(Isa isa) {
+  static const ConvKernelTable avx512 = make_conv_table_avx512(std::make_integer_sequence<int, kDirectConvRows>());
+  static const ConvKernelTable avx2 = make_conv_table_avx2(std::make_integer_sequence<int, kGemmAvx2Rows>());
+  return isa == Isa::Avx512 ? avx512 : avx2;
 }
 }  // namespace detail
 #endif
@@ -128,7 +160,7 @@ inline void conv2d_direct_rows(const float* band, Index cin, const Window2D& win
                                const GemmOptions& options = {}) {
   assert(direct_conv_available(options.isa, w) && w.k() == win.kernel * win.kernel * cin && ldc >= w.n());
 #if MOBILENET_X86_DISPATCH
-  const detail::ConvKernelTable& kernels = detail::conv_kernels();
+  const detail::ConvKernelTable& kernels = detail::conv_kernels(options.isa);
   const Index out_w = win.cols.out, W = kGemmPanelWidth;
   const Index row_step = padded_row_width(win) * cin, pixel_step = win.stride * cin, run = win.kernel * cin;
   GemmTileEpilogue e;
@@ -136,9 +168,9 @@ inline void conv2d_direct_rows(const float* band, Index cin, const Window2D& win
   e.activate = true;
   PrefetchStream wanted(options.prefetch.begin, options.prefetch.bytes);
   const Index calls =
-      std::max<Index>(1, (row_end - row_begin) * ((out_w + kDirectConvRows - 1) / kDirectConvRows) * w.panels());
+      std::max<Index>(1, (row_end - row_begin) * ((out_w + kernels.rows - 1) / kernels.rows) * w.panels());
   const Index per_call = (wanted.lines() + calls - 1) / calls;
-  const detail::BalancedTiles tiles(out_w, kDirectConvRows);
+  const detail::BalancedTiles tiles(out_w, kernels.rows);
   for (Index r = 0; r < row_end - row_begin; ++r) {
     const float* a = band + r * win.stride * row_step;
     float* c = out + r * out_w * ldc;

@@ -32,34 +32,37 @@ struct Avx2TilePrefetch {
   std::uint64_t step[2] = {0, 0};
 };
 
-// Rows x 16 tile at panel column offset 0 of `b`; columns <= 16. Every loop over rows is
-// unrolled so the 12 accumulators stay in registers. C moves through masked loads and stores
-// only for a partial tile: vmaskmovps stores are microcoded on AMD's cores.
-template <int Rows, int Streams>
-MOBILENET_TARGET_AVX2 inline void tile16_avx2(Index kc, const float* a, Index lda, const float* b, float* c,
-                                              Index ldc, Index columns, const float* bias, const GemmTileEpilogue& e,
-                                              Avx2TilePrefetch pf) {
-  constexpr Index W = kGemmPanelWidth;
-  const __m256i mask0 = avx2_lane_mask(columns), mask1 = avx2_lane_mask(columns - 8);
-  const bool full = columns >= 16;
-  __m256 acc[Rows][2];
-  if (e.accumulate && full) {
+// The parts of a Rows x 16 tile of C, 12 ymm accumulators (every loop over rows is unrolled so
+// that they stay in registers). C moves through masked loads and stores only for a partial
+// tile (columns < 16): vmaskmovps stores are microcoded on AMD's cores.
+template <int Rows>
+MOBILENET_TARGET_AVX2 inline void start_tile16_avx2(__m256 (&acc)[Rows][2], const float* c, Index ldc, Index columns,
+                                                    const float* bias, const GemmTileEpilogue& e) {
+  if (!e.accumulate) {
+    const __m256 b0 = _mm256_loadu_ps(bias), b1 = _mm256_loadu_ps(bias + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < Rows; ++i) acc[i][0] = b0, acc[i][1] = b1;
+  } else if (columns >= 16) {
 #pragma GCC unroll 6
     for (int i = 0; i < Rows; ++i) {
       acc[i][0] = _mm256_loadu_ps(c + i * ldc);
       acc[i][1] = _mm256_loadu_ps(c + i * ldc + 8);
     }
-  } else if (e.accumulate) {
+  } else {
+    const __m256i mask0 = avx2_lane_mask(columns), mask1 = avx2_lane_mask(columns - 8);
 #pragma GCC unroll 6
     for (int i = 0; i < Rows; ++i) {
       acc[i][0] = _mm256_maskload_ps(c + i * ldc, mask0);
       acc[i][1] = _mm256_maskload_ps(c + i * ldc + 8, mask1);
     }
-  } else {
-    const __m256 b0 = _mm256_loadu_ps(bias), b1 = _mm256_loadu_ps(bias + 8);
-#pragma GCC unroll 6
-    for (int i = 0; i < Rows; ++i) acc[i][0] = b0, acc[i][1] = b1;
   }
+}
+
+// acc += A[Rows x kc] (row i at a + i * lda) x the panel rows at b (16 of their 32 floats).
+template <int Rows, int Streams>
+MOBILENET_TARGET_AVX2 inline void accumulate16_avx2(__m256 (&acc)[Rows][2], const float* a, Index lda, const float* b,
+                                                    Index kc, Avx2TilePrefetch& pf) {
+  constexpr Index W = kGemmPanelWidth;
   for (Index k = 0; k < kc; ++k) {
     if (Streams >= 1) _mm_prefetch(pf.at[0] + (pf.pos[0] >> 16), _MM_HINT_T0), pf.pos[0] += pf.step[0];
     if (Streams >= 2) _mm_prefetch(pf.at[1] + (pf.pos[1] >> 16), _MM_HINT_T0), pf.pos[1] += pf.step[1];
@@ -71,6 +74,11 @@ MOBILENET_TARGET_AVX2 inline void tile16_avx2(Index kc, const float* a, Index ld
       acc[i][1] = _mm256_fmadd_ps(x, w1, acc[i][1]);
     }
   }
+}
+
+template <int Rows>
+MOBILENET_TARGET_AVX2 inline void finish_tile16_avx2(__m256 (&acc)[Rows][2], float* c, Index ldc, Index columns,
+                                                     const GemmTileEpilogue& e) {
   if (e.activate) {
     const __m256 lo = _mm256_set1_ps(e.lower), hi = _mm256_set1_ps(e.upper);
 #pragma GCC unroll 6
@@ -79,7 +87,7 @@ MOBILENET_TARGET_AVX2 inline void tile16_avx2(Index kc, const float* a, Index ld
       acc[i][1] = _mm256_min_ps(hi, _mm256_max_ps(lo, acc[i][1]));
     }
   }
-  if (full) {
+  if (columns >= 16) {
 #pragma GCC unroll 6
     for (int i = 0; i < Rows; ++i) {
       _mm256_storeu_ps(c + i * ldc, acc[i][0]);
@@ -87,11 +95,23 @@ MOBILENET_TARGET_AVX2 inline void tile16_avx2(Index kc, const float* a, Index ld
     }
     return;
   }
+  const __m256i mask0 = avx2_lane_mask(columns), mask1 = avx2_lane_mask(columns - 8);
 #pragma GCC unroll 6
   for (int i = 0; i < Rows; ++i) {
     _mm256_maskstore_ps(c + i * ldc, mask0, acc[i][0]);
     _mm256_maskstore_ps(c + i * ldc + 8, mask1, acc[i][1]);
   }
+}
+
+// Rows x 16 tile at panel column offset 0 of `b`; columns <= 16.
+template <int Rows, int Streams>
+MOBILENET_TARGET_AVX2 inline void tile16_avx2(Index kc, const float* a, Index lda, const float* b, float* c,
+                                              Index ldc, Index columns, const float* bias, const GemmTileEpilogue& e,
+                                              Avx2TilePrefetch pf) {
+  __m256 acc[Rows][2];
+  start_tile16_avx2<Rows>(acc, c, ldc, columns, bias, e);
+  accumulate16_avx2<Rows, Streams>(acc, a, lda, b, kc, pf);
+  finish_tile16_avx2<Rows>(acc, c, ldc, columns, e);
 }
 
 // Rows x 64 over two neighbouring panels (32 < columns <= 64; panel p + 1's rows of this block
