@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: MIT
 // Our side of scripts/bench-ort.sh: MobileNetV1 (TF-slim, random weights) in mobilenet::Plan,
 //   ours_latency ALPHA RESOLUTION THREADS BATCH RUNS [--l2-bytes N] [--l3-bytes N] [--describe]
+//                [--against-l2-bytes N] [--against-l3-bytes N]
 // timed as bench/ort/ort_latency.js times ONNX Runtime: 20 warm-up runs, then the median and
 // fastest wall ms of RUNS back-to-back Plan::run calls.
 //   --l2-bytes N  tune the plan for an L2 of N bytes a core instead of the detected one
 //                 (PlanTuning::for_cpu), to see what the tuning is worth
 //   --l3-bytes N  the same for the L3 (whether the model fits it decides the GEMMs' pass order)
 //   --describe    print the plan's layout (Plan::describe) before timing
+//   --against-l2-bytes N, --against-l3-bytes N
+//                 also build a second plan tuned so, and time the two in turns (each timed run
+//                 right after an untimed run of the same plan): the median of the per-turn
+//                 ratios second / first holds on a host whose speed drifts, where two separate
+//                 processes would not. One thread only (a second plan's idle pool would compete).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,9 +23,25 @@
 #include "mobilenet/mobilenet.hpp"
 #include "mobilenet/plan.hpp"
 
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+double time_run(mobilenet::Plan& plan, const mobilenet::Tensor<float>& images, mobilenet::Tensor<float>& out) {
+  const auto start = std::chrono::steady_clock::now();
+  plan.run(images.view(), out.view());
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   const char* const usage =
-      "usage: ours_latency ALPHA RESOLUTION THREADS BATCH RUNS [--l2-bytes N] [--l3-bytes N] [--describe]\n";
+      "usage: ours_latency ALPHA RESOLUTION THREADS BATCH RUNS [--l2-bytes N] [--l3-bytes N] [--describe]\n"
+      "                    [--against-l2-bytes N] [--against-l3-bytes N]\n";
   if (argc < 6) {
     std::fprintf(stderr, "%s", usage);
     return 2;
@@ -28,21 +50,30 @@ int main(int argc, char** argv) {
   const int resolution = std::atoi(argv[2]), threads = std::atoi(argv[3]), batch = std::atoi(argv[4]),
             runs = std::max(1, std::atoi(argv[5]));
   mobilenet::PlanOptions options = mobilenet::PlanOptions().with_batch(batch).with_threads(threads);
-  bool describe = false;
-  mobilenet::kernels::CpuCaches caches = mobilenet::kernels::cpu_caches();
+  bool describe = false, against = false;
+  mobilenet::kernels::CpuCaches caches = mobilenet::kernels::cpu_caches(), against_caches = caches;
   for (int i = 6; i < argc; ++i) {
+    const bool has_value = i + 1 < argc && std::atoll(argv[i + 1]) >= 0;
     if (std::strcmp(argv[i], "--describe") == 0) {
       describe = true;
-    } else if (std::strcmp(argv[i], "--l2-bytes") == 0 && i + 1 < argc && std::atoll(argv[i + 1]) > 0) {
+    } else if (std::strcmp(argv[i], "--l2-bytes") == 0 && has_value && std::atoll(argv[i + 1]) > 0) {
       caches.l2_bytes = std::atoll(argv[++i]);
       options = options.with_tuning(mobilenet::PlanTuning::for_cpu(caches));
-    } else if (std::strcmp(argv[i], "--l3-bytes") == 0 && i + 1 < argc && std::atoll(argv[i + 1]) >= 0) {
+    } else if (std::strcmp(argv[i], "--l3-bytes") == 0 && has_value) {
       caches.l3_bytes = std::atoll(argv[++i]);
       options = options.with_tuning(mobilenet::PlanTuning::for_cpu(caches));
+    } else if (std::strcmp(argv[i], "--against-l2-bytes") == 0 && has_value && std::atoll(argv[i + 1]) > 0) {
+      against_caches.l2_bytes = std::atoll(argv[++i]), against = true;
+    } else if (std::strcmp(argv[i], "--against-l3-bytes") == 0 && has_value) {
+      against_caches.l3_bytes = std::atoll(argv[++i]), against = true;
     } else {
       std::fprintf(stderr, "%s", usage);
       return 2;
     }
+  }
+  if (against && threads != 1) {
+    std::fprintf(stderr, "ours_latency: --against-* needs THREADS 1\n");
+    return 2;
   }
   mobilenet::MobileNetV1<float> model(mobilenet::MobileNetV1Config::tf_slim(alpha, resolution));
   model.randomize(1);
@@ -51,13 +82,25 @@ int main(int argc, char** argv) {
   mobilenet::Tensor<float> images(model.input_shape(batch)), out(model.output_shape(batch));
   images.set_random();
   for (int i = 0; i < 20; ++i) plan.run(images.view(), out.view());
-  std::vector<double> times;
-  for (int i = 0; i < runs; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    plan.run(images.view(), out.view());
-    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  if (against) {
+    mobilenet::Plan second(model, options.with_tuning(mobilenet::PlanTuning::for_cpu(against_caches)));
+    if (describe) std::printf("%s", second.describe().c_str());
+    for (int i = 0; i < 20; ++i) second.run(images.view(), out.view());
+    std::vector<double> first_ms, second_ms, ratios;
+    for (int i = 0; i < runs; ++i) {
+      plan.run(images.view(), out.view());
+      first_ms.push_back(time_run(plan, images, out));
+      second.run(images.view(), out.view());
+      second_ms.push_back(time_run(second, images, out));
+      ratios.push_back(second_ms.back() / first_ms.back());
+    }
+    std::printf("ours threads %d batch %d: first median %.3f ms, second median %.3f ms, "
+                "second/first %.3f (median of %d turns)\n",
+                threads, batch, median(first_ms), median(second_ms), median(ratios), runs);
+    return 0;
   }
-  std::sort(times.begin(), times.end());
-  std::printf("ours threads %d batch %d: median %.3f ms, fastest %.3f ms\n", threads, batch, times[times.size() / 2],
-              times.front());
+  std::vector<double> times;
+  for (int i = 0; i < runs; ++i) times.push_back(time_run(plan, images, out));
+  std::printf("ours threads %d batch %d: median %.3f ms, fastest %.3f ms\n", threads, batch, median(times),
+              *std::min_element(times.begin(), times.end()));
 }

@@ -98,7 +98,10 @@ class OnednnMobileNet {
   // `dst` is given. Returns the output memory.
   dnnl::memory add_conv(const FoldedConv& conv, const dnnl::memory& x, dnnl::memory::desc dst) {
     const dims out_dims = {batch_, conv.out_channels, conv.window.rows.out, conv.window.cols.out};
-    if (dst.is_zero()) dst = dnnl::memory::desc(out_dims, dt::f32, tag::any);
+    // Blocked by the vector width: with `any`, oneDNN 2.6 keeps the input's nhwc, for which its
+    // AVX2 convolutions fall back to the reference one.
+    const bool avx512 = mobilenet::kernels::best_isa() == mobilenet::kernels::Isa::Avx512;
+    if (dst.is_zero()) dst = dnnl::memory::desc(out_dims, dt::f32, avx512 ? tag::any : tag::nChw8c);
     dnnl::memory user_w = user_weights(conv);
     const dnnl::memory::desc any_w(user_w.get_desc().dims(), dt::f32, tag::any);
     const dnnl::memory bias({{conv.out_channels}, dt::f32, tag::x}, engine_);
@@ -106,15 +109,27 @@ class OnednnMobileNet {
 
     dnnl::post_ops ops;
     if (std::isfinite(conv.output_min)) {
-      if (std::isfinite(conv.output_max))
+      // ReLU6 as bounded_relu: oneDNN 2.6's AVX2 convolutions take it as a post-op, but not clip
+      // (with which they fall back to the reference convolution).
+      if (conv.output_min == 0.0f && std::isfinite(conv.output_max))
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_bounded_relu, conv.output_max, 0.0f);
+      else if (std::isfinite(conv.output_max))
         ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, conv.output_min, conv.output_max);
       else if (conv.output_min == 0.0f)
         ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
     }
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
+    // The network's input (NHWC) and the classifier's output (plain) in the layouts oneDNN's
+    // fast convolutions take, with a reorder from and to the user's: for NHWC in and plain out
+    // oneDNN 2.6 picks its reference convolution on AVX2.
+    const bool from_user = x.get_data_handle() == input_.get_data_handle();
+    const dnnl::memory::desc src_desc =
+        from_user ? dnnl::memory::desc(x.get_desc().dims(), dt::f32, tag::any) : x.get_desc();
+    const dnnl::memory::desc wanted = dst;
+    if (!wanted.is_zero()) dst = dnnl::memory::desc(wanted.dims(), dt::f32, tag::any);
     const dnnl::convolution_forward::primitive_desc pd(
-        {dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, x.get_desc(), any_w,
+        {dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_desc, any_w,
          bias.get_desc(), dst, {conv.stride, conv.stride},
          {conv.window.rows.pad_before, conv.window.cols.pad_before},
          {conv.window.rows.pad_after, conv.window.cols.pad_after}},
@@ -122,10 +137,18 @@ class OnednnMobileNet {
     dnnl::memory weights(pd.weights_desc(), engine_);
     dnnl::reorder(user_w, weights).execute(stream_, user_w, weights);
     stream_.wait();
+    dnnl::memory src = x;
+    if (pd.src_desc() != x.get_desc()) {
+      src = dnnl::memory(pd.src_desc(), engine_);
+      add_step(dnnl::reorder(x, src), {{DNNL_ARG_FROM, x}, {DNNL_ARG_TO, src}});
+    }
     dnnl::memory out(pd.dst_desc(), engine_);
     add_step(dnnl::convolution_forward(pd),
-             {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, out}});
-    return out;
+             {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, out}});
+    if (wanted.is_zero() || pd.dst_desc() == wanted) return out;
+    dnnl::memory plain(wanted, engine_);
+    add_step(dnnl::reorder(out, plain), {{DNNL_ARG_FROM, out}, {DNNL_ARG_TO, plain}});
+    return plain;
   }
 
   int threads_;
