@@ -94,8 +94,9 @@ class OnednnMobileNet {
     return dnnl::memory({{o, i, k, k}, dt::f32, dims{1, o, k * i * o, i * o}}, engine_, data);
   }
 
-  // Adds conv (+ clamp as a post-op) reading x; its output layout is oneDNN's choice unless
-  // `dst` is given. Returns the output memory.
+  // Adds conv (+ clamp as a post-op) reading x; its output layout is oneDNN's choice (blocked
+  // by 8 without AVX-512) unless `dst` is given, which a reorder after the convolution then
+  // fills. Returns the output memory.
   dnnl::memory add_conv(const FoldedConv& conv, const dnnl::memory& x, dnnl::memory::desc dst) {
     const dims out_dims = {batch_, conv.out_channels, conv.window.rows.out, conv.window.cols.out};
     // Blocked by the vector width: with `any`, oneDNN 2.6 keeps the input's nhwc, for which its
