@@ -283,7 +283,8 @@ TEST(GemmTiles, DocsTableMatchesTheCode) {
     depthwise_code.insert(std::string(isa_name(t.isa)) + "|" + t.kernel + "|" +
                           std::to_string(vector_bytes(t.isa) / int(sizeof(float))) + "|" +
                           std::to_string(t.pixels[0]) + " / " + std::to_string(t.pixels[1]) + "|" +
-                          (t.rows > 1 ? std::to_string(t.rows) + " x " + std::to_string(t.block_pixels) : "-"));
+                          (t.rows > 1 ? std::to_string(t.rows) + " x " + std::to_string(t.block_pixels) : "-") +
+                          "|" + (t.weights_in_registers ? "registers" : "by input row"));
   EXPECT_EQ(doc_table_rows(doc, "depthwise3x3_"), depthwise_code);
 
   for (Isa isa : runnable_isas()) {

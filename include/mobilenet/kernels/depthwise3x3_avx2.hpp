@@ -28,6 +28,7 @@ struct Vec {
   static constexpr int kTileStride2 = depthwise3x3_tile(Isa::Avx2).pixels[1];
   static constexpr int kBlockRows = depthwise3x3_tile(Isa::Avx2).rows;
   static constexpr int kBlockPixels = depthwise3x3_tile(Isa::Avx2).block_pixels;
+  static constexpr bool kWeightsInRegisters = depthwise3x3_tile(Isa::Avx2).weights_in_registers;
   MOBILENET_TARGET_AVX2 static Tail tail(Index lanes) {
     // Lane i is on when i < lanes: a window into 8 ones followed by 8 zeros.
     alignas(32) static const std::int32_t ones_then_zeros[16] = {-1, -1, -1, -1, -1, -1, -1, -1,

@@ -26,6 +26,7 @@ struct Vec {
   static constexpr int kTileStride2 = depthwise3x3_tile(Isa::Avx512).pixels[1];
   static constexpr int kBlockRows = depthwise3x3_tile(Isa::Avx512).rows;
   static constexpr int kBlockPixels = depthwise3x3_tile(Isa::Avx512).block_pixels;
+  static constexpr bool kWeightsInRegisters = depthwise3x3_tile(Isa::Avx512).weights_in_registers;
   static constexpr Tail kAll = 0xFFFF;
   MOBILENET_TARGET_AVX512 static Tail tail(Index lanes) {
     return static_cast<Tail>((1u << lanes) - 1u);

@@ -35,8 +35,9 @@ struct Depthwise3x3Params {
 // lists the same). A tile shares the input columns its pixels overlap on, so it is as wide as
 // the registers allow: AVX-512 and NEON (32 vector registers) hold 8 accumulators, 9 weights,
 // the bias and 10 input columns at stride 1; at stride 2 a tile of 8 would need 17 columns, so
-// AVX-512 takes 6 (13 columns) and NEON 4. AVX2's 16 registers cannot hold the weights next to
-// the tile, so it re-reads some from L1 and keeps tiles small; the generic kernel matches it.
+// AVX-512 takes 6 (13 columns) and NEON 4. AVX2's 16 registers cannot hold the nine weights next
+// to a tile: it loads three per input row (weights_in_registers false), which leaves room for
+// 8 accumulators at either stride. The generic kernel keeps small tiles.
 struct DepthwiseTileShape {
   Isa isa;
   const char* kernel;
@@ -45,9 +46,13 @@ struct DepthwiseTileShape {
   // of rows x block_pixels pixels reads its rows + 2 input rows once for all of them (5 row
   // reads for 3 rows, not 9). rows 1: no blocks (AVX2's 16 registers cannot hold one).
   int rows = 1, block_pixels = 0;
+  // Whether a tile keeps all nine weights of its channel block in registers; if not, it loads
+  // each input row's three for that row (16 registers: nine weights would leave room for too
+  // few accumulators, each a chain of dependent FMAs, to keep the FMA units busy).
+  bool weights_in_registers = true;
 };
 inline constexpr DepthwiseTileShape kDepthwiseTiles[] = {{Isa::Avx512, "depthwise3x3_avx512", {8, 6}, 3, 4},
-                                                         {Isa::Avx2, "depthwise3x3_avx2", {4, 2}},
+                                                         {Isa::Avx2, "depthwise3x3_avx2", {8, 8}, 1, 0, false},
                                                          {Isa::Neon, "depthwise3x3_neon", {8, 4}},
                                                          {Isa::Generic, "depthwise3x3_generic", {4, 2}}};
 constexpr DepthwiseTileShape depthwise3x3_tile(Isa isa) {

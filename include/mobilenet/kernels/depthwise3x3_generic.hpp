@@ -35,6 +35,7 @@ struct Vec {
   static constexpr int kTileStride2 = depthwise3x3_tile(Isa::Generic).pixels[1];
   static constexpr int kBlockRows = depthwise3x3_tile(Isa::Generic).rows;
   static constexpr int kBlockPixels = depthwise3x3_tile(Isa::Generic).block_pixels;
+  static constexpr bool kWeightsInRegisters = depthwise3x3_tile(Isa::Generic).weights_in_registers;
   static Tail tail(Index lanes) { return lanes; }
   static Reg load(const float* p) {
     Reg r;

@@ -63,6 +63,38 @@ MOBILENET_DW_TARGET inline void interior_tile(const float* const* in, const Vec:
     store_lanes<Partial>(out + t * out_stride, activate_lanes(acc[t], activation), tail);
 }
 
+// interior_tile for the instruction sets whose registers cannot hold the nine weights beside
+// the tile (Vec::kWeightsInRegisters false): each input row's three weights are loaded for
+// that row only (w[r] points at its tap column 0, columns `channels` floats apart). Each
+// accumulator sums its taps in interior_tile's order, so the results are the same bits.
+template <int Rows, int Stride, int Tile, bool Partial>
+MOBILENET_DW_TARGET inline void interior_tile_row_weights(const float* const* in, const float* const* w,
+                                                          Index channels, Vec::Reg bias, float* out, Index in_stride,
+                                                          Index out_stride, Vec::Tail tail, Activation activation) {
+  constexpr int kCols = (Tile - 1) * Stride + 3;
+  Vec::Reg acc[Tile];
+  for (int t = 0; t < Tile; ++t) acc[t] = bias;
+  for (int r = 0; r < Rows; ++r) {
+    const Vec::Reg w0 = load_lanes<Partial>(w[r], tail), w1 = load_lanes<Partial>(w[r] + channels, tail),
+                   w2 = load_lanes<Partial>(w[r] + 2 * channels, tail);
+    // Unrolled whole (the compiler would not, at stride 2), so that every k below is a constant.
+#pragma GCC unroll 32
+    for (int j = 0; j < kCols; ++j) {
+      const Vec::Reg x = load_lanes<Partial>(in[r] + j * in_stride, tail);
+      // Column j is tap k = j - t * Stride of pixel t; the pixels in turn, taps rising.
+#pragma GCC unroll 16
+      for (int t = Tile - 1; t >= 0; --t) {
+        const int k = j - t * Stride;
+        if (k == 0) acc[t] = Vec::fma(x, w0, acc[t]);
+        if (k == 1) acc[t] = Vec::fma(x, w1, acc[t]);
+        if (k == 2) acc[t] = Vec::fma(x, w2, acc[t]);
+      }
+    }
+  }
+  for (int t = 0; t < Tile; ++t)
+    store_lanes<Partial>(out + t * out_stride, activate_lanes(acc[t], activation), tail);
+}
+
 template <int Rows, bool Partial>
 MOBILENET_DW_TARGET inline void load_weights(const RowRun& run, Index c, Vec::Tail tail,
                                              Vec::Reg (&w)[Rows][3], Vec::Reg& bias) {
@@ -77,6 +109,30 @@ template <int Rows, int Stride, int Tile>
 MOBILENET_DW_TARGET inline void interior_pixels(const RowRun& run, Index p, Index c_begin,
                                                 Index c_end) {
   const Index is = run.in_stride, os = run.out_stride;
+  if constexpr (!Vec::kWeightsInRegisters) {
+    const float* in[Rows];
+    const float* w[Rows];
+    auto point = [&](Index c) {
+      for (int r = 0; r < Rows; ++r) {
+        in[r] = run.taps.in[r] + p * Stride * is + c, w[r] = run.taps.taps[r] + c;
+        if (Stride == 2) MOBILENET_HIDE_VALUE(in[r]);  // see the note in the loop below
+      }
+    };
+    Index c = c_begin;
+    for (; c + Vec::kWidth <= c_end; c += Vec::kWidth) {
+      point(c);
+      interior_tile_row_weights<Rows, Stride, Tile, false>(in, w, run.channels, Vec::load(run.bias + c),
+                                                           run.out + p * os + c, is, os, Vec::tail(Vec::kWidth),
+                                                           run.activation);
+    }
+    if (c < c_end) {
+      const Vec::Tail tail = Vec::tail(c_end - c);
+      point(c);
+      interior_tile_row_weights<Rows, Stride, Tile, true>(in, w, run.channels, Vec::load(run.bias + c, tail),
+                                                          run.out + p * os + c, is, os, tail, run.activation);
+    }
+    return;
+  }
   Vec::Reg w[Rows][3], bias;
   const float* in[Rows];
   Index c = c_begin;

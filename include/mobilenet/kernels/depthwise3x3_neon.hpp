@@ -26,6 +26,7 @@ struct Vec {
   static constexpr int kTileStride2 = depthwise3x3_tile(Isa::Neon).pixels[1];
   static constexpr int kBlockRows = depthwise3x3_tile(Isa::Neon).rows;
   static constexpr int kBlockPixels = depthwise3x3_tile(Isa::Neon).block_pixels;
+  static constexpr bool kWeightsInRegisters = depthwise3x3_tile(Isa::Neon).weights_in_registers;
   static Tail tail(Index lanes) { return lanes; }
   static Reg load(const float* p) { return vld1q_f32(p); }
   static Reg load(const float* p, Tail lanes) {
