@@ -50,8 +50,9 @@ int main(int argc, char** argv) {
   const int resolution = std::atoi(argv[2]), threads = std::atoi(argv[3]), batch = std::atoi(argv[4]),
             runs = std::max(1, std::atoi(argv[5]));
   mobilenet::PlanOptions options = mobilenet::PlanOptions().with_batch(batch).with_threads(threads);
-  bool describe = false, against = false;
-  mobilenet::kernels::CpuCaches caches = mobilenet::kernels::cpu_caches(), against_caches = caches;
+  bool describe = false;
+  mobilenet::kernels::CpuCaches caches = mobilenet::kernels::cpu_caches();
+  long long against_l2 = -1, against_l3 = -1;  // -1: as the first plan
   for (int i = 6; i < argc; ++i) {
     const bool has_value = i + 1 < argc && std::atoll(argv[i + 1]) >= 0;
     if (std::strcmp(argv[i], "--describe") == 0) {
@@ -63,14 +64,19 @@ int main(int argc, char** argv) {
       caches.l3_bytes = std::atoll(argv[++i]);
       options = options.with_tuning(mobilenet::PlanTuning::for_cpu(caches));
     } else if (std::strcmp(argv[i], "--against-l2-bytes") == 0 && has_value && std::atoll(argv[i + 1]) > 0) {
-      against_caches.l2_bytes = std::atoll(argv[++i]), against = true;
+      against_l2 = std::atoll(argv[++i]);
     } else if (std::strcmp(argv[i], "--against-l3-bytes") == 0 && has_value) {
-      against_caches.l3_bytes = std::atoll(argv[++i]), against = true;
+      against_l3 = std::atoll(argv[++i]);
     } else {
       std::fprintf(stderr, "%s", usage);
       return 2;
     }
   }
+  // The second plan differs from the first only in what --against-* sets.
+  const bool against = against_l2 >= 0 || against_l3 >= 0;
+  mobilenet::kernels::CpuCaches against_caches = caches;
+  if (against_l2 >= 0) against_caches.l2_bytes = against_l2;
+  if (against_l3 >= 0) against_caches.l3_bytes = against_l3;
   if (against && threads != 1) {
     std::fprintf(stderr, "ours_latency: --against-* needs THREADS 1\n");
     return 2;
