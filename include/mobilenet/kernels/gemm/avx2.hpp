@@ -7,6 +7,7 @@
 // spreading the epilogue's prefetch streams over all of them.
 
 #include <cstdint>
+#include <utility>
 
 #include "mobilenet/kernels/cpu_features.hpp"
 #include "mobilenet/kernels/gemm/common.hpp"
@@ -58,22 +59,100 @@ MOBILENET_TARGET_AVX2 inline void start_tile16_avx2(__m256 (&acc)[Rows][2], cons
   }
 }
 
-// acc += A[Rows x kc] (row i at a + i * lda) x the panel rows at b (16 of their 32 floats).
+// One row's part of a step of k: x = A[row][k], c0 += x w0, c1 += x w1. Row I reads
+// p + (I % 3) * ld_bytes + Offset (p: the base of rows 0-2 or of rows 3-5), which x86
+// addressing reaches with no register per row. With GCC and clang the three instructions are
+// one asm statement: left to themselves, both compilers move the accumulators of the unrolled
+// loop between registers or spill them. Every extra instruction takes a dispatch slot from the
+// FMAs, and the loop slows down whenever the core dispatches fewer of them (a busy sibling
+// hardware thread on a shared host).
+#if defined(__GNUC__) || defined(__clang__)
+#define MOBILENET_AVX2_ROW_STEP(address)                                                            \
+  asm("vbroadcastss " address ", %[x]\n\t"                                                          \
+      "vfmadd231ps %[x], %[w0], %[c0]\n\t"                                                          \
+      "vfmadd231ps %[x], %[w1], %[c1]"                                                              \
+      : [c0] "+x"(c0), [c1] "+x"(c1), [x] "=&x"(x)                                                  \
+      : [p] "r"(p), [ld] "r"(ld_bytes), [off] "i"(Offset), [w0] "x"(w0), [w1] "x"(w1)              \
+      : "memory")  // it reads A, which no operand names
+#endif
+template <int I, int Offset>
+MOBILENET_TARGET_AVX2 inline void row_step16_avx2(__m256& c0, __m256& c1, const float* p, Index ld_bytes, __m256 w0,
+                                                  __m256 w1) {
+#if defined(__GNUC__) || defined(__clang__)
+  __m256 x;
+  if constexpr (I % 3 == 0)
+    MOBILENET_AVX2_ROW_STEP("%c[off](%[p])");
+  else if constexpr (I % 3 == 1)
+    MOBILENET_AVX2_ROW_STEP("%c[off](%[p],%[ld],1)");
+  else
+    MOBILENET_AVX2_ROW_STEP("%c[off](%[p],%[ld],2)");
+#else
+  const __m256 x = _mm256_broadcast_ss(
+      reinterpret_cast<const float*>(reinterpret_cast<const char*>(p) + (I % 3) * ld_bytes + Offset));
+  c0 = _mm256_fmadd_ps(x, w0, c0);
+  c1 = _mm256_fmadd_ps(x, w1, c1);
+#endif
+}
+#undef MOBILENET_AVX2_ROW_STEP
+
+// Step Step of k from a0 (rows 0-2) and a3 (rows 3-5): the panel row at b + Step * 32 (16 of
+// its 32 floats) times each row's A[row][k].
+template <int Step, int Rows, int... I>
+MOBILENET_TARGET_AVX2 inline void step16_avx2(__m256 (&acc)[Rows][2], const float* a0, const float* a3,
+                                              Index ld_bytes, const float* b, std::integer_sequence<int, I...>) {
+  const __m256 w0 = _mm256_loadu_ps(b + Step * kGemmPanelWidth), w1 = _mm256_loadu_ps(b + Step * kGemmPanelWidth + 8);
+  (row_step16_avx2<I, Step * int(sizeof(float))>(acc[I][0], acc[I][1], I < 3 ? a0 : a3, ld_bytes, w0, w1), ...);
+}
+
+// acc += A[Rows x kc] (row i at a + i * lda) x the panel rows at b (16 of their 32 floats), four
+// steps of k a loop, each prefetch stream once a loop; Twice: twice a loop, for streams that
+// move more than a line in four steps (a tile of three sharing them, see two_panel_tile_avx2).
+template <int Rows, int Streams, bool Twice>
+MOBILENET_TARGET_AVX2 inline void accumulate16_avx2_by4(__m256 (&sums)[Rows][2], const float* a, Index lda,
+                                                        const float* b, Index kc, const Avx2TilePrefetch& pf) {
+  // A local copy, whose address no asm can see, stays in registers where a caller's array
+  // would be reloaded around every "memory" clobber when this function is not inlined.
+  __m256 acc[Rows][2];
+#pragma GCC unroll 6
+  for (int i = 0; i < Rows; ++i) acc[i][0] = sums[i][0], acc[i][1] = sums[i][1];
+  constexpr Index W = kGemmPanelWidth;
+  constexpr auto rows = std::make_integer_sequence<int, Rows>();
+  const Index ld_bytes = lda * Index(sizeof(float));
+  const float* a0 = a;
+  const float* a3 = Rows > 3 ? a + 3 * lda : a;
+  const char* const at0 = pf.at[0];
+  const char* const at1 = pf.at[1];
+  const std::uint64_t step0 = pf.step[0], step1 = pf.step[1];
+  std::uint64_t pos0 = pf.pos[0], pos1 = pf.pos[1];
+  Index k = 0;
+  for (; k + 4 <= kc; k += 4, a0 += 4, a3 += 4, b += 4 * W) {
+    if (Streams >= 1) _mm_prefetch(at0 + (pos0 >> 16), _MM_HINT_T0);
+    if (Streams >= 2) _mm_prefetch(at1 + (pos1 >> 16), _MM_HINT_T0);
+    if (Streams >= 1 && Twice) _mm_prefetch(at0 + ((pos0 + 2 * step0) >> 16), _MM_HINT_T0);
+    if (Streams >= 2 && Twice) _mm_prefetch(at1 + ((pos1 + 2 * step1) >> 16), _MM_HINT_T0);
+    pos0 += 4 * step0, pos1 += 4 * step1;
+    step16_avx2<0>(acc, a0, a3, ld_bytes, b, rows);
+    step16_avx2<1>(acc, a0, a3, ld_bytes, b, rows);
+    step16_avx2<2>(acc, a0, a3, ld_bytes, b, rows);
+    step16_avx2<3>(acc, a0, a3, ld_bytes, b, rows);
+  }
+  for (; k < kc; ++k, ++a0, ++a3, b += W) {
+    if (Streams >= 1) _mm_prefetch(at0 + (pos0 >> 16), _MM_HINT_T0), pos0 += step0;
+    if (Streams >= 2) _mm_prefetch(at1 + (pos1 >> 16), _MM_HINT_T0), pos1 += step1;
+    step16_avx2<0>(acc, a0, a3, ld_bytes, b, rows);
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < Rows; ++i) sums[i][0] = acc[i][0], sums[i][1] = acc[i][1];
+}
+
 template <int Rows, int Streams>
 MOBILENET_TARGET_AVX2 inline void accumulate16_avx2(__m256 (&acc)[Rows][2], const float* a, Index lda, const float* b,
-                                                    Index kc, Avx2TilePrefetch& pf) {
-  constexpr Index W = kGemmPanelWidth;
-  for (Index k = 0; k < kc; ++k) {
-    if (Streams >= 1) _mm_prefetch(pf.at[0] + (pf.pos[0] >> 16), _MM_HINT_T0), pf.pos[0] += pf.step[0];
-    if (Streams >= 2) _mm_prefetch(pf.at[1] + (pf.pos[1] >> 16), _MM_HINT_T0), pf.pos[1] += pf.step[1];
-    const __m256 w0 = _mm256_loadu_ps(b + k * W), w1 = _mm256_loadu_ps(b + k * W + 8);
-#pragma GCC unroll 6
-    for (int i = 0; i < Rows; ++i) {
-      const __m256 x = _mm256_broadcast_ss(a + i * lda + k);
-      acc[i][0] = _mm256_fmadd_ps(x, w0, acc[i][0]);
-      acc[i][1] = _mm256_fmadd_ps(x, w1, acc[i][1]);
-    }
-  }
+                                                    Index kc, const Avx2TilePrefetch& pf) {
+  constexpr std::uint64_t kLineInFourSteps = std::uint64_t(16) << 16;
+  if (Streams >= 1 && (pf.step[0] > kLineInFourSteps || pf.step[1] > kLineInFourSteps))
+    accumulate16_avx2_by4<Rows, Streams, true>(acc, a, lda, b, kc, pf);
+  else
+    accumulate16_avx2_by4<Rows, Streams, false>(acc, a, lda, b, kc, pf);
 }
 
 template <int Rows>
