@@ -6,7 +6,12 @@
 # warm-up runs, then the median of back-to-back runs). Prints a Markdown table of medians and
 # ours/ORT for each round.
 #
-#   scripts/bench-ort.sh [--alpha A] [--res R] [--rounds N]     (defaults 1.0, 224, 3)
+#   scripts/bench-ort.sh [--alpha A] [--res R] [--rounds N] [--turns T]   (defaults 1.0, 224, 3, 0)
+#   --turns T: after the rounds, run 1 thread at batch 1 and 8 once more with the two engines
+#   taking T turns (6 runs a turn at batch 1, 1 at batch 8; two processes handing a byte over
+#   FIFOs), so that both meet the same host conditions; prints the median of the per-turn
+#   ratios ours/ORT. One thread only: at 2, an engine's idle workers go on spinning into the
+#   other's turn (ONNX Runtime's do by default).
 #   Environment: RUNS (batch-1 runs per measurement, default 300; batch 8 runs RUNS/8),
 #                ORT_VERSION (default 1.30.0), CXX_COMPILER (default g++).
 #
@@ -16,13 +21,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-alpha=1.0 res=224 rounds=3
+alpha=1.0 res=224 rounds=3 turns=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --alpha) alpha="$2"; shift 2 ;;
     --res) res="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
-    *) echo "usage: scripts/bench-ort.sh [--alpha A] [--res R] [--rounds N]" >&2; exit 2 ;;
+    --turns) turns="$2"; shift 2 ;;
+    *) echo "usage: scripts/bench-ort.sh [--alpha A] [--res R] [--rounds N] [--turns T]" >&2; exit 2 ;;
   esac
 done
 runs="${RUNS:-300}"
@@ -70,5 +76,35 @@ echo
 echo "| MobileNetV1 | threads | batch | round | ONNX Runtime $version ms | ours ms | ours/ORT |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"
+if ((turns > 0)); then
+  fifos="$(mktemp -d)"
+  trap 'rm -rf "$fifos"' EXIT
+  mkfifo "$fifos/ours" "$fifos/peer"
+  turn_rows=()
+  for threads in 1; do
+    for batch in 1 8; do
+      per_turn=$([[ $batch == 1 ]] && echo 6 || echo 1)
+      n=$((turns * per_turn))
+      TURNS_DIR="$fifos" PER_TURN="$per_turn" NODE_PATH="$out/node_modules" \
+        node bench/ort/ort_latency.js "$model" "$res" "$threads" "$batch" "$n" >"$fifos/ort.txt" &
+      "$out/ours_latency" "$alpha" "$res" "$threads" "$batch" "$n" --turns "$fifos" "$per_turn" >"$fifos/ours.txt"
+      wait $!
+      echo "turns: $(head -n 1 "$fifos/ort.txt")"
+      echo "turns: $(head -n 1 "$fifos/ours.txt")"
+      fast() { sed -n 's/.*fastest \([0-9.]*\) ms.*/\1/p' "$1"; }
+      ratio="$(paste <(sed -n 's/^turn medians: //p' "$fifos/ours.txt" | tr ' ' '\n') \
+                     <(sed -n 's/^turn medians: //p' "$fifos/ort.txt" | tr ' ' '\n') |
+               awk '{ print $1 / $2 }' | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] }')"
+      turn_rows+=("| $alpha/$res | $threads | $batch | $turns | $(median <"$fifos/ort.txt") ($(fast "$fifos/ort.txt")) |\
+ $(median <"$fifos/ours.txt") ($(fast "$fifos/ours.txt")) | $ratio |")
+    done
+  done
+  echo
+  echo "Taking turns ($turns turns; median ms of all runs, fastest in brackets; ours/ORT: median of the per-turn ratios):"
+  echo
+  echo "| MobileNetV1 | threads | batch | turns | ONNX Runtime $version ms | ours ms | ours/ORT |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  printf '%s\n' "${turn_rows[@]}"
+fi
 echo
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1); load average $(cut -d' ' -f1-3 /proc/loadavg)"

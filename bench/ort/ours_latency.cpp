@@ -8,6 +8,10 @@
 //                 (PlanTuning::for_cpu), to see what the tuning is worth
 //   --l3-bytes N  the same for the L3 (whether the model fits it decides the GEMMs' pass order)
 //   --describe    print the plan's layout (Plan::describe) before timing
+//   --turns DIR K  take turns with another process (bench/ort/ort_latency.js with TURNS_DIR=DIR):
+//                 wait for a byte on the FIFO DIR/ours, time K runs, write a byte to DIR/peer;
+//                 RUNS / K turns. Both engines then meet the same host conditions, turn by turn;
+//                 prints each turn's median after the summary.
 //   --against-l2-bytes N, --against-l3-bytes N
 //                 also build a second plan tuned so, and time the two in turns (each timed run
 //                 right after an untimed run of the same plan): the median of the per-turn
@@ -18,7 +22,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "mobilenet/mobilenet.hpp"
 #include "mobilenet/plan.hpp"
@@ -41,7 +49,7 @@ double time_run(mobilenet::Plan& plan, const mobilenet::Tensor<float>& images, m
 int main(int argc, char** argv) {
   const char* const usage =
       "usage: ours_latency ALPHA RESOLUTION THREADS BATCH RUNS [--l2-bytes N] [--l3-bytes N] [--describe]\n"
-      "                    [--against-l2-bytes N] [--against-l3-bytes N]\n";
+      "                    [--turns DIR K] [--against-l2-bytes N] [--against-l3-bytes N]\n";
   if (argc < 6) {
     std::fprintf(stderr, "%s", usage);
     return 2;
@@ -53,6 +61,8 @@ int main(int argc, char** argv) {
   bool describe = false;
   mobilenet::kernels::CpuCaches caches = mobilenet::kernels::cpu_caches();
   long long against_l2 = -1, against_l3 = -1;  // -1: as the first plan
+  std::string turns_dir;
+  int per_turn = 0;
   for (int i = 6; i < argc; ++i) {
     const bool has_value = i + 1 < argc && std::atoll(argv[i + 1]) >= 0;
     if (std::strcmp(argv[i], "--describe") == 0) {
@@ -63,6 +73,10 @@ int main(int argc, char** argv) {
     } else if (std::strcmp(argv[i], "--l3-bytes") == 0 && has_value) {
       caches.l3_bytes = std::atoll(argv[++i]);
       options = options.with_tuning(mobilenet::PlanTuning::for_cpu(caches));
+    } else if (std::strcmp(argv[i], "--turns") == 0 && i + 2 < argc && std::atoi(argv[i + 2]) > 0) {
+      turns_dir = argv[i + 1];
+      per_turn = std::atoi(argv[i + 2]);
+      i += 2;
     } else if (std::strcmp(argv[i], "--against-l2-bytes") == 0 && has_value && std::atoll(argv[i + 1]) > 0) {
       against_l2 = std::atoll(argv[++i]);
     } else if (std::strcmp(argv[i], "--against-l3-bytes") == 0 && has_value) {
@@ -77,6 +91,10 @@ int main(int argc, char** argv) {
   mobilenet::kernels::CpuCaches against_caches = caches;
   if (against_l2 >= 0) against_caches.l2_bytes = against_l2;
   if (against_l3 >= 0) against_caches.l3_bytes = against_l3;
+  if (against && per_turn > 0) {
+    std::fprintf(stderr, "ours_latency: --turns and --against-* do not combine\n");
+    return 2;
+  }
   if (against && threads != 1) {
     std::fprintf(stderr, "ours_latency: --against-* needs THREADS 1\n");
     return 2;
@@ -105,8 +123,37 @@ int main(int argc, char** argv) {
                 threads, batch, median(first_ms), median(second_ms), median(ratios), runs);
     return 0;
   }
-  std::vector<double> times;
-  for (int i = 0; i < runs; ++i) times.push_back(time_run(plan, images, out));
+  std::vector<double> times, turn_medians;
+  if (per_turn > 0) {
+    // Opened in the order ort_latency.js opens them, so that neither waits for the other.
+    const int from_peer = open((turns_dir + "/ours").c_str(), O_RDONLY);
+    const int to_peer = from_peer < 0 ? -1 : open((turns_dir + "/peer").c_str(), O_WRONLY);
+    if (to_peer < 0) {
+      std::fprintf(stderr, "ours_latency: cannot open the FIFOs in %s\n", turns_dir.c_str());
+      return 1;
+    }
+    char token = 0;
+    for (int turn = 0; turn < std::max(1, runs / per_turn); ++turn) {
+      if (read(from_peer, &token, 1) != 1) {
+        std::fprintf(stderr, "ours_latency: the other process left after %d turns\n", turn);
+        return 1;
+      }
+      std::vector<double> turn_times;
+      for (int i = 0; i < per_turn; ++i) turn_times.push_back(time_run(plan, images, out));
+      times.insert(times.end(), turn_times.begin(), turn_times.end());
+      turn_medians.push_back(median(turn_times));
+      if (write(to_peer, &token, 1) != 1) return 1;
+    }
+    close(to_peer);
+    close(from_peer);
+  } else {
+    for (int i = 0; i < runs; ++i) times.push_back(time_run(plan, images, out));
+  }
   std::printf("ours threads %d batch %d: median %.3f ms, fastest %.3f ms\n", threads, batch, median(times),
               *std::min_element(times.begin(), times.end()));
+  if (!turn_medians.empty()) {
+    std::printf("turn medians:");
+    for (double m : turn_medians) std::printf(" %.3f", m);
+    std::printf("\n");
+  }
 }
