@@ -80,23 +80,25 @@ if ((turns > 0)); then
   fifos="$(mktemp -d)"
   trap 'rm -rf "$fifos"' EXIT
   mkfifo "$fifos/ours" "$fifos/peer"
+  fastest() { sed -n 's/.*fastest \([0-9.]*\) ms.*/\1/p' "$1"; }
   turn_rows=()
   for threads in 1; do
     for batch in 1 8; do
       per_turn=$([[ $batch == 1 ]] && echo 6 || echo 1)
       n=$((turns * per_turn))
-      TURNS_DIR="$fifos" PER_TURN="$per_turn" NODE_PATH="$out/node_modules" \
+      # Each waits on the other at a FIFO; the time limit ends a wait whose partner failed.
+      TURNS_DIR="$fifos" PER_TURN="$per_turn" NODE_PATH="$out/node_modules" timeout 1800 \
         node bench/ort/ort_latency.js "$model" "$res" "$threads" "$batch" "$n" >"$fifos/ort.txt" &
-      "$out/ours_latency" "$alpha" "$res" "$threads" "$batch" "$n" --turns "$fifos" "$per_turn" >"$fifos/ours.txt"
+      timeout 1800 "$out/ours_latency" "$alpha" "$res" "$threads" "$batch" "$n" --turns "$fifos" "$per_turn" \
+        >"$fifos/ours.txt"
       wait $!
       echo "turns: $(head -n 1 "$fifos/ort.txt")"
       echo "turns: $(head -n 1 "$fifos/ours.txt")"
-      fast() { sed -n 's/.*fastest \([0-9.]*\) ms.*/\1/p' "$1"; }
       ratio="$(paste <(sed -n 's/^turn medians: //p' "$fifos/ours.txt" | tr ' ' '\n') \
                      <(sed -n 's/^turn medians: //p' "$fifos/ort.txt" | tr ' ' '\n') |
                awk '{ print $1 / $2 }' | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] }')"
-      turn_rows+=("| $alpha/$res | $threads | $batch | $turns | $(median <"$fifos/ort.txt") ($(fast "$fifos/ort.txt")) |\
- $(median <"$fifos/ours.txt") ($(fast "$fifos/ours.txt")) | $ratio |")
+      turn_rows+=("| $alpha/$res | $threads | $batch | $turns | $(median <"$fifos/ort.txt") ($(fastest "$fifos/ort.txt")) |\
+ $(median <"$fifos/ours.txt") ($(fastest "$fifos/ours.txt")) | $ratio |")
     done
   done
   echo
