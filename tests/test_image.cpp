@@ -175,6 +175,43 @@ TEST(ImageErrors, OversizedJpegHuffmanTableIsRefused) {
                        {"evil.jpg", "Huffman table has too many codes"});
 }
 
+TEST(ImageErrors, JpegScanWithUndefinedTablesIsRefused) {
+  // stb_image 2.27 decodes a scan with whatever its table memory held; with an AC table that no
+  // DHT segment defined it reads far out of bounds (found by fuzz_image). Remove, from an image
+  // stb_image_write made, the AC tables (the DHT segment's 2nd and 4th table), then the DQT.
+  const auto good = testing::encode(Encoding::JPEG, 8, 8, 3, testing::gradient(8, 8));
+  ASSERT_NO_THROW(io::decode_image(good, "good.jpg"));
+  auto segment = [&](const std::vector<std::uint8_t>& jpeg, std::uint8_t marker) {
+    for (std::size_t i = 2; i + 3 < jpeg.size(); i += 2 + (std::size_t(jpeg[i + 2]) << 8 | jpeg[i + 3]))
+      if (jpeg[i] == 0xFF && jpeg[i + 1] == marker) return i;
+    return std::size_t(0);
+  };
+  const std::size_t dht = segment(good, 0xC4);
+  ASSERT_NE(dht, 0u);
+  // Rewrite the DHT segment with its DC tables only (class 0).
+  std::vector<std::uint8_t> dc_only = {0xFF, 0xC4, 0, 0};
+  const std::size_t dht_end = dht + 2 + (std::size_t(good[dht + 2]) << 8 | good[dht + 3]);
+  for (std::size_t t = dht + 4; t < dht_end;) {
+    std::size_t symbols = 0;
+    for (int b = 1; b <= 16; ++b) symbols += good[t + std::size_t(b)];
+    if ((good[t] >> 4) == 0) dc_only.insert(dc_only.end(), good.begin() + std::ptrdiff_t(t), good.begin() + std::ptrdiff_t(t + 17 + symbols));
+    t += 17 + symbols;
+  }
+  dc_only[2] = std::uint8_t((dc_only.size() - 2) >> 8), dc_only[3] = std::uint8_t(dc_only.size() - 2);
+  std::vector<std::uint8_t> no_ac(good.begin(), good.begin() + std::ptrdiff_t(dht));
+  no_ac.insert(no_ac.end(), dc_only.begin(), dc_only.end());
+  no_ac.insert(no_ac.end(), good.begin() + std::ptrdiff_t(dht_end), good.end());
+  EXPECT_THROW_MESSAGE(io::decode_image(no_ac, "no_ac.jpg"), FormatError,
+                       {"no_ac.jpg", "a scan uses a table that was never defined"});
+  const std::size_t dqt = segment(good, 0xDB);
+  ASSERT_NE(dqt, 0u);
+  std::vector<std::uint8_t> no_dqt(good.begin(), good.begin() + std::ptrdiff_t(dqt));
+  no_dqt.insert(no_dqt.end(), good.begin() + std::ptrdiff_t(dqt + 2 + (std::size_t(good[dqt + 2]) << 8 | good[dqt + 3])),
+                good.end());
+  EXPECT_THROW_MESSAGE(io::decode_image(no_dqt, "no_dqt.jpg"), FormatError,
+                       {"no_dqt.jpg", "a scan uses a table that was never defined"});
+}
+
 // Every variant stb_image decodes comes back as the RGB it encodes.
 
 using Rows = std::vector<std::vector<std::uint8_t>>;

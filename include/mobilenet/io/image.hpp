@@ -266,13 +266,19 @@ inline void check_png(const std::uint8_t* data, std::size_t size, const std::str
 // than 256 symbols, or more codes of a length than the length allows. stb writes the symbols
 // into a 256-entry array before checking (fixed upstream in 2.28). `table` points past the
 // segment's length; the segment is whole in the file.
-inline void check_jpeg_huffman(const std::uint8_t* data, std::size_t size, std::size_t table,
-                               std::size_t length, const std::string& source) {
+// Returns the tables it defines: bit Th for a DC table (class 0), bit 4 + Th for an AC table.
+inline unsigned check_jpeg_huffman(const std::uint8_t* data, std::size_t size, std::size_t table,
+                                   std::size_t length, const std::string& source) {
   // Tables are read until the length is used up, past the segment (or as zeros past the end of
   // the file) as stb would.
   auto byte = [&](std::size_t at) -> std::size_t { return at < size ? data[at] : 0; };
   long remaining = static_cast<long>(length) - 2;
+  unsigned defined = 0;
   while (remaining > 0) {
+    const std::size_t class_and_id = byte(table);
+    if ((class_and_id >> 4) > 1 || (class_and_id & 15) > 3)
+      throw FormatError(source + ": corrupt JPEG image (a Huffman table of an unknown class or number)");
+    defined |= 1u << ((class_and_id >> 4) * 4 + (class_and_id & 15));
     std::size_t symbols = 0, codes = 0;
     for (std::size_t bits = 1; bits <= 16; ++bits) {
       const std::size_t count = byte(table + bits);
@@ -286,6 +292,46 @@ inline void check_jpeg_huffman(const std::uint8_t* data, std::size_t size, std::
   }
   if (remaining < 0)
     throw FormatError(source + ": corrupt JPEG image (a Huffman table runs past its segment)");
+  return defined;
+}
+
+// A scan (SOS segment at `at`, `length` bytes, whole in the file) may only use Huffman tables
+// (bits as check_jpeg_huffman returns them) and quantization tables (bit Tq) defined before it:
+// stb_image 2.27 decodes with whatever its tables' memory held, and an undefined Huffman table
+// sends it reading far out of bounds. `frame_tq[c]` is the quantization table of component id
+// c in the frame header, -1 for a component the frame does not have.
+inline void check_jpeg_scan(const std::uint8_t* data, std::size_t at, std::size_t length, unsigned huffman,
+                            unsigned quantization, const int (&frame_tq)[256], const std::string& source) {
+  const std::size_t components = length >= 3 ? data[at + 2] : 0;
+  if (components == 0 || components > 4 || length < 6 + 2 * components)
+    throw FormatError(source + ": corrupt JPEG image (a scan header of the wrong length)");
+  const std::size_t tail = at + 3 + 2 * components;
+  const unsigned spectral_start = data[tail], spectral_end = data[tail + 1], refining = data[tail + 2] >> 4;
+  for (std::size_t i = 0; i < components; ++i) {
+    const int tq = frame_tq[data[at + 3 + 2 * i]];
+    const unsigned dc = data[at + 4 + 2 * i] >> 4, ac = data[at + 4 + 2 * i] & 15;
+    if (tq < 0) throw FormatError(source + ": corrupt JPEG image (a scan names a component the frame does not have)");
+    const bool dc_coded = spectral_start == 0 && refining == 0, ac_coded = spectral_end > 0;
+    if (!(quantization >> tq & 1) || (dc_coded && (dc > 3 || !(huffman >> dc & 1))) ||
+        (ac_coded && (ac > 3 || !(huffman >> (4 + ac) & 1))))
+      throw FormatError(source + ": corrupt JPEG image (a scan uses a table that was never defined)");
+  }
+}
+
+// Returns the quantization tables a DQT segment defines (bit Tq); `table` points past its length.
+inline unsigned check_jpeg_quantization(const std::uint8_t* data, std::size_t table, std::size_t length,
+                                        const std::string& source) {
+  unsigned defined = 0;
+  for (std::size_t used = 2; used < length;) {
+    const unsigned precision = data[table] >> 4, id = data[table] & 15;
+    const std::size_t bytes = 1 + 64 * (precision + 1);
+    if (precision > 1 || id > 3 || used + bytes > length)
+      throw FormatError(source + ": corrupt JPEG image (a quantization table)");
+    defined |= 1u << id;
+    table += bytes;
+    used += bytes;
+  }
+  return defined;
 }
 
 // JPEG: markers from SOI to EOI, walked as stb_image does (bytes between segments that are not
@@ -297,6 +343,9 @@ inline void check_jpeg(const std::uint8_t* data, std::size_t size, const std::st
                        const ImageLimits& limits) {
   bool frame = false;
   int scans = 0;
+  unsigned huffman = 0, quantization = 0;  // the tables defined so far
+  int frame_tq[256];
+  for (int& tq : frame_tq) tq = -1;
   std::size_t pos = jpeg_after_soi(data, size);
   for (;;) {
     while (pos < size && data[pos] != 0xFF) ++pos;
@@ -315,7 +364,8 @@ inline void check_jpeg(const std::uint8_t* data, std::size_t size, const std::st
     if (length < 2)
       throw FormatError(detail::concat(source, ": corrupt JPEG image (a segment of length ", length, ")"));
     if (length > size - pos) truncated(source, "JPEG", "a segment runs past the end of the file");
-    if (marker == 0xC4) check_jpeg_huffman(data, size, pos + 2, length, source);
+    if (marker == 0xC4) huffman |= check_jpeg_huffman(data, size, pos + 2, length, source);
+    if (marker == 0xDB) quantization |= check_jpeg_quantization(data, pos + 2, length, source);
     if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
       if (marker > 0xC2)
         throw FormatError(detail::concat(
@@ -328,8 +378,15 @@ inline void check_jpeg(const std::uint8_t* data, std::size_t size, const std::st
         throw FormatError(detail::concat(source, ": unsupported JPEG image (", int(data[pos + 2]),
                                          "-bit samples; supported: 8)"));
       if (!frame) check_dimensions(source, "JPEG", be16(data + pos + 5), be16(data + pos + 3), limits);
+      if (!frame) {
+        const std::size_t components = data[pos + 7];
+        if (length < 8 + 3 * components)
+          throw FormatError(source + ": corrupt JPEG image (frame header too short for its components)");
+        for (std::size_t i = 0; i < components; ++i) frame_tq[data[pos + 8 + 3 * i]] = data[pos + 10 + 3 * i] & 3;
+      }
       frame = true;
     }
+    if (marker == 0xDA) check_jpeg_scan(data, pos, length, huffman, quantization, frame_tq, source);
     pos += length;
     if (marker == 0xDA) {  // SOS: skip the entropy-coded data up to the next real marker
       if (++scans > limits.max_jpeg_scans)
