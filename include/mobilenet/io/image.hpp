@@ -377,8 +377,8 @@ inline void check_jpeg(const std::uint8_t* data, std::size_t size, const std::st
       if (data[pos + 2] != 8)
         throw FormatError(detail::concat(source, ": unsupported JPEG image (", int(data[pos + 2]),
                                          "-bit samples; supported: 8)"));
-      if (!frame) check_dimensions(source, "JPEG", be16(data + pos + 5), be16(data + pos + 3), limits);
       if (!frame) {
+        check_dimensions(source, "JPEG", be16(data + pos + 5), be16(data + pos + 3), limits);
         const std::size_t components = data[pos + 7];
         if (length < 8 + 3 * components)
           throw FormatError(source + ": corrupt JPEG image (frame header too short for its components)");
