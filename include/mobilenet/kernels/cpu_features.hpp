@@ -33,6 +33,15 @@
 #define MOBILENET_TARGET_AVX512
 #endif
 
+// On the helpers of a kernel's hot loop (a step of k, a row's FMAs, a tile's start and end):
+// inlined in every translation unit. Left to itself, GCC calls them out of line in a large
+// unit, and the accumulators they share then live in memory, not in registers.
+#if defined(__GNUC__) || defined(__clang__)
+#define MOBILENET_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#define MOBILENET_ALWAYS_INLINE
+#endif
+
 // CPUID and XGETBV: MSVC's intrinsics, else (GCC, clang, clang-cl) <cpuid.h> and inline asm.
 #if MOBILENET_X86_DISPATCH && defined(_MSC_VER) && !defined(__clang__)
 #define MOBILENET_MSVC_CPUID 1

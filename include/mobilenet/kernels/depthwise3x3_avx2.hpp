@@ -29,20 +29,20 @@ struct Vec {
   static constexpr int kBlockRows = depthwise3x3_tile(Isa::Avx2).rows;
   static constexpr int kBlockPixels = depthwise3x3_tile(Isa::Avx2).block_pixels;
   static constexpr bool kWeightsInRegisters = depthwise3x3_tile(Isa::Avx2).weights_in_registers;
-  MOBILENET_TARGET_AVX2 static Tail tail(Index lanes) {
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Tail tail(Index lanes) {
     // Lane i is on when i < lanes: a window into 8 ones followed by 8 zeros.
     alignas(32) static const std::int32_t ones_then_zeros[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
                                                                   0,  0,  0,  0,  0,  0,  0,  0};
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ones_then_zeros + 8 - lanes));
   }
-  MOBILENET_TARGET_AVX2 static Reg load(const float* p) { return _mm256_loadu_ps(p); }
-  MOBILENET_TARGET_AVX2 static Reg load(const float* p, Tail t) { return _mm256_maskload_ps(p, t); }
-  MOBILENET_TARGET_AVX2 static void store(float* p, Reg v) { _mm256_storeu_ps(p, v); }
-  MOBILENET_TARGET_AVX2 static void store(float* p, Reg v, Tail t) { _mm256_maskstore_ps(p, t, v); }
-  MOBILENET_TARGET_AVX2 static Reg fma(Reg a, Reg b, Reg acc) { return _mm256_fmadd_ps(a, b, acc); }
-  MOBILENET_TARGET_AVX2 static Reg max(Reg a, Reg b) { return _mm256_max_ps(a, b); }
-  MOBILENET_TARGET_AVX2 static Reg min(Reg a, Reg b) { return _mm256_min_ps(a, b); }
-  MOBILENET_TARGET_AVX2 static Reg splat(float x) { return _mm256_set1_ps(x); }
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Reg load(const float* p) { return _mm256_loadu_ps(p); }
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Reg load(const float* p, Tail t) { return _mm256_maskload_ps(p, t); }
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static void store(float* p, Reg v) { _mm256_storeu_ps(p, v); }
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static void store(float* p, Reg v, Tail t) { _mm256_maskstore_ps(p, t, v); }
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Reg fma(Reg a, Reg b, Reg acc) { return _mm256_fmadd_ps(a, b, acc); }
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Reg max(Reg a, Reg b) { return _mm256_max_ps(a, b); }
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Reg min(Reg a, Reg b) { return _mm256_min_ps(a, b); }
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Reg splat(float x) { return _mm256_set1_ps(x); }
 };
 
 #define MOBILENET_DW_TARGET MOBILENET_TARGET_AVX2

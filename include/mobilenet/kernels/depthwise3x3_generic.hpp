@@ -36,22 +36,22 @@ struct Vec {
   static constexpr int kBlockRows = depthwise3x3_tile(Isa::Generic).rows;
   static constexpr int kBlockPixels = depthwise3x3_tile(Isa::Generic).block_pixels;
   static constexpr bool kWeightsInRegisters = depthwise3x3_tile(Isa::Generic).weights_in_registers;
-  static Tail tail(Index lanes) { return lanes; }
-  static Reg load(const float* p) {
+  MOBILENET_ALWAYS_INLINE static Tail tail(Index lanes) { return lanes; }
+  MOBILENET_ALWAYS_INLINE static Reg load(const float* p) {
     Reg r;
     std::memcpy(&r, p, sizeof r);
     return r;
   }
-  static Reg load(const float* p, Tail lanes) {
+  MOBILENET_ALWAYS_INLINE static Reg load(const float* p, Tail lanes) {
     float buffer[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     std::memcpy(buffer, p, static_cast<std::size_t>(lanes) * sizeof(float));
     return load(buffer);
   }
-  static void store(float* p, Reg v) { std::memcpy(p, &v, sizeof v); }
-  static void store(float* p, Reg v, Tail lanes) {
+  MOBILENET_ALWAYS_INLINE static void store(float* p, Reg v) { std::memcpy(p, &v, sizeof v); }
+  MOBILENET_ALWAYS_INLINE static void store(float* p, Reg v, Tail lanes) {
     std::memcpy(p, &v, static_cast<std::size_t>(lanes) * sizeof(float));
   }
-  static Reg fma(Reg a, Reg b, Reg acc) {
+  MOBILENET_ALWAYS_INLINE static Reg fma(Reg a, Reg b, Reg acc) {
 #if defined(__GNUC__) || defined(__clang__)
     return a * b + acc;
 #else
@@ -60,15 +60,15 @@ struct Vec {
 #endif
   }
   // b when either is NaN, like x86's maxps/minps.
-  static Reg max(Reg a, Reg b) {
+  MOBILENET_ALWAYS_INLINE static Reg max(Reg a, Reg b) {
     for (int i = 0; i < 4; ++i) a[i] = a[i] > b[i] ? a[i] : b[i];
     return a;
   }
-  static Reg min(Reg a, Reg b) {
+  MOBILENET_ALWAYS_INLINE static Reg min(Reg a, Reg b) {
     for (int i = 0; i < 4; ++i) a[i] = a[i] < b[i] ? a[i] : b[i];
     return a;
   }
-  static Reg splat(float x) {
+  MOBILENET_ALWAYS_INLINE static Reg splat(float x) {
     Reg r;
     for (int i = 0; i < 4; ++i) r[i] = x;
     return r;

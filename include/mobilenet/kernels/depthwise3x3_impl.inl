@@ -25,18 +25,18 @@ struct RowRun {
 };
 
 template <bool Partial>
-MOBILENET_DW_TARGET inline Vec::Reg load_lanes(const float* p, Vec::Tail tail) {
+MOBILENET_DW_TARGET MOBILENET_ALWAYS_INLINE inline Vec::Reg load_lanes(const float* p, Vec::Tail tail) {
   if constexpr (Partial) return Vec::load(p, tail);
   else return Vec::load(p);
 }
 
 template <bool Partial>
-MOBILENET_DW_TARGET inline void store_lanes(float* p, Vec::Reg v, Vec::Tail tail) {
+MOBILENET_DW_TARGET MOBILENET_ALWAYS_INLINE inline void store_lanes(float* p, Vec::Reg v, Vec::Tail tail) {
   if constexpr (Partial) Vec::store(p, v, tail);
   else Vec::store(p, v);
 }
 
-MOBILENET_DW_TARGET inline Vec::Reg activate_lanes(Vec::Reg v, Activation a) {
+MOBILENET_DW_TARGET MOBILENET_ALWAYS_INLINE inline Vec::Reg activate_lanes(Vec::Reg v, Activation a) {
   if (a == Activation::None) return v;
   // The bound first: Vec::max and Vec::min return their second operand when either is NaN, so
   // a NaN stays NaN instead of becoming a plausible 0 or 6.
@@ -47,7 +47,7 @@ MOBILENET_DW_TARGET inline Vec::Reg activate_lanes(Vec::Reg v, Activation a) {
 // Tile neighbouring interior output pixels of one channel block: in[r] points at the first
 // pixel's leftmost tap in input row r, weights and bias are in registers.
 template <int Rows, int Stride, int Tile, bool Partial>
-MOBILENET_DW_TARGET inline void interior_tile(const float* const* in, const Vec::Reg (&w)[Rows][3],
+MOBILENET_DW_TARGET MOBILENET_ALWAYS_INLINE inline void interior_tile(const float* const* in, const Vec::Reg (&w)[Rows][3],
                                               Vec::Reg bias, float* out, Index in_stride,
                                               Index out_stride, Vec::Tail tail, Activation activation) {
   constexpr int kCols = (Tile - 1) * Stride + 3;  // input columns a tile reads
@@ -96,7 +96,7 @@ MOBILENET_DW_TARGET inline void interior_tile_row_weights(const float* const* in
 }
 
 template <int Rows, bool Partial>
-MOBILENET_DW_TARGET inline void load_weights(const RowRun& run, Index c, Vec::Tail tail,
+MOBILENET_DW_TARGET MOBILENET_ALWAYS_INLINE inline void load_weights(const RowRun& run, Index c, Vec::Tail tail,
                                              Vec::Reg (&w)[Rows][3], Vec::Reg& bias) {
   for (int r = 0; r < Rows; ++r)
     for (int k = 0; k < 3; ++k) w[r][k] = load_lanes<Partial>(run.taps.taps[r] + k * run.channels + c, tail);
@@ -112,7 +112,7 @@ MOBILENET_DW_TARGET inline void interior_pixels(const RowRun& run, Index p, Inde
   if constexpr (!Vec::kWeightsInRegisters) {
     const float* in[Rows];
     const float* w[Rows];
-    auto point = [&](Index c) {
+    auto point = [&](Index c) MOBILENET_ALWAYS_INLINE {
       for (int r = 0; r < Rows; ++r) {
         in[r] = run.taps.in[r] + p * Stride * is + c, w[r] = run.taps.taps[r] + c;
         if (Stride == 2) MOBILENET_HIDE_VALUE(in[r]);  // see the note in the loop below
@@ -180,7 +180,7 @@ struct BlockRun {
 // row r - o; each accumulator sums its taps in the order interior_tile does (weight row, then
 // column), so the results are the same bits.
 template <int Out, int Tile, bool Partial>
-MOBILENET_DW_TARGET inline void block_tile(const float* const* in, const Vec::Reg (&w)[3][3], Vec::Reg bias,
+MOBILENET_DW_TARGET MOBILENET_ALWAYS_INLINE inline void block_tile(const float* const* in, const Vec::Reg (&w)[3][3], Vec::Reg bias,
                                            float* const* out, Index in_stride, Index out_stride, Vec::Tail tail,
                                            Activation activation) {
   Vec::Reg acc[Out][Tile];
@@ -209,7 +209,7 @@ MOBILENET_DW_TARGET inline void block_pixels(const BlockRun& run, Index p) {
   Vec::Reg w[3][3], bias;
   const float* in[Out + 2];
   float* out[Out];
-  auto point = [&](Index c) {
+  auto point = [&](Index c) MOBILENET_ALWAYS_INLINE {
     for (int r = 0; r < Out + 2; ++r) in[r] = run.in[r] + p * is + c;
     for (int o = 0; o < Out; ++o) out[o] = run.out[o] + p * os + c;
   };

@@ -27,23 +27,23 @@ struct Vec {
   static constexpr int kBlockRows = depthwise3x3_tile(Isa::Neon).rows;
   static constexpr int kBlockPixels = depthwise3x3_tile(Isa::Neon).block_pixels;
   static constexpr bool kWeightsInRegisters = depthwise3x3_tile(Isa::Neon).weights_in_registers;
-  static Tail tail(Index lanes) { return lanes; }
-  static Reg load(const float* p) { return vld1q_f32(p); }
-  static Reg load(const float* p, Tail lanes) {
+  MOBILENET_ALWAYS_INLINE static Tail tail(Index lanes) { return lanes; }
+  MOBILENET_ALWAYS_INLINE static Reg load(const float* p) { return vld1q_f32(p); }
+  MOBILENET_ALWAYS_INLINE static Reg load(const float* p, Tail lanes) {
     float buffer[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (Index i = 0; i < lanes; ++i) buffer[i] = p[i];
     return vld1q_f32(buffer);
   }
-  static void store(float* p, Reg v) { vst1q_f32(p, v); }
-  static void store(float* p, Reg v, Tail lanes) {
+  MOBILENET_ALWAYS_INLINE static void store(float* p, Reg v) { vst1q_f32(p, v); }
+  MOBILENET_ALWAYS_INLINE static void store(float* p, Reg v, Tail lanes) {
     float buffer[4];
     vst1q_f32(buffer, v);
     for (Index i = 0; i < lanes; ++i) p[i] = buffer[i];
   }
-  static Reg fma(Reg a, Reg b, Reg acc) { return vfmaq_f32(acc, a, b); }
-  static Reg max(Reg a, Reg b) { return vmaxq_f32(a, b); }
-  static Reg min(Reg a, Reg b) { return vminq_f32(a, b); }
-  static Reg splat(float x) { return vdupq_n_f32(x); }
+  MOBILENET_ALWAYS_INLINE static Reg fma(Reg a, Reg b, Reg acc) { return vfmaq_f32(acc, a, b); }
+  MOBILENET_ALWAYS_INLINE static Reg max(Reg a, Reg b) { return vmaxq_f32(a, b); }
+  MOBILENET_ALWAYS_INLINE static Reg min(Reg a, Reg b) { return vminq_f32(a, b); }
+  MOBILENET_ALWAYS_INLINE static Reg splat(float x) { return vdupq_n_f32(x); }
 };
 
 #define MOBILENET_DW_TARGET

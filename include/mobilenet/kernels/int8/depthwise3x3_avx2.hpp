@@ -37,22 +37,22 @@ struct DepthwiseInt8Ymm {
   static constexpr int kTileStride1 = depthwise3x3_int8_tile(Int8Isa::Avx2).pixels[0];
   static constexpr int kTileStride2 = depthwise3x3_int8_tile(Int8Isa::Avx2).pixels[1];
 
-  MOBILENET_TARGET_AVX2 static Tail tail(Index lanes) { return lanes; }
-  MOBILENET_TARGET_AVX2 static Zp zero_point(std::int32_t zp) { return _mm256_set1_epi32(zp); }
-  MOBILENET_TARGET_AVX2 static Col load_col(const std::uint8_t* p) {
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Tail tail(Index lanes) { return lanes; }
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Zp zero_point(std::int32_t zp) { return _mm256_set1_epi32(zp); }
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Col load_col(const std::uint8_t* p) {
     return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
   }
-  MOBILENET_TARGET_AVX2 static Col load_col(const std::uint8_t* p, Tail lanes) {
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Col load_col(const std::uint8_t* p, Tail lanes) {
     std::uint64_t bytes = 0;
     std::memcpy(&bytes, p, static_cast<std::size_t>(lanes));
     return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(bytes)));
   }
-  MOBILENET_TARGET_AVX2 static Pair pair(Col a, Col b) { return _mm256_or_si256(a, _mm256_slli_epi32(b, 16)); }
-  MOBILENET_TARGET_AVX2 static Reg load(const std::int32_t* p) {
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Pair pair(Col a, Col b) { return _mm256_or_si256(a, _mm256_slli_epi32(b, 16)); }
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Reg load(const std::int32_t* p) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   }
-  MOBILENET_TARGET_AVX2 static W load_w(const std::int32_t* p) { return load(p); }
-  MOBILENET_TARGET_AVX2 static Requant load_requant(const DepthwiseInt8View& v, Index c) {
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static W load_w(const std::int32_t* p) { return load(p); }
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Requant load_requant(const DepthwiseInt8View& v, Index c) {
     Requant rq;
     rq.multiplier = load(v.multiplier + c);
     rq.multiplier_odd = _mm256_srli_epi64(rq.multiplier, 32);
@@ -69,7 +69,7 @@ struct DepthwiseInt8Ymm {
     return rq;
   }
   // requantize() of core/quantization.hpp on 8 lanes, as the AVX-512 kernel does it.
-  MOBILENET_TARGET_AVX2 MOBILENET_DW8_ALWAYS_INLINE static __m256i requantize(Reg acc, const Requant& rq) {
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static __m256i requantize(Reg acc, const Requant& rq) {
     const __m256i x = _mm256_sllv_epi32(acc, rq.left);
     const __m256i nudge = _mm256_set1_epi64x(std::int64_t(1) << 30);
     const __m256i even = _mm256_add_epi64(_mm256_mul_epi32(x, rq.multiplier), nudge);
@@ -82,16 +82,16 @@ struct DepthwiseInt8Ymm {
     return _mm256_min_epi32(_mm256_max_epi32(q, rq.lo), rq.hi);
   }
   // The low byte of each lane (every lane is within [0, 255] after the clamp), in order.
-  MOBILENET_TARGET_AVX2 MOBILENET_DW8_ALWAYS_INLINE static __m128i bytes(__m256i q) {
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static __m128i bytes(__m256i q) {
     const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,  //
                                           0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
     const __m256i b = _mm256_shuffle_epi8(q, pick);
     return _mm_unpacklo_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
   }
-  MOBILENET_TARGET_AVX2 MOBILENET_DW8_ALWAYS_INLINE static void store(std::uint8_t* out, Reg acc, const Requant& rq) {
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static void store(std::uint8_t* out, Reg acc, const Requant& rq) {
     _mm_storel_epi64(reinterpret_cast<__m128i*>(out), bytes(requantize(acc, rq)));
   }
-  MOBILENET_TARGET_AVX2 MOBILENET_DW8_ALWAYS_INLINE static void store(std::uint8_t* out, Reg acc, const Requant& rq, Tail lanes) {
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static void store(std::uint8_t* out, Reg acc, const Requant& rq, Tail lanes) {
     const auto b = static_cast<std::uint64_t>(_mm_cvtsi128_si64(bytes(requantize(acc, rq))));
     std::memcpy(out, &b, static_cast<std::size_t>(lanes));
   }
@@ -99,9 +99,9 @@ struct DepthwiseInt8Ymm {
 
 namespace depthwise3x3_int8_avx2_impl {
 struct Vec : DepthwiseInt8Ymm {
-  MOBILENET_TARGET_AVX2 static Reg dot(Reg acc, Pair x, W w) { return _mm256_add_epi32(acc, _mm256_madd_epi16(x, w)); }
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Reg dot(Reg acc, Pair x, W w) { return _mm256_add_epi32(acc, _mm256_madd_epi16(x, w)); }
   // A Col is a pair whose high half is 0.
-  MOBILENET_TARGET_AVX2 static Reg dot_low(Reg acc, Col x, W w) { return dot(acc, x, w); }
+  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Reg dot_low(Reg acc, Col x, W w) { return dot(acc, x, w); }
 };
 #define MOBILENET_DW8_TARGET MOBILENET_TARGET_AVX2
 #include "mobilenet/kernels/int8/depthwise3x3_impl.inl"
@@ -112,8 +112,8 @@ namespace depthwise3x3_int8_avxvnni_impl {
 struct Vec : DepthwiseInt8Ymm {
   static constexpr int kTileStride1 = depthwise3x3_int8_tile(Int8Isa::AvxVnni).pixels[0];
   static constexpr int kTileStride2 = depthwise3x3_int8_tile(Int8Isa::AvxVnni).pixels[1];
-  MOBILENET_TARGET_AVX_VNNI static Reg dot(Reg acc, Pair x, W w) { return _mm256_dpwssd_avx_epi32(acc, x, w); }
-  MOBILENET_TARGET_AVX_VNNI static Reg dot_low(Reg acc, Col x, W w) { return dot(acc, x, w); }
+  MOBILENET_TARGET_AVX_VNNI MOBILENET_ALWAYS_INLINE static Reg dot(Reg acc, Pair x, W w) { return _mm256_dpwssd_avx_epi32(acc, x, w); }
+  MOBILENET_TARGET_AVX_VNNI MOBILENET_ALWAYS_INLINE static Reg dot_low(Reg acc, Col x, W w) { return dot(acc, x, w); }
 };
 #define MOBILENET_DW8_TARGET MOBILENET_TARGET_AVX_VNNI
 #include "mobilenet/kernels/int8/depthwise3x3_impl.inl"

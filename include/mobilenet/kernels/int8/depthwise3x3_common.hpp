@@ -16,16 +16,12 @@
 #include "mobilenet/core/shape.hpp"
 #include "mobilenet/kernels/int8/isa.hpp"
 
-// On the small helpers of the kernels' tiles (loads, the requantizing store): called out of
-// line, as GCC may choose for the larger tiles, a store reads every per-channel constant
-// through memory.
-// The tiles themselves stay out of line (MOBILENET_DW8_NOINLINE): inlined into their row loop,
-// GCC keeps a copy of every accumulator on the stack, one store per multiply-add.
+// The tiles stay out of line (MOBILENET_DW8_NOINLINE): inlined into their row loop, GCC keeps
+// a copy of every accumulator on the stack, one store per multiply-add. Their helpers are
+// MOBILENET_ALWAYS_INLINE (kernels/cpu_features.hpp).
 #if defined(__GNUC__)
-#define MOBILENET_DW8_ALWAYS_INLINE __attribute__((always_inline))
 #define MOBILENET_DW8_NOINLINE __attribute__((noinline))
 #else
-#define MOBILENET_DW8_ALWAYS_INLINE
 #define MOBILENET_DW8_NOINLINE
 #endif
 

@@ -34,19 +34,19 @@ struct Vec {
     QuantRange range;
   };
   using Tail = Index;
-  static Tail tail(Index lanes) { return lanes; }
-  static Zp zero_point(std::int32_t zp) { return Zp{{zp, zp, zp, zp}}; }
-  static Col load_col(const std::uint8_t* p) { return Col{{p[0], p[1], p[2], p[3]}}; }
-  static Col load_col(const std::uint8_t* p, Tail lanes) {
+  MOBILENET_ALWAYS_INLINE static Tail tail(Index lanes) { return lanes; }
+  MOBILENET_ALWAYS_INLINE static Zp zero_point(std::int32_t zp) { return Zp{{zp, zp, zp, zp}}; }
+  MOBILENET_ALWAYS_INLINE static Col load_col(const std::uint8_t* p) { return Col{{p[0], p[1], p[2], p[3]}}; }
+  MOBILENET_ALWAYS_INLINE static Col load_col(const std::uint8_t* p, Tail lanes) {
     Col x{{0, 0, 0, 0}};
     for (Index i = 0; i < lanes; ++i) x.v[i] = p[i];
     return x;
   }
-  static Pair pair(Col a, Col b) { return Pair{{a.v[0], a.v[1], a.v[2], a.v[3]}, {b.v[0], b.v[1], b.v[2], b.v[3]}}; }
-  static Reg load(const std::int32_t* p) { return Reg{{p[0], p[1], p[2], p[3]}}; }
-  static W load_w(const std::int32_t* p) { return load(p); }
+  MOBILENET_ALWAYS_INLINE static Pair pair(Col a, Col b) { return Pair{{a.v[0], a.v[1], a.v[2], a.v[3]}, {b.v[0], b.v[1], b.v[2], b.v[3]}}; }
+  MOBILENET_ALWAYS_INLINE static Reg load(const std::int32_t* p) { return Reg{{p[0], p[1], p[2], p[3]}}; }
+  MOBILENET_ALWAYS_INLINE static W load_w(const std::int32_t* p) { return load(p); }
   // The packed word holds two int16: the low one multiplies pair.lo, the high one pair.hi.
-  static Reg dot(Reg acc, const Pair& x, W w) {
+  MOBILENET_ALWAYS_INLINE static Reg dot(Reg acc, const Pair& x, W w) {
     for (int i = 0; i < 4; ++i) {
       const auto word = static_cast<std::uint32_t>(w.v[i]);
       const auto w_lo = static_cast<std::int16_t>(word & 0xFFFFu);
@@ -55,18 +55,18 @@ struct Vec {
     }
     return acc;
   }
-  static Reg dot_low(Reg acc, Col x, W w) {
+  MOBILENET_ALWAYS_INLINE static Reg dot_low(Reg acc, Col x, W w) {
     for (int i = 0; i < 4; ++i) acc.v[i] += x.v[i] * static_cast<std::int16_t>(static_cast<std::uint32_t>(w.v[i]) & 0xFFFFu);
     return acc;
   }
-  static Requant load_requant(const DepthwiseInt8View& v, Index c) {
+  MOBILENET_ALWAYS_INLINE static Requant load_requant(const DepthwiseInt8View& v, Index c) {
     Requant rq;
     for (int i = 0; i < 4; ++i) rq.r[i] = Requantization{v.multiplier[c + i], v.shift[c + i]};
     rq.zero_point = v.output_zero_point;
     rq.range = v.range;
     return rq;
   }
-  static void store(std::uint8_t* out, Reg acc, const Requant& rq, Tail lanes = 4) {
+  MOBILENET_ALWAYS_INLINE static void store(std::uint8_t* out, Reg acc, const Requant& rq, Tail lanes = 4) {
     for (Index i = 0; i < lanes; ++i)
       out[i] = static_cast<std::uint8_t>(requantize(acc.v[i], rq.r[i], rq.zero_point, rq.range));
   }

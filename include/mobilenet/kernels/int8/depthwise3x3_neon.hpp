@@ -39,30 +39,30 @@ struct Vec {
   static constexpr int kTileStride1 = depthwise3x3_int8_tile(Int8Isa::Neon).pixels[0];
   static constexpr int kTileStride2 = depthwise3x3_int8_tile(Int8Isa::Neon).pixels[1];
 
-  static Tail tail(Index lanes) { return lanes; }
-  static Zp zero_point(std::int32_t zp) { return vdup_n_s16(static_cast<std::int16_t>(zp)); }
-  static Col widen(std::uint32_t word) {
+  MOBILENET_ALWAYS_INLINE static Tail tail(Index lanes) { return lanes; }
+  MOBILENET_ALWAYS_INLINE static Zp zero_point(std::int32_t zp) { return vdup_n_s16(static_cast<std::int16_t>(zp)); }
+  MOBILENET_ALWAYS_INLINE static Col widen(std::uint32_t word) {
     const uint16x8_t wide = vmovl_u8(vreinterpret_u8_u32(vdup_n_u32(word)));
     return vreinterpret_s16_u16(vget_low_u16(wide));
   }
-  static Col load_col(const std::uint8_t* p) {
+  MOBILENET_ALWAYS_INLINE static Col load_col(const std::uint8_t* p) {
     std::uint32_t word;
     std::memcpy(&word, p, 4);
     return widen(word);
   }
-  static Col load_col(const std::uint8_t* p, Tail lanes) {
+  MOBILENET_ALWAYS_INLINE static Col load_col(const std::uint8_t* p, Tail lanes) {
     std::uint32_t word = 0;
     std::memcpy(&word, p, static_cast<std::size_t>(lanes));
     return widen(word);
   }
-  static Pair pair(Col a, Col b) { return Pair{a, b}; }
-  static Reg load(const std::int32_t* p) { return vld1q_s32(p); }
-  static W load_w(const std::int32_t* p) { return vld2_s16(reinterpret_cast<const std::int16_t*>(p)); }
-  static Reg dot(Reg acc, const Pair& x, const W& w) {
+  MOBILENET_ALWAYS_INLINE static Pair pair(Col a, Col b) { return Pair{a, b}; }
+  MOBILENET_ALWAYS_INLINE static Reg load(const std::int32_t* p) { return vld1q_s32(p); }
+  MOBILENET_ALWAYS_INLINE static W load_w(const std::int32_t* p) { return vld2_s16(reinterpret_cast<const std::int16_t*>(p)); }
+  MOBILENET_ALWAYS_INLINE static Reg dot(Reg acc, const Pair& x, const W& w) {
     return vmlal_s16(vmlal_s16(acc, x.lo, w.val[0]), x.hi, w.val[1]);
   }
-  static Reg dot_low(Reg acc, Col x, const W& w) { return vmlal_s16(acc, x, w.val[0]); }
-  static Requant load_requant(const DepthwiseInt8View& v, Index c) {
+  MOBILENET_ALWAYS_INLINE static Reg dot_low(Reg acc, Col x, const W& w) { return vmlal_s16(acc, x, w.val[0]); }
+  MOBILENET_ALWAYS_INLINE static Requant load_requant(const DepthwiseInt8View& v, Index c) {
     Requant rq;
     rq.multiplier = load(v.multiplier + c);
     // left = max(shift, 0), -right = min(shift, 0), round_mask = 2^right - 1 (wrapping at 2^31).
@@ -81,7 +81,7 @@ struct Vec {
   }
   // requantize() of core/quantization.hpp on 4 lanes: vqrdmulh is gemmlowp's doubling high
   // multiply; the rounding shift right adds 1 where (x & mask) - (x < 0) > mask / 2.
-  static std::uint32_t requantize(Reg acc, const Requant& rq) {
+  MOBILENET_ALWAYS_INLINE static std::uint32_t requantize(Reg acc, const Requant& rq) {
     const int32x4_t high = vqrdmulhq_s32(vshlq_s32(acc, rq.left), rq.multiplier);
     const int32x4_t rem = vaddq_s32(vandq_s32(high, rq.round_mask), vshrq_n_s32(high, 31));
     int32x4_t q = vsubq_s32(vshlq_s32(high, rq.neg_right), vreinterpretq_s32_u32(vcgtq_s32(rem, rq.round_half)));
@@ -89,7 +89,7 @@ struct Vec {
     const int16x4_t narrow = vmovn_s32(q);
     return vget_lane_u32(vreinterpret_u32_u8(vqmovun_s16(vcombine_s16(narrow, narrow))), 0);
   }
-  static void store(std::uint8_t* out, Reg acc, const Requant& rq, Tail lanes = 4) {
+  MOBILENET_ALWAYS_INLINE static void store(std::uint8_t* out, Reg acc, const Requant& rq, Tail lanes = 4) {
     const std::uint32_t word = requantize(acc, rq);
     std::memcpy(out, &word, static_cast<std::size_t>(lanes));
   }

@@ -42,7 +42,7 @@ struct DoubleRequantAvx512 {
     mask = _mm512_sub_epi32(_mm512_maskz_sllv_epi32(0xFFFF, one, right), one);
     half_mask = _mm512_maskz_srai_epi32(0xFFFF, mask, 1);
   }
-  MOBILENET_TARGET_AVX512_VNNI __m512i operator()(__m512i acc) const {
+  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE __m512i operator()(__m512i acc) const {
     const __mmask16 all = 0xFFFF;
     const __mmask8 all64 = 0xFF;
     const __m512i nudge = _mm512_set1_epi64(std::int64_t(1) << 30);
@@ -75,7 +75,7 @@ struct PlainRequantAvx512 {
     half = _mm512_loadu_si512(col.rounding_half + first);
     rounds = _mm512_test_epi32_mask(half, half);
   }
-  MOBILENET_TARGET_AVX512_VNNI __m512i operator()(__m512i acc) const {
+  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE __m512i operator()(__m512i acc) const {
     const __mmask8 all64 = 0xFF;
     const __m512i nudge = _mm512_set1_epi64(std::int64_t(1) << 30);
     const __m512i even = _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, acc, multiplier), nudge);
@@ -106,7 +106,7 @@ static_assert(sizeof(PreparedHighShiftAvx512) <= sizeof(Int8PreparedColumns), "p
 // Requantizes and stores every row of the tile, rows in pairs; `store` masks the columns.
 // Clamp false: the range is [0, 255], which the byte pack's saturation already gives.
 template <int Rows, bool Clamp, typename Requant>
-MOBILENET_TARGET_AVX512_VNNI inline void store_int8_tile_avx512(const Int8Tile& t, const __m512i (&acc)[Rows][2],
+MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE inline void store_int8_tile_avx512(const Int8Tile& t, const __m512i (&acc)[Rows][2],
                                                                 const Requant& group0, const Requant& group1) {
   const Index cols = t.columns;
   const auto store = static_cast<__mmask32>(cols >= 32 ? 0xFFFFFFFFu : (1u << cols) - 1u);
@@ -136,7 +136,7 @@ MOBILENET_TARGET_AVX512_VNNI inline void store_int8_tile_avx512(const Int8Tile& 
 
 // The same with the constants derived here, once per tile.
 template <int Rows, typename Requant>
-MOBILENET_TARGET_AVX512_VNNI inline void store_int8_tile_avx512(const Int8Tile& t, const __m512i (&acc)[Rows][2]) {
+MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE inline void store_int8_tile_avx512(const Int8Tile& t, const __m512i (&acc)[Rows][2]) {
   const Requant group0(t, 0), group1(t, 16);
   store_int8_tile_avx512<Rows, true>(t, acc, group0, group1);
 }

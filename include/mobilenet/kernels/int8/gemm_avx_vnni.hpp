@@ -17,14 +17,14 @@ namespace detail {
 
 // acc += x (u8) * w (s8) in sums of 4, VEX-encoded (no AVX-512 needed). In asm for the reason
 // of dpbusd_avx512: GCC 12 copies each intrinsic's accumulator, and spills some of them.
-MOBILENET_TARGET_AVX_VNNI inline void dpbusd_avx_vnni(__m256i& acc, __m256i x, __m256i w) {
+MOBILENET_TARGET_AVX_VNNI MOBILENET_ALWAYS_INLINE inline void dpbusd_avx_vnni(__m256i& acc, __m256i x, __m256i w) {
   asm("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(x), "x"(w));
 }
 
 // acc[i] += row i's group of 4 bytes at a + i * lda (only `count` of them read when Tail)
 // times the group's 16 columns at b.
 template <int Rows, bool Tail>
-MOBILENET_TARGET_AVX_VNNI inline void accumulate_group_avx_vnni(__m256i (&acc)[Rows][2], const std::uint8_t* a,
+MOBILENET_TARGET_AVX_VNNI MOBILENET_ALWAYS_INLINE inline void accumulate_group_avx_vnni(__m256i (&acc)[Rows][2], const std::uint8_t* a,
                                                                 Index lda, Index count, const std::int8_t* b) {
   const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
   const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 32));

@@ -97,12 +97,12 @@ inline constexpr std::int32_t kInt8GemmZeroColumns[kInt8GemmMaxPanelWidth] = {};
 
 // Bytes [0, count) of p (count <= 4) as the low bytes of a little-endian word, the rest zero:
 // a k tail never reads past the row.
-inline std::uint32_t load_int8_group(const std::uint8_t* p, Index count) {
+MOBILENET_ALWAYS_INLINE inline std::uint32_t load_int8_group(const std::uint8_t* p, Index count) {
   std::uint32_t v = 0;
   std::memcpy(&v, p, static_cast<std::size_t>(count));
   return v;
 }
-inline std::uint32_t load_int8_group(const std::uint8_t* p) {
+MOBILENET_ALWAYS_INLINE inline std::uint32_t load_int8_group(const std::uint8_t* p) {
   std::uint32_t v;
   std::memcpy(&v, p, 4);
   return v;

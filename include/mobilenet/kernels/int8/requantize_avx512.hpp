@@ -32,7 +32,7 @@ namespace detail {
 
 // acc += x (u8) * w (s8) in sums of 4. In asm because GCC 12 copies each intrinsic's
 // accumulator to a fresh register (and the stack) instead of updating it in place.
-MOBILENET_TARGET_AVX512_VNNI inline void dpbusd_avx512(__m512i& acc, __m512i x, __m512i w) {
+MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE inline void dpbusd_avx512(__m512i& acc, __m512i x, __m512i w) {
   asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "v"(w));
 }
 
@@ -65,7 +65,7 @@ struct OneShiftRequantAvx512 {
       half_odd = _mm512_mask_add_epi64(half_odd, _mm512_cmpgt_epi64_mask(total_odd, r0), half_odd, nudge);
     }
   }
-  MOBILENET_TARGET_AVX512_VNNI __m512i operator()(__m512i acc) const {
+  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE __m512i operator()(__m512i acc) const {
     const __mmask8 all64 = 0xFF;
     const __m512i even_product = _mm512_maskz_mul_epi32(all64, acc, multiplier);
     const __m512i odd_product =
@@ -103,13 +103,13 @@ struct HighShiftRequantAvx512 {
     add_odd = addend(total_odd, nudge, zp);
   }
   // 2^(t - 1) + nudge + zp * 2^t in each 64-bit lane.
-  MOBILENET_TARGET_AVX512_VNNI static __m512i addend(__m512i t, __m512i nudge, __m512i zp) {
+  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE static __m512i addend(__m512i t, __m512i nudge, __m512i zp) {
     const __mmask8 all64 = 0xFF;
     const __m512i one = _mm512_set1_epi64(1);
     const __m512i half = _mm512_maskz_sllv_epi64(all64, one, _mm512_sub_epi64(t, one));
     return _mm512_add_epi64(_mm512_add_epi64(half, nudge), _mm512_maskz_sllv_epi64(all64, zp, t));
   }
-  MOBILENET_TARGET_AVX512_VNNI __m512i operator()(__m512i acc) const {
+  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE __m512i operator()(__m512i acc) const {
     const __mmask8 all64 = 0xFF;
     const __m512i even = _mm512_add_epi64(_mm512_maskz_mul_epi32(all64, acc, multiplier), add_even);
     const __m512i odd =
@@ -134,12 +134,12 @@ struct BytePackAvx512 {
   // AddZeroPoint false: the q already hold it (HighShiftRequantAvx512). Clamp false: the range
   // is [0, 255], which the saturating packs give alone.
   template <bool AddZeroPoint = true, bool Clamp = true>
-  MOBILENET_TARGET_AVX512_VNNI __m512i operator()(__m512i q0, __m512i q1, __m512i q2, __m512i q3) const {
+  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE __m512i operator()(__m512i q0, __m512i q1, __m512i q2, __m512i q3) const {
     return _mm512_maskz_permutexvar_epi32(0xFFFF, order, lanes<AddZeroPoint, Clamp>(q0, q1, q2, q3));
   }
   // The same bytes before the vpermd: 128-bit lane L holds lane L of q0, q1, q2, q3 in turn.
   template <bool AddZeroPoint = true, bool Clamp = true>
-  MOBILENET_TARGET_AVX512_VNNI __m512i lanes(__m512i q0, __m512i q1, __m512i q2, __m512i q3) const {
+  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE __m512i lanes(__m512i q0, __m512i q1, __m512i q2, __m512i q3) const {
     const __mmask32 all16 = 0xFFFFFFFF;
     const __mmask64 all8 = ~__mmask64(0);
     __m512i low = _mm512_maskz_packs_epi32(all16, q0, q1), high = _mm512_maskz_packs_epi32(all16, q2, q3);
