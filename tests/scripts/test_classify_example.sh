@@ -49,6 +49,22 @@ check version 0 "^classify \(mobilenet\) ${version//./\\.}$" -- "$classify" --ve
 # --threads 0: every core.
 check all-cores 0 "^ +286  0\.[0-9]+  Egyptian cat$" -- "$classify" --threads 0 --top 1 "$source_dir/examples/data/chelsea.jpg"
 
+# The output the README and docs/getting-started.md show for the shipped model and photo is what
+# classify prints, but for the model's directory, the instruction set and the time.
+sample="$(cd "$source_dir" && "$classify" --top 3 examples/data/chelsea.jpg)"
+for doc in README.md docs/getting-started.md; do
+  pass_if "sample-output-$doc" python3 -c '
+import re, sys
+doc, printed = open(sys.argv[1], encoding="utf-8").read(), sys.stdin.read()
+shown = re.search(r"With `--top 3`:\n\n```\n(.*?)```", doc, re.S).group(1)
+def normal(text):
+    text = re.sub(r"^\S*/models/", "models/", text, flags=re.M)
+    text = re.sub(r"running in (\w+) \(\w+\)", r"running in \1 (ISA)", text)
+    return re.sub(r": [0-9.]+ ms$", ": T ms", text, flags=re.M).strip()
+assert normal(shown) == normal(printed), (normal(shown), normal(printed))
+' "$source_dir/$doc" <<<"$sample"
+done
+
 # --json on the shipped photos: one valid object per image, with its size, the model format and
 # the top K, most probable first.
 photos=("$source_dir/examples/data/chelsea.jpg" "$source_dir/examples/data/coffee.jpg")
