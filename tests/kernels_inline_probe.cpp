@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Built with -fno-inline, where a compiler inlines only what must be inlined, for
-// scripts/test_kernels_inlined.sh: the helpers of every kernel's hot loop must not appear in
-// it as functions of their own. Built as a whole program (Plan and QuantizedPlan instantiate
-// every kernel) but never run.
+// tests/scripts/test_kernels_inlined.sh: the helpers of every kernel's hot loop must not
+// appear in it as functions of their own. Built as a whole program (Plan and QuantizedPlan
+// instantiate every kernel) but never run.
 #include "mobilenet/mobilenet.hpp"
 #include "mobilenet/plan.hpp"
 #include "mobilenet/quantized_plan.hpp"

@@ -36,10 +36,13 @@ struct Vec {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ones_then_zeros + 8 - lanes));
   }
   MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Reg load(const float* p) { return _mm256_loadu_ps(p); }
-  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Reg load(const float* p, Tail t) { return _mm256_maskload_ps(p, t); }
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX2 static Reg load(const float* p, Tail t) { return _mm256_maskload_ps(p, t); }
   MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static void store(float* p, Reg v) { _mm256_storeu_ps(p, v); }
-  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static void store(float* p, Reg v, Tail t) { _mm256_maskstore_ps(p, t, v); }
-  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Reg fma(Reg a, Reg b, Reg acc) { return _mm256_fmadd_ps(a, b, acc); }
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX2 static void store(float* p, Reg v, Tail t) { _mm256_maskstore_ps(p, t, v); }
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX2 static Reg fma(Reg a, Reg b, Reg acc) { return _mm256_fmadd_ps(a, b, acc); }
   MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Reg max(Reg a, Reg b) { return _mm256_max_ps(a, b); }
   MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Reg min(Reg a, Reg b) { return _mm256_min_ps(a, b); }
   MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Reg splat(float x) { return _mm256_set1_ps(x); }

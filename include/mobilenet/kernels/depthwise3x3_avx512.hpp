@@ -32,13 +32,18 @@ struct Vec {
     return static_cast<Tail>((1u << lanes) - 1u);
   }
   MOBILENET_TARGET_AVX512 MOBILENET_ALWAYS_INLINE static Reg load(const float* p) { return _mm512_loadu_ps(p); }
-  MOBILENET_TARGET_AVX512 MOBILENET_ALWAYS_INLINE static Reg load(const float* p, Tail t) { return _mm512_maskz_loadu_ps(t, p); }
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX512 static Reg load(const float* p, Tail t) { return _mm512_maskz_loadu_ps(t, p); }
   MOBILENET_TARGET_AVX512 MOBILENET_ALWAYS_INLINE static void store(float* p, Reg v) { _mm512_storeu_ps(p, v); }
-  MOBILENET_TARGET_AVX512 MOBILENET_ALWAYS_INLINE static void store(float* p, Reg v, Tail t) { _mm512_mask_storeu_ps(p, t, v); }
-  MOBILENET_TARGET_AVX512 MOBILENET_ALWAYS_INLINE static Reg fma(Reg a, Reg b, Reg acc) { return _mm512_fmadd_ps(a, b, acc); }
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX512 static void store(float* p, Reg v, Tail t) { _mm512_mask_storeu_ps(p, t, v); }
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX512 static Reg fma(Reg a, Reg b, Reg acc) { return _mm512_fmadd_ps(a, b, acc); }
   // The zero-masked forms: GCC warns (maybe-uninitialized) inside plain _mm512_max_ps.
-  MOBILENET_TARGET_AVX512 MOBILENET_ALWAYS_INLINE static Reg max(Reg a, Reg b) { return _mm512_maskz_max_ps(kAll, a, b); }
-  MOBILENET_TARGET_AVX512 MOBILENET_ALWAYS_INLINE static Reg min(Reg a, Reg b) { return _mm512_maskz_min_ps(kAll, a, b); }
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX512 static Reg max(Reg a, Reg b) { return _mm512_maskz_max_ps(kAll, a, b); }
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX512 static Reg min(Reg a, Reg b) { return _mm512_maskz_min_ps(kAll, a, b); }
   MOBILENET_TARGET_AVX512 MOBILENET_ALWAYS_INLINE static Reg splat(float x) { return _mm512_set1_ps(x); }
 };
 

@@ -47,7 +47,8 @@ MOBILENET_DW_TARGET MOBILENET_ALWAYS_INLINE inline Vec::Reg activate_lanes(Vec::
 // Tile neighbouring interior output pixels of one channel block: in[r] points at the first
 // pixel's leftmost tap in input row r, weights and bias are in registers.
 template <int Rows, int Stride, int Tile, bool Partial>
-MOBILENET_DW_TARGET MOBILENET_ALWAYS_INLINE inline void interior_tile(const float* const* in, const Vec::Reg (&w)[Rows][3],
+MOBILENET_ALWAYS_INLINE
+MOBILENET_DW_TARGET inline void interior_tile(const float* const* in, const Vec::Reg (&w)[Rows][3],
                                               Vec::Reg bias, float* out, Index in_stride,
                                               Index out_stride, Vec::Tail tail, Activation activation) {
   constexpr int kCols = (Tile - 1) * Stride + 3;  // input columns a tile reads
@@ -96,7 +97,8 @@ MOBILENET_DW_TARGET inline void interior_tile_row_weights(const float* const* in
 }
 
 template <int Rows, bool Partial>
-MOBILENET_DW_TARGET MOBILENET_ALWAYS_INLINE inline void load_weights(const RowRun& run, Index c, Vec::Tail tail,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_DW_TARGET inline void load_weights(const RowRun& run, Index c, Vec::Tail tail,
                                              Vec::Reg (&w)[Rows][3], Vec::Reg& bias) {
   for (int r = 0; r < Rows; ++r)
     for (int k = 0; k < 3; ++k) w[r][k] = load_lanes<Partial>(run.taps.taps[r] + k * run.channels + c, tail);
@@ -180,7 +182,8 @@ struct BlockRun {
 // row r - o; each accumulator sums its taps in the order interior_tile does (weight row, then
 // column), so the results are the same bits.
 template <int Out, int Tile, bool Partial>
-MOBILENET_DW_TARGET MOBILENET_ALWAYS_INLINE inline void block_tile(const float* const* in, const Vec::Reg (&w)[3][3], Vec::Reg bias,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_DW_TARGET inline void block_tile(const float* const* in, const Vec::Reg (&w)[3][3], Vec::Reg bias,
                                            float* const* out, Index in_stride, Index out_stride, Vec::Tail tail,
                                            Activation activation) {
   Vec::Reg acc[Out][Tile];

@@ -37,7 +37,8 @@ struct Avx2TilePrefetch {
 // that they stay in registers). C moves through masked loads and stores only for a partial
 // tile (columns < 16): vmaskmovps stores are microcoded on AMD's cores.
 template <int Rows>
-MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline void start_tile16_avx2(__m256 (&acc)[Rows][2], const float* c, Index ldc, Index columns,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX2 inline void start_tile16_avx2(__m256 (&acc)[Rows][2], const float* c, Index ldc, Index columns,
                                                     const float* bias, const GemmTileEpilogue& e) {
   if (!e.accumulate) {
     const __m256 b0 = _mm256_loadu_ps(bias), b1 = _mm256_loadu_ps(bias + 8);
@@ -76,7 +77,8 @@ MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline void start_tile16_avx2(__m2
       : "memory")  // it reads A, which no operand names
 #endif
 template <int I, int Offset>
-MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline void row_step16_avx2(__m256& c0, __m256& c1, const float* p, Index ld_bytes, __m256 w0,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX2 inline void row_step16_avx2(__m256& c0, __m256& c1, const float* p, Index ld_bytes, __m256 w0,
                                                   __m256 w1) {
 #if defined(__GNUC__) || defined(__clang__)
   __m256 x;
@@ -98,7 +100,8 @@ MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline void row_step16_avx2(__m256
 // Step Step of k from a0 (rows 0-2) and a3 (rows 3-5): the panel row at b + Step * 32 (16 of
 // its 32 floats) times each row's A[row][k].
 template <int Step, int Rows, int... I>
-MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline void step16_avx2(__m256 (&acc)[Rows][2], const float* a0, const float* a3,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX2 inline void step16_avx2(__m256 (&acc)[Rows][2], const float* a0, const float* a3,
                                               Index ld_bytes, const float* b, std::integer_sequence<int, I...>) {
   const __m256 w0 = _mm256_loadu_ps(b + Step * kGemmPanelWidth), w1 = _mm256_loadu_ps(b + Step * kGemmPanelWidth + 8);
   (row_step16_avx2<I, Step * int(sizeof(float))>(acc[I][0], acc[I][1], I < 3 ? a0 : a3, ld_bytes, w0, w1), ...);
@@ -108,7 +111,8 @@ MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline void step16_avx2(__m256 (&a
 // steps of k a loop, each prefetch stream once a loop; Twice: twice a loop, for streams that
 // move more than a line in four steps (a tile of three sharing them, see two_panel_tile_avx2).
 template <int Rows, int Streams, bool Twice>
-MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline void accumulate16_avx2_by4(__m256 (&sums)[Rows][2], const float* a, Index lda,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX2 inline void accumulate16_avx2_by4(__m256 (&sums)[Rows][2], const float* a, Index lda,
                                                         const float* b, Index kc, const Avx2TilePrefetch& pf) {
   // A local copy, whose address no asm can see, stays in registers where a caller's array
   // would be reloaded around every "memory" clobber when this function is not inlined.
@@ -146,7 +150,8 @@ MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline void accumulate16_avx2_by4(
 }
 
 template <int Rows, int Streams>
-MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline void accumulate16_avx2(__m256 (&acc)[Rows][2], const float* a, Index lda, const float* b,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX2 inline void accumulate16_avx2(__m256 (&acc)[Rows][2], const float* a, Index lda, const float* b,
                                                     Index kc, const Avx2TilePrefetch& pf) {
   constexpr std::uint64_t kLineInFourSteps = std::uint64_t(16) << 16;
   if (Streams >= 1 && (pf.step[0] > kLineInFourSteps || pf.step[1] > kLineInFourSteps))
@@ -156,7 +161,8 @@ MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline void accumulate16_avx2(__m2
 }
 
 template <int Rows>
-MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline void finish_tile16_avx2(__m256 (&acc)[Rows][2], float* c, Index ldc, Index columns,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX2 inline void finish_tile16_avx2(__m256 (&acc)[Rows][2], float* c, Index ldc, Index columns,
                                                      const GemmTileEpilogue& e) {
   if (e.activate) {
     const __m256 lo = _mm256_set1_ps(e.lower), hi = _mm256_set1_ps(e.upper);
@@ -184,7 +190,8 @@ MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline void finish_tile16_avx2(__m
 
 // Rows x 16 tile at panel column offset 0 of `b`; columns <= 16.
 template <int Rows, int Streams>
-MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline void tile16_avx2(Index kc, const float* a, Index lda, const float* b, float* c,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX2 inline void tile16_avx2(Index kc, const float* a, Index lda, const float* b, float* c,
                                               Index ldc, Index columns, const float* bias, const GemmTileEpilogue& e,
                                               Avx2TilePrefetch pf) {
   __m256 acc[Rows][2];

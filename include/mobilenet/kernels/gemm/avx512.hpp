@@ -21,7 +21,8 @@ namespace detail {
 // A is a_row[i][0, kc) and B is kc panel rows of 32 floats. Per step: the weight row's one or
 // two vectors, then per row one broadcast and one FMA per vector.
 template <int Rows, int Vectors>
-MOBILENET_TARGET_AVX512 MOBILENET_ALWAYS_INLINE inline void accumulate_tile_avx512(__m512 (&acc)[Rows][Vectors], const float* const (&a_row)[Rows],
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX512 inline void accumulate_tile_avx512(__m512 (&acc)[Rows][Vectors], const float* const (&a_row)[Rows],
                                                            const float* b, Index kc) {
   constexpr Index W = kGemmPanelWidth;
   for (Index k = 0; k < kc; ++k) {
@@ -39,7 +40,8 @@ MOBILENET_TARGET_AVX512 MOBILENET_ALWAYS_INLINE inline void accumulate_tile_avx5
 // The end of a tile of Rows x (16 * Vectors): the clamp if e.activate, then the stores; the
 // last vector's lanes past the real columns are masked off.
 template <int Rows, int Vectors>
-MOBILENET_TARGET_AVX512 MOBILENET_ALWAYS_INLINE inline void store_tile_avx512(__m512 (&acc)[Rows][Vectors], float* c, Index ldc,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX512 inline void store_tile_avx512(__m512 (&acc)[Rows][Vectors], float* c, Index ldc,
                                                       __mmask16 last_mask, const GemmTileEpilogue& e) {
   if (e.activate) {
     const __m512 lo = _mm512_set1_ps(e.lower), hi = _mm512_set1_ps(e.upper);
@@ -97,7 +99,8 @@ MOBILENET_TARGET_AVX512 inline void one_panel_tile_avx512(Index kc, const float*
 // prefetch per stream and step of k, at TilePrefetch::line(k) (repeats of a line hit L1 and
 // cost less than a loop split to prefetch only on new lines).
 template <int Rows, int Streams>
-MOBILENET_TARGET_AVX512 MOBILENET_ALWAYS_INLINE inline void accumulate_pair_avx512(
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX512 inline void accumulate_pair_avx512(
     __m512 (&acc)[Rows][4], const float* const (&a_row)[Rows], const float* b, const float* b1, Index kc,
     const TilePrefetch* pf) {
   constexpr Index W = kGemmPanelWidth;

@@ -47,7 +47,8 @@ struct DepthwiseInt8Ymm {
     std::memcpy(&bytes, p, static_cast<std::size_t>(lanes));
     return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(bytes)));
   }
-  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Pair pair(Col a, Col b) { return _mm256_or_si256(a, _mm256_slli_epi32(b, 16)); }
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX2 static Pair pair(Col a, Col b) { return _mm256_or_si256(a, _mm256_slli_epi32(b, 16)); }
   MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Reg load(const std::int32_t* p) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   }
@@ -91,7 +92,8 @@ struct DepthwiseInt8Ymm {
   MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static void store(std::uint8_t* out, Reg acc, const Requant& rq) {
     _mm_storel_epi64(reinterpret_cast<__m128i*>(out), bytes(requantize(acc, rq)));
   }
-  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static void store(std::uint8_t* out, Reg acc, const Requant& rq, Tail lanes) {
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX2 static void store(std::uint8_t* out, Reg acc, const Requant& rq, Tail lanes) {
     const auto b = static_cast<std::uint64_t>(_mm_cvtsi128_si64(bytes(requantize(acc, rq))));
     std::memcpy(out, &b, static_cast<std::size_t>(lanes));
   }
@@ -99,7 +101,8 @@ struct DepthwiseInt8Ymm {
 
 namespace depthwise3x3_int8_avx2_impl {
 struct Vec : DepthwiseInt8Ymm {
-  MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Reg dot(Reg acc, Pair x, W w) { return _mm256_add_epi32(acc, _mm256_madd_epi16(x, w)); }
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX2 static Reg dot(Reg acc, Pair x, W w) { return _mm256_add_epi32(acc, _mm256_madd_epi16(x, w)); }
   // A Col is a pair whose high half is 0.
   MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE static Reg dot_low(Reg acc, Col x, W w) { return dot(acc, x, w); }
 };
@@ -112,7 +115,8 @@ namespace depthwise3x3_int8_avxvnni_impl {
 struct Vec : DepthwiseInt8Ymm {
   static constexpr int kTileStride1 = depthwise3x3_int8_tile(Int8Isa::AvxVnni).pixels[0];
   static constexpr int kTileStride2 = depthwise3x3_int8_tile(Int8Isa::AvxVnni).pixels[1];
-  MOBILENET_TARGET_AVX_VNNI MOBILENET_ALWAYS_INLINE static Reg dot(Reg acc, Pair x, W w) { return _mm256_dpwssd_avx_epi32(acc, x, w); }
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX_VNNI static Reg dot(Reg acc, Pair x, W w) { return _mm256_dpwssd_avx_epi32(acc, x, w); }
   MOBILENET_TARGET_AVX_VNNI MOBILENET_ALWAYS_INLINE static Reg dot_low(Reg acc, Col x, W w) { return dot(acc, x, w); }
 };
 #define MOBILENET_DW8_TARGET MOBILENET_TARGET_AVX_VNNI

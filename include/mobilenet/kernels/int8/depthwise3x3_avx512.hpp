@@ -42,8 +42,10 @@ struct Vec {
   static constexpr int kTileStride1 = depthwise3x3_int8_tile(Int8Isa::Avx512Vnni).pixels[0];
   static constexpr int kTileStride2 = depthwise3x3_int8_tile(Int8Isa::Avx512Vnni).pixels[1];
 
-  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE static Tail tail(Index lanes) { return static_cast<Tail>((1u << lanes) - 1u); }
-  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE static Zp zero_point(std::int32_t zp) { return _mm512_set1_epi32(zp); }
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX512_VNNI static Tail tail(Index lanes) { return static_cast<Tail>((1u << lanes) - 1u); }
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX512_VNNI static Zp zero_point(std::int32_t zp) { return _mm512_set1_epi32(zp); }
   MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE static Col load_col(const std::uint8_t* p) {
     return _mm512_maskz_cvtepu8_epi32(kAll, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   }
@@ -53,12 +55,17 @@ struct Vec {
   MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE static Pair pair(Col a, Col b) {
     return _mm512_or_si512(a, _mm512_maskz_slli_epi32(kAll, b, 16));
   }
-  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE static Reg load(const std::int32_t* p) { return _mm512_loadu_si512(p); }
-  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE static W load_w(const std::int32_t* p) { return _mm512_loadu_si512(p); }
-  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE static Reg dot(Reg acc, Pair x, W w) { return _mm512_dpwssd_epi32(acc, x, w); }
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX512_VNNI static Reg load(const std::int32_t* p) { return _mm512_loadu_si512(p); }
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX512_VNNI static W load_w(const std::int32_t* p) { return _mm512_loadu_si512(p); }
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX512_VNNI static Reg dot(Reg acc, Pair x, W w) { return _mm512_dpwssd_epi32(acc, x, w); }
   // A Col is a pair whose high half is 0.
-  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE static Reg dot_low(Reg acc, Col x, W w) { return _mm512_dpwssd_epi32(acc, x, w); }
-  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE static Requant load_requant(const DepthwiseInt8View& v, Index c) {
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX512_VNNI static Reg dot_low(Reg acc, Col x, W w) { return _mm512_dpwssd_epi32(acc, x, w); }
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX512_VNNI static Requant load_requant(const DepthwiseInt8View& v, Index c) {
     const __m512i multiplier = load(v.multiplier + c);
     // left = max(shift, 0), right = left - shift, round_mask = 2^right - 1 (up to 2^31 - 1).
     const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(v.shift + c));
@@ -103,7 +110,8 @@ struct Vec {
   }
   // Four pixels' channel blocks, out_stride bytes apart, through one saturating pack.
   template <bool Partial>
-  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE static void store_four(std::uint8_t* out, Index out_stride,
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX512_VNNI static void store_four(std::uint8_t* out, Index out_stride,
                                                                               const Reg* acc, const Requant& rq, Tail t) {
     const __m512i bytes = rq.pack(requantize_raw(acc[0], rq), requantize_raw(acc[1], rq), requantize_raw(acc[2], rq),
                                   requantize_raw(acc[3], rq));
@@ -114,10 +122,12 @@ struct Vec {
       else _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i * out_stride), pixel[i]);
     }
   }
-  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE static void store(std::uint8_t* out, Reg acc, const Requant& rq) {
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX512_VNNI static void store(std::uint8_t* out, Reg acc, const Requant& rq) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_maskz_cvtepi32_epi8(kAll, requantize(acc, rq)));
   }
-  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE static void store(std::uint8_t* out, Reg acc, const Requant& rq, Tail t) {
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX512_VNNI static void store(std::uint8_t* out, Reg acc, const Requant& rq, Tail t) {
     _mm512_mask_cvtepi32_storeu_epi8(out, t, requantize(acc, rq));
   }
 };

@@ -41,7 +41,8 @@ struct QuadBlock {
                 Vec::load_requant(v, first + 48)},
         high{high_shift(v, first), high_shift(v, first + 16), high_shift(v, first + 32), high_shift(v, first + 48)} {}
   // The high-dword form of 16 channels' requantization (used where v.high_shift).
-  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE static HighShiftRequantAvx512 high_shift(const DepthwiseInt8View& v, Index first) {
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX512_VNNI static HighShiftRequantAvx512 high_shift(const DepthwiseInt8View& v, Index first) {
     const __m128i shift = _mm_loadu_si128(reinterpret_cast<const __m128i*>(v.shift + first));
     const __m512i right = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_maskz_cvtepi8_epi32(0xFFFF, shift));
     return HighShiftRequantAvx512(_mm512_loadu_si512(v.multiplier + first), right, true, v.output_zero_point);
@@ -55,7 +56,8 @@ struct QuadBlock {
 
 // Row `r`'s bytes of the block at input column ix, or zp_in where the tap is outside the input.
 template <bool Checked>
-MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE inline __m512i quad_row_bytes(const QuadRow& row, int r,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX512_VNNI inline __m512i quad_row_bytes(const QuadRow& row, int r,
                                                                                      Index ix, const QuadBlock& b) {
   if constexpr (Checked)
     if (row.in[r] == nullptr || ix < 0 || ix >= row.in_w) return b.zero_point;
@@ -64,7 +66,8 @@ MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE inline __m512i quad_row_byt
 
 // The three kernel rows' bytes of 64 lanes as 4 vectors of (row 0, row 1, row 2, 0) quads, in
 // the unpacks' 128-bit lane order (quad_entry).
-MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE inline void interleave_quads(__m512i r0, __m512i r1, __m512i r2,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX512_VNNI inline void interleave_quads(__m512i r0, __m512i r1, __m512i r2,
                                                                                     __m512i (&quad)[4]) {
   const __mmask64 all8 = ~__mmask64(0);
   const __mmask32 all16 = 0xFFFFFFFF;
@@ -79,7 +82,8 @@ MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE inline void interleave_quad
 
 // The block's 64 output bytes, in channel order, from its 4 accumulators.
 template <bool High>
-MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE inline __m512i quad_bytes(const __m512i (&acc)[4], const QuadBlock& b) {
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX512_VNNI inline __m512i quad_bytes(const __m512i (&acc)[4], const QuadBlock& b) {
   if constexpr (High)
     return b.requant[0].pack.template lanes<false>(b.high[0](acc[0]), b.high[1](acc[1]), b.high[2](acc[2]),
                                                    b.high[3](acc[3]));

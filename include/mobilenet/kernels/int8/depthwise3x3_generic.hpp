@@ -42,7 +42,8 @@ struct Vec {
     for (Index i = 0; i < lanes; ++i) x.v[i] = p[i];
     return x;
   }
-  MOBILENET_ALWAYS_INLINE static Pair pair(Col a, Col b) { return Pair{{a.v[0], a.v[1], a.v[2], a.v[3]}, {b.v[0], b.v[1], b.v[2], b.v[3]}}; }
+  MOBILENET_ALWAYS_INLINE
+  static Pair pair(Col a, Col b) { return Pair{{a.v[0], a.v[1], a.v[2], a.v[3]}, {b.v[0], b.v[1], b.v[2], b.v[3]}}; }
   MOBILENET_ALWAYS_INLINE static Reg load(const std::int32_t* p) { return Reg{{p[0], p[1], p[2], p[3]}}; }
   MOBILENET_ALWAYS_INLINE static W load_w(const std::int32_t* p) { return load(p); }
   // The packed word holds two int16: the low one multiplies pair.lo, the high one pair.hi.

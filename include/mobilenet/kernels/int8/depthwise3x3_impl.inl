@@ -37,13 +37,15 @@ MOBILENET_DW8_TARGET MOBILENET_ALWAYS_INLINE inline Vec::Col load_col_lanes(cons
 
 // A column of kernel row `Row` in a tile: loaded when the row is in the input, else zp_in.
 template <int Present, int Row, bool Partial>
-MOBILENET_DW8_TARGET MOBILENET_ALWAYS_INLINE inline Vec::Col tile_col(const Int8RowRun& run, Index offset, Vec::Tail tail, Vec::Zp zp) {
+MOBILENET_ALWAYS_INLINE
+MOBILENET_DW8_TARGET inline Vec::Col tile_col(const Int8RowRun& run, Index offset, Vec::Tail tail, Vec::Zp zp) {
   if constexpr ((Present >> Row & 1) != 0) return load_col_lanes<Partial>(run.in[Row] + offset, tail);
   else return zp;
 }
 
 template <bool Partial>
-MOBILENET_DW8_TARGET MOBILENET_ALWAYS_INLINE inline void store_lanes(std::uint8_t* out, Vec::Reg acc, const Vec::Requant& rq,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_DW8_TARGET inline void store_lanes(std::uint8_t* out, Vec::Reg acc, const Vec::Requant& rq,
                                              Vec::Tail tail) {
   if constexpr (Partial) Vec::store(out, acc, rq, tail);
   else Vec::store(out, acc, rq);
@@ -51,7 +53,8 @@ MOBILENET_DW8_TARGET MOBILENET_ALWAYS_INLINE inline void store_lanes(std::uint8_
 
 // The Tile pixels of a tile, out_stride bytes apart: four at a time where V packs them.
 template <typename V, int Tile, bool Partial>
-MOBILENET_DW8_TARGET MOBILENET_ALWAYS_INLINE inline void store_tile(std::uint8_t* out, Index out_stride,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_DW8_TARGET inline void store_tile(std::uint8_t* out, Index out_stride,
                                                                        const typename V::Reg (&acc)[Tile],
                                                                        const typename V::Requant& rq, typename V::Tail tail) {
   int t = 0;

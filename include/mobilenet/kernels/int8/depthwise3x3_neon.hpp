@@ -57,7 +57,8 @@ struct Vec {
   }
   MOBILENET_ALWAYS_INLINE static Pair pair(Col a, Col b) { return Pair{a, b}; }
   MOBILENET_ALWAYS_INLINE static Reg load(const std::int32_t* p) { return vld1q_s32(p); }
-  MOBILENET_ALWAYS_INLINE static W load_w(const std::int32_t* p) { return vld2_s16(reinterpret_cast<const std::int16_t*>(p)); }
+  MOBILENET_ALWAYS_INLINE
+  static W load_w(const std::int32_t* p) { return vld2_s16(reinterpret_cast<const std::int16_t*>(p)); }
   MOBILENET_ALWAYS_INLINE static Reg dot(Reg acc, const Pair& x, const W& w) {
     return vmlal_s16(vmlal_s16(acc, x.lo, w.val[0]), x.hi, w.val[1]);
   }

@@ -18,7 +18,8 @@ namespace kernels {
 namespace detail {
 
 // multiply_by_quantized_multiplier on 8 lanes, as multiply_by_quantized_multiplier_avx512.
-MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline __m256i multiply_by_quantized_multiplier_avx2(__m256i acc, __m256i multiplier,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX2 inline __m256i multiply_by_quantized_multiplier_avx2(__m256i acc, __m256i multiplier,
                                                                            __m256i left, __m256i right) {
   const __m256i x = _mm256_sllv_epi32(acc, left);
   const __m256i nudge = _mm256_set1_epi64x(std::int64_t(1) << 30);
@@ -39,7 +40,8 @@ MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline __m256i load_int32x8(const 
 }
 
 // The same when Int8Tile::plain holds, as multiply_by_quantized_multiplier_plain_avx512.
-MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline __m256i multiply_by_quantized_multiplier_plain_avx2(__m256i acc, __m256i multiplier,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX2 inline __m256i multiply_by_quantized_multiplier_plain_avx2(__m256i acc, __m256i multiplier,
                                                                                  __m256i right, __m256i half) {
   const __m256i nudge = _mm256_set1_epi64x(std::int64_t(1) << 30);
   const __m256i even = _mm256_add_epi64(_mm256_mul_epi32(acc, multiplier), nudge);
@@ -55,7 +57,8 @@ MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline __m256i multiply_by_quantiz
 // shift: with 2^63 added, p + 2^(total - 1) (|p| <= 2^62) is non-negative as unsigned, and its
 // logical shift right by total is the arithmetic one + 2^(63 - total). That term is taken off
 // in 32 bits, where it is 0 for total < 32 (vpsllvd gives 0 for counts above 31).
-MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline __m256i multiply_by_quantized_multiplier_single_avx2(__m256i acc, __m256i multiplier,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX2 inline __m256i multiply_by_quantized_multiplier_single_avx2(__m256i acc, __m256i multiplier,
                                                                                   __m256i total) {
   const __m256i one = _mm256_set1_epi64x(1);
   const __m256i bias = _mm256_set1_epi64x(std::numeric_limits<std::int64_t>::min());
@@ -73,7 +76,8 @@ MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline __m256i multiply_by_quantiz
 }
 
 template <Rounding Round>
-MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline __m256i requantize_avx2(const Int8Tile& t, __m256i acc, Index first) {
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX2 inline __m256i requantize_avx2(const Int8Tile& t, __m256i acc, Index first) {
   const Int8ColumnParams& col = t.columns_data;
   const __m256i multiplier = load_int32x8(col.multiplier + first), right = load_int32x8(col.right_shift + first);
   __m256i q;
@@ -90,7 +94,8 @@ MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline __m256i requantize_avx2(con
 // Requantizes 16 accumulators (columns 0..7 in acc0, 8..15 in acc1) and stores the first
 // t.columns bytes of them at out.
 template <Rounding Round>
-MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline void store_int8_x16_avx2(const Int8Tile& t, __m256i acc0, __m256i acc1,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX2 inline void store_int8_x16_avx2(const Int8Tile& t, __m256i acc0, __m256i acc1,
                                                       std::uint8_t* out) {
   const __m256i v0 = requantize_avx2<Round>(t, acc0, 0), v1 = requantize_avx2<Round>(t, acc1, 8);
   // packs works within 128-bit lanes: [v0 0-3, v1 0-3, v0 4-7, v1 4-7] -> column order.
@@ -109,12 +114,14 @@ MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline void store_int8_x16_avx2(co
 MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline __m256i even_bytes_signed(__m256i v) {
   return _mm256_srai_epi16(_mm256_slli_epi16(v, 8), 8);
 }
-MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline __m256i odd_bytes_signed(__m256i v) { return _mm256_srai_epi16(v, 8); }
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX2 inline __m256i odd_bytes_signed(__m256i v) { return _mm256_srai_epi16(v, 8); }
 
 // acc[i] += row i's group of 4 bytes at a + i * lda (only `count` of them read when Tail)
 // times the group's 16 columns at b (columns 0..7 in the first 32 bytes).
 template <int Rows, bool Tail>
-MOBILENET_TARGET_AVX2 MOBILENET_ALWAYS_INLINE inline void accumulate_group_avx2(__m256i (&acc)[Rows][2], const std::uint8_t* a, Index lda,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX2 inline void accumulate_group_avx2(__m256i (&acc)[Rows][2], const std::uint8_t* a, Index lda,
                                                         Index count, const std::int8_t* b) {
   const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
   const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 32));

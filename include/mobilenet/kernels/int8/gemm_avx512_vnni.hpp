@@ -106,7 +106,8 @@ static_assert(sizeof(PreparedHighShiftAvx512) <= sizeof(Int8PreparedColumns), "p
 // Requantizes and stores every row of the tile, rows in pairs; `store` masks the columns.
 // Clamp false: the range is [0, 255], which the byte pack's saturation already gives.
 template <int Rows, bool Clamp, typename Requant>
-MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE inline void store_int8_tile_avx512(const Int8Tile& t, const __m512i (&acc)[Rows][2],
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX512_VNNI inline void store_int8_tile_avx512(const Int8Tile& t, const __m512i (&acc)[Rows][2],
                                                                 const Requant& group0, const Requant& group1) {
   const Index cols = t.columns;
   const auto store = static_cast<__mmask32>(cols >= 32 ? 0xFFFFFFFFu : (1u << cols) - 1u);
@@ -136,7 +137,8 @@ MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE inline void store_int8_tile
 
 // The same with the constants derived here, once per tile.
 template <int Rows, typename Requant>
-MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE inline void store_int8_tile_avx512(const Int8Tile& t, const __m512i (&acc)[Rows][2]) {
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX512_VNNI inline void store_int8_tile_avx512(const Int8Tile& t, const __m512i (&acc)[Rows][2]) {
   const Requant group0(t, 0), group1(t, 16);
   store_int8_tile_avx512<Rows, true>(t, acc, group0, group1);
 }

@@ -24,7 +24,8 @@ MOBILENET_TARGET_AVX_VNNI MOBILENET_ALWAYS_INLINE inline void dpbusd_avx_vnni(__
 // acc[i] += row i's group of 4 bytes at a + i * lda (only `count` of them read when Tail)
 // times the group's 16 columns at b.
 template <int Rows, bool Tail>
-MOBILENET_TARGET_AVX_VNNI MOBILENET_ALWAYS_INLINE inline void accumulate_group_avx_vnni(__m256i (&acc)[Rows][2], const std::uint8_t* a,
+MOBILENET_ALWAYS_INLINE
+MOBILENET_TARGET_AVX_VNNI inline void accumulate_group_avx_vnni(__m256i (&acc)[Rows][2], const std::uint8_t* a,
                                                                 Index lda, Index count, const std::int8_t* b) {
   const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
   const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 32));

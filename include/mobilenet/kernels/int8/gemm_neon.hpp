@@ -25,7 +25,8 @@ namespace kernels {
 namespace detail {
 
 // multiply_by_quantized_multiplier_single_rounding on 4 lanes (total shift in [1, 62]).
-MOBILENET_ALWAYS_INLINE inline int32x4_t multiply_by_quantized_multiplier_single_neon(int32x4_t acc, int32x4_t multiplier, int32x4_t total) {
+MOBILENET_ALWAYS_INLINE
+inline int32x4_t multiply_by_quantized_multiplier_single_neon(int32x4_t acc, int32x4_t multiplier, int32x4_t total) {
   const int32x4_t left = vnegq_s32(total);
   const int64x2_t low = vrshlq_s64(vmull_s32(vget_low_s32(acc), vget_low_s32(multiplier)), vmovl_s32(vget_low_s32(left)));
   const int64x2_t high = vrshlq_s64(vmull_high_s32(acc, multiplier), vmovl_high_s32(left));
@@ -57,7 +58,8 @@ MOBILENET_ALWAYS_INLINE inline int32x4_t requantize_neon(const Int8Tile& t, int3
 
 // Requantizes a row's 16 accumulators and stores its first t.columns bytes.
 template <Rounding Round>
-MOBILENET_ALWAYS_INLINE inline void store_int8_x16_neon(const Int8Tile& t, const int32x4_t (&acc)[4], std::uint8_t* out) {
+MOBILENET_ALWAYS_INLINE
+inline void store_int8_x16_neon(const Int8Tile& t, const int32x4_t (&acc)[4], std::uint8_t* out) {
   int16x8_t words[2];
   for (int h = 0; h < 2; ++h)
     words[h] = vcombine_s16(vmovn_s32(requantize_neon<Round>(t, acc[2 * h], 8 * h)),
@@ -81,7 +83,8 @@ MOBILENET_ALWAYS_INLINE inline void init_int8_acc_neon(const Int8Tile& t, int32x
 
 // acc[i] += group x[i] (4 bytes of A, zero past k) times the 64-byte group at b.
 template <int Rows>
-MOBILENET_ALWAYS_INLINE inline void accumulate_group_neon(int32x4_t (&acc)[Rows][4], const std::uint32_t (&x)[Rows], const std::int8_t* b) {
+MOBILENET_ALWAYS_INLINE
+inline void accumulate_group_neon(int32x4_t (&acc)[Rows][4], const std::uint32_t (&x)[Rows], const std::int8_t* b) {
   const int8x16x4_t w = vld4q_s8(b);  // w.val[q]: k = 4g + q of the 16 columns
   int16x8_t lo[4], hi[4];
   for (int q = 0; q < 4; ++q) lo[q] = vmovl_s8(vget_low_s8(w.val[q])), hi[q] = vmovl_s8(vget_high_s8(w.val[q]));

@@ -134,12 +134,14 @@ struct BytePackAvx512 {
   // AddZeroPoint false: the q already hold it (HighShiftRequantAvx512). Clamp false: the range
   // is [0, 255], which the saturating packs give alone.
   template <bool AddZeroPoint = true, bool Clamp = true>
-  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE __m512i operator()(__m512i q0, __m512i q1, __m512i q2, __m512i q3) const {
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX512_VNNI __m512i operator()(__m512i q0, __m512i q1, __m512i q2, __m512i q3) const {
     return _mm512_maskz_permutexvar_epi32(0xFFFF, order, lanes<AddZeroPoint, Clamp>(q0, q1, q2, q3));
   }
   // The same bytes before the vpermd: 128-bit lane L holds lane L of q0, q1, q2, q3 in turn.
   template <bool AddZeroPoint = true, bool Clamp = true>
-  MOBILENET_TARGET_AVX512_VNNI MOBILENET_ALWAYS_INLINE __m512i lanes(__m512i q0, __m512i q1, __m512i q2, __m512i q3) const {
+  MOBILENET_ALWAYS_INLINE
+  MOBILENET_TARGET_AVX512_VNNI __m512i lanes(__m512i q0, __m512i q1, __m512i q2, __m512i q3) const {
     const __mmask32 all16 = 0xFFFFFFFF;
     const __mmask64 all8 = ~__mmask64(0);
     __m512i low = _mm512_maskz_packs_epi32(all16, q0, q1), high = _mm512_maskz_packs_epi32(all16, q2, q3);
