@@ -204,12 +204,14 @@ struct Report {
   Timing timing;
 };
 
-// Plan and QuantizedPlan each describe their steps with their own StepInfo.
+// The report's fields that Plan and QuantizedPlan share (each has its own StepInfo type).
 template <typename PlanT>
-std::vector<std::pair<std::string, long long>> step_names(const PlanT& plan, Index batch) {
-  std::vector<std::pair<std::string, long long>> steps;
-  for (const auto& step : plan.step_info(batch)) steps.emplace_back(step.name, static_cast<long long>(step.multiply_adds));
-  return steps;
+void describe_plan(Report& r, const PlanT& plan, Index batch) {
+  for (const auto& step : plan.step_info(batch)) r.steps.emplace_back(step.name, static_cast<long long>(step.multiply_adds));
+  r.output = plan.output_shape(1).str();
+  r.threads = plan.threads();
+  r.weight_mb = static_cast<double>(plan.weight_bytes()) / 1e6;
+  r.arena_mb = static_cast<double>(plan.arena_bytes()) / 1e6;
 }
 
 void print(const Report& r, const Options& o) {
@@ -292,26 +294,18 @@ int run(const Options& o) {
     std::vector<std::uint8_t> output(static_cast<std::size_t>(plan.output_shape(o.batch).size()));
     std::uniform_int_distribution<int> byte(0, 255);
     for (std::uint8_t& b : input) b = static_cast<std::uint8_t>(byte(rng));
-    r.steps = step_names(plan, o.batch);
-    r.timing = time_plan(plan, r.steps.size(), [&] { plan.run(input.data(), o.batch, output.data()); }, o);
-    r.output = plan.output_shape(1).str();
-    r.threads = plan.threads();
+    describe_plan(r, plan, o.batch);
     r.isa = kernels::int8_isa_name(plan.isa());
-    r.weight_mb = static_cast<double>(plan.weight_bytes()) / 1e6;
-    r.arena_mb = static_cast<double>(plan.arena_bytes()) / 1e6;
+    r.timing = time_plan(plan, r.steps.size(), [&] { plan.run(input.data(), o.batch, output.data()); }, o);
   } else {
     Plan plan(model, options);
     r.build_ms = std::chrono::duration<double, std::milli>(Clock::now() - build_start).count();
     Tensor<float> input(plan.input_shape(o.batch)), output(plan.output_shape(o.batch));
     std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
     for (Index i = 0; i < input.size(); ++i) input.data()[i] = uniform(rng);
-    r.steps = step_names(plan, o.batch);
-    r.timing = time_plan(plan, r.steps.size(), [&] { plan.run(input.view(), output.view()); }, o);
-    r.output = plan.output_shape(1).str();
-    r.threads = plan.threads();
+    describe_plan(r, plan, o.batch);
     r.isa = kernels::isa_name(plan.isa());
-    r.weight_mb = static_cast<double>(plan.weight_bytes()) / 1e6;
-    r.arena_mb = static_cast<double>(plan.arena_bytes()) / 1e6;
+    r.timing = time_plan(plan, r.steps.size(), [&] { plan.run(input.view(), output.view()); }, o);
   }
   print(r, o);
   return 0;
